@@ -1,0 +1,127 @@
+"""Configuration: read from VENDORRISK_* environment variables with typed parsing."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = BASE_DIR / "instance"
+
+#: Secret keys that must never reach production.
+INSECURE_SECRET_KEYS = {"", "dev", "change-me", "dev-insecure-key-change-me"}
+
+
+def env_str(name: str, default: str = "") -> str:
+    return os.environ.get(f"VENDORRISK_{name}", default)
+
+
+def env_int(name: str, default: int) -> int:
+    raw = os.environ.get(f"VENDORRISK_{name}")
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise RuntimeError(f"VENDORRISK_{name} must be a whole number, not {raw!r}") from exc
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(f"VENDORRISK_{name}")
+    if raw is None or raw == "":
+        return default
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise RuntimeError(f"VENDORRISK_{name} must be true or false, not {raw!r}")
+
+
+class Config:
+    """Settings shared by every environment; each reads its environment variable when built."""
+
+    def __init__(self) -> None:
+        self.SECRET_KEY = env_str("SECRET_KEY", "dev-insecure-key-change-me")
+        self.SQLALCHEMY_DATABASE_URI = env_str(
+            "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'vendorrisk.sqlite3'}"
+        )
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        self.BASE_URL = env_str("BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+        self.MAIL_SERVER = env_str("MAIL_SERVER", "")
+        self.MAIL_PORT = env_int("MAIL_PORT", 25)
+        self.MAIL_USERNAME = env_str("MAIL_USERNAME", "")
+        self.MAIL_PASSWORD = env_str("MAIL_PASSWORD", "")
+        self.MAIL_USE_TLS = env_bool("MAIL_USE_TLS", False)
+        self.MAIL_SENDER = env_str("MAIL_SENDER", "vendorrisk@localhost")
+        self.TIMEZONE = env_str("TIMEZONE", "Asia/Tokyo")
+        self.UPLOAD_DIR = env_str("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
+        self.MAX_UPLOAD_MB = env_int("MAX_UPLOAD_MB", 20)
+        self.MAX_CONTENT_LENGTH = (self.MAX_UPLOAD_MB + 1) * 1024 * 1024
+        self.RATELIMIT_STORAGE_URI = env_str("RATELIMIT_STORAGE_URI", "memory://")
+        self.QUESTIONNAIRE_DIR = env_str("QUESTIONNAIRE_DIR", str(BASE_DIR / "questionnaires"))
+        self.SESSION_LIFETIME_HOURS = env_int("SESSION_LIFETIME_HOURS", 12)
+        self.PAGE_SIZE = env_int("PAGE_SIZE", 50)
+        self.SCHEDULER_ENABLED = env_bool("SCHEDULER_ENABLED", False)
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
+        self.BABEL_DEFAULT_LOCALE = "ja"
+        self.BABEL_DEFAULT_TIMEZONE = "UTC"
+        self.LANGUAGES = ("ja", "en")
+        self.WTF_CSRF_TIME_LIMIT = None  # tied to the session, which has its own lifetime
+
+
+class DevelopmentConfig(Config):
+    """Local use: `make run`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.DEBUG = False
+
+
+class TestConfig(Config):
+    """The test suite: its own database and upload folder, no scheduler."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.TESTING = True
+        self.SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105
+        self.SQLALCHEMY_DATABASE_URI = os.environ.get(
+            "VENDORRISK_TEST_DATABASE_URL", "sqlite:///:memory:"
+        )
+        self.SCHEDULER_ENABLED = False
+        self.RATELIMIT_ENABLED = False
+
+
+class ProductionConfig(Config):
+    """Production: refuses to start without a real secret key."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        if self.SECRET_KEY in INSECURE_SECRET_KEYS or len(self.SECRET_KEY) < 32:
+            raise RuntimeError(
+                "VENDORRISK_SECRET_KEY must be set to a random value of at least 32 characters "
+                "in production (for example: "
+                "python -c 'import secrets; print(secrets.token_hex(32))')"
+            )
+        self.SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
+        self.SCHEDULER_ENABLED = env_bool("SCHEDULER_ENABLED", False)
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "test": TestConfig,
+    "production": ProductionConfig,
+}
+
+
+def load_config(name: str | None = None) -> Config:
+    """Build the configuration named by `name` or VENDORRISK_ENV (default: development)."""
+    key = name or os.environ.get("VENDORRISK_ENV", "development")
+    try:
+        return CONFIGS[key]()
+    except KeyError:
+        raise RuntimeError(
+            f"VENDORRISK_ENV must be one of {sorted(CONFIGS)}, not {key!r}"
+        ) from None

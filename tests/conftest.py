@@ -1,0 +1,237 @@
+"""Fixtures: the app on SQLite (default) or PostgreSQL (VENDORRISK_TEST_DATABASE_URL)."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from config import TestConfig
+from vendorrisk import create_app
+from vendorrisk.extensions import db
+from vendorrisk.models import (
+    Attestation,
+    AttestationKind,
+    Contact,
+    Contract,
+    Role,
+    SecurityActionLevel,
+    Supplier,
+    SupplierCategory,
+    User,
+)
+from vendorrisk.services import users as user_service
+
+PASSWORD = "correct horse battery staple"
+_HASH: dict[str, str] = {}
+_SERIAL = itertools.count(1)
+
+
+def build_app(tmp_path_factory, **overrides: Any) -> Flask:
+    config = TestConfig()
+    config.UPLOAD_DIR = str(tmp_path_factory.mktemp("uploads"))
+    config.WTF_CSRF_ENABLED = False
+    for key, value in overrides.items():
+        setattr(config, key, value)
+    return create_app(config)
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory) -> Iterator[Flask]:
+    app = build_app(tmp_path_factory)
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.drop_all()
+        db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _clean_tables(request) -> Iterator[None]:
+    """Each test starts from empty tables (cheaper than rebuilding the schema)."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    app = request.getfixturevalue("app")
+    with app.app_context():
+        db.session.remove()
+        with db.engine.begin() as conn:
+            for table in reversed(db.metadata.sorted_tables):
+                conn.execute(table.delete())
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):
+    return app.test_cli_runner()
+
+
+@contextmanager
+def in_app(app: Flask) -> Iterator[Any]:
+    """An app context whose session is closed afterwards (never shared with a request)."""
+    with app.app_context():
+        try:
+            yield db.session
+        finally:
+            db.session.remove()
+
+
+@pytest.fixture
+def ctx(app: Flask) -> Callable[[], Any]:
+    return lambda: in_app(app)
+
+
+def _save(app: Flask, obj: Any) -> Any:
+    with in_app(app) as session:
+        session.add(obj)
+        session.commit()
+        session.refresh(obj)
+        session.expunge(obj)
+    return obj
+
+
+@pytest.fixture
+def make_user(app: Flask) -> Callable[..., User]:
+    def make(role: Role | str = Role.procurement, **overrides: Any) -> User:
+        if "hash" not in _HASH:
+            _HASH["hash"] = user_service.hash_password(PASSWORD)
+        role = Role(role)
+        fields = {
+            "email": f"{role.value}-{next(_SERIAL)}@example.com",
+            "name": role.value.title(),
+            "role": role,
+            "password_hash": _HASH["hash"],
+            "must_change_password": False,
+        }
+        return _save(app, User(**(fields | overrides)))
+
+    return make
+
+
+@pytest.fixture
+def make_supplier(app: Flask) -> Callable[..., Supplier]:
+    counter = iter(range(1, 10**6))
+
+    def make(**overrides: Any) -> Supplier:
+        n = next(counter)
+        fields = {
+            "name_ja": f"株式会社テスト{n}",
+            "name_en": f"Test {n} Co., Ltd.",
+            "category": SupplierCategory.outsourcing_contractor,
+        }
+        return _save(app, Supplier(**(fields | overrides)))
+
+    return make
+
+
+@pytest.fixture
+def make_contact(app: Flask):
+    def make(supplier: Supplier, **overrides: Any) -> Contact:
+        fields = {
+            "supplier_id": supplier.id,
+            "name": "佐藤 花子",
+            "email": f"contact{supplier.id}@example.jp",
+            "locale": "ja",
+        }
+        return _save(app, Contact(**(fields | overrides)))
+
+    return make
+
+
+@pytest.fixture
+def make_contract(app: Flask):
+    def make(supplier: Supplier, **overrides: Any) -> Contract:
+        fields = {
+            "supplier_id": supplier.id,
+            "title": "業務委託基本契約",
+            "starts_on": date(2025, 4, 1),
+        }
+        return _save(app, Contract(**(fields | overrides)))
+
+    return make
+
+
+@pytest.fixture
+def make_attestation(app: Flask):
+    def make(supplier: Supplier, **overrides: Any) -> Attestation:
+        fields = {
+            "supplier_id": supplier.id,
+            "kind": AttestationKind.security_action,
+            "level": SecurityActionLevel.star2,
+            "identifier": "50000228580",
+            "issued_on": date(2025, 6, 1),
+        }
+        return _save(app, Attestation(**(fields | overrides)))
+
+    return make
+
+
+class AuthActions:
+    def __init__(self, client: FlaskClient, make_user: Callable[..., User]) -> None:
+        self.client = client
+        self.make_user = make_user
+        self.user: User | None = None
+
+    def login(self, role: Role | str = Role.procurement, **overrides: Any) -> User:
+        self.user = self.make_user(role, **overrides)
+        response = self.client.post(
+            "/auth/login", data={"email": self.user.email, "password": PASSWORD}
+        )
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return self.user
+
+    def logout(self):
+        return self.client.post("/auth/logout")
+
+
+@pytest.fixture
+def auth(client: FlaskClient, make_user) -> AuthActions:
+    return AuthActions(client, make_user)
+
+
+class QueryCounter:
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def __call__(self, conn, cursor, statement, parameters, context, executemany) -> None:
+        self.statements.append(statement)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def count_queries(app: Flask):
+    @contextmanager
+    def counting() -> Iterator[QueryCounter]:
+        counter = QueryCounter()
+        with app.app_context():
+            engine = db.engine
+        sa.event.listen(engine, "before_cursor_execute", counter)
+        try:
+            yield counter
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", counter)
+
+    return counting
+
+
+def csrf_token_from(html: str) -> str:
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)

@@ -1,0 +1,39 @@
+"""vendorrisk: supply-chain security questionnaires and vendor risk (METI/IPA CSM Guidelines v2.0)."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from config import INSTANCE_DIR, Config, load_config
+
+
+def create_app(config: Config | None = None) -> Flask:
+    """Build the application: a table of contents, doing no database or network work."""
+    app = Flask(__name__, instance_path=str(INSTANCE_DIR), instance_relative_config=False)
+    app.config.from_object(config or load_config())
+    from vendorrisk import access, catalog, cli, errors, i18n, web
+    from vendorrisk.extensions import csrf, db, limiter, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(INSTANCE_DIR.parent / "migrations"))
+    access.register(app)  # before CSRF: an unauthorised request is refused, not asked for a token
+    csrf.init_app(app)
+    limiter.init_app(app)
+    i18n.init_app(app)
+    web.init_app(app)
+    catalog.init_app(app)
+    register_blueprints(app)
+    errors.init_app(app)
+    cli.init_app(app)
+    return app
+
+
+def register_blueprints(app: Flask) -> None:
+    from vendorrisk.blueprints import admin, api, assessments, auth, dashboard, suppliers
+
+    app.register_blueprint(auth.bp, url_prefix="/auth")
+    app.register_blueprint(dashboard.bp, url_prefix="/")
+    app.register_blueprint(suppliers.bp, url_prefix="/suppliers")
+    app.register_blueprint(assessments.bp, url_prefix="/questionnaires")
+    app.register_blueprint(admin.bp, url_prefix="/admin")
+    app.register_blueprint(api.bp)

@@ -1,0 +1,1 @@
+"""One blueprint package per audience; only the app factory imports them."""

@@ -1,0 +1,7 @@
+"""The home page: the state of the supplier register at a glance."""
+
+from flask import Blueprint
+
+bp = Blueprint("dashboard", __name__)
+
+from vendorrisk.blueprints.dashboard import routes  # noqa: E402,F401

@@ -1,0 +1,13 @@
+from datetime import date
+
+from flask import render_template
+
+from vendorrisk.access import READERS, access
+from vendorrisk.blueprints.dashboard import bp
+from vendorrisk.services import overview
+
+
+@bp.route("/")
+@access(read=READERS)
+def index():
+    return render_template("dashboard/index.html", summary=overview.register_summary(date.today()))

@@ -1,0 +1,219 @@
+from datetime import date
+
+from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from vendorrisk.access import READERS, REGISTER_EDITORS, access
+from vendorrisk.blueprints.suppliers import bp
+from vendorrisk.blueprints.suppliers.forms import (
+    AttestationForm,
+    ContactForm,
+    ContractForm,
+    DeleteForm,
+    FilterForm,
+    SupplierForm,
+)
+from vendorrisk.extensions import db
+from vendorrisk.models import Attestation, AttestationKind, Contact, Contract, StoredFile, Supplier
+from vendorrisk.services import files, suppliers
+
+
+def _supplier(supplier_id: int) -> Supplier:
+    return db.get_or_404(Supplier, supplier_id)
+
+
+def _child(model, supplier_id: int, child_id: int):
+    obj = db.get_or_404(model, child_id)
+    if obj.supplier_id != supplier_id:
+        abort(404)
+    return obj
+
+
+def _store_upload(form, field_name: str) -> tuple[bool, StoredFile | None]:
+    """Keep an uploaded file, or put the reason it was refused on the field."""
+    upload = form[field_name].data
+    if not upload or not upload.filename:
+        return True, None
+    try:
+        stored = files.store(
+            upload.stream,
+            upload.filename,
+            current_app.config["UPLOAD_DIR"],
+            current_app.config["MAX_UPLOAD_MB"] * 1024 * 1024,
+            current_user.id,
+        )
+    except files.UploadError as exc:
+        form[field_name].errors = [*form[field_name].errors, str(exc)]
+        return False, None
+    return True, stored
+
+
+@bp.route("/")
+@access(read=READERS)
+def index():
+    owners = suppliers.owners()
+    form = FilterForm(request.args, owners=owners)
+    criteria = suppliers.SupplierFilter(
+        q=form.q.data or "",
+        category=form.category.data or "",
+        status=form.status.data or "",
+        owner_id=form.owner.data if isinstance(form.owner.data, int) else None,
+        criticality=form.criticality.data or "",
+        sort=form.sort.data or "name",
+    )
+    page = db.paginate(
+        suppliers.search(criteria), per_page=current_app.config["PAGE_SIZE"], error_out=False
+    )
+    return render_template("suppliers/index.html", form=form, page=page)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@access(write=REGISTER_EDITORS)
+def new():
+    form = SupplierForm(owners=suppliers.owners(), owner_id=current_user.id)
+    if form.validate_on_submit():
+        supplier = suppliers.create_supplier(form.model_data())
+        db.session.commit()
+        flash(_("The supplier has been registered."), "success")
+        return redirect(url_for(".detail", supplier_id=supplier.id))
+    return render_template("suppliers/form.html", form=form, supplier=None)
+
+
+@bp.route("/<int:supplier_id>")
+@access(read=READERS)
+def detail(supplier_id: int):
+    supplier = suppliers.get_full(supplier_id) or abort(404)
+    today = date.today()
+    return render_template(
+        "suppliers/detail.html",
+        supplier=supplier,
+        today=today,
+        active_contract=suppliers.active_contract(supplier, today),
+        history=suppliers.history(supplier_id),
+        kinds=AttestationKind,
+        delete_form=DeleteForm(),
+    )
+
+
+@bp.route("/<int:supplier_id>/edit", methods=["GET", "POST"])
+@access(write=REGISTER_EDITORS)
+def edit(supplier_id: int):
+    supplier = _supplier(supplier_id)
+    form = SupplierForm(obj=supplier, owners=suppliers.owners(), supplier_id=supplier.id)
+    if form.validate_on_submit():
+        suppliers.apply(supplier, form.model_data())
+        db.session.commit()
+        flash(_("The changes have been saved."), "success")
+        return redirect(url_for(".detail", supplier_id=supplier.id))
+    return render_template("suppliers/form.html", form=form, supplier=supplier)
+
+
+@bp.route("/<int:supplier_id>/delete", methods=["POST"])
+@access(write=REGISTER_EDITORS)
+def delete(supplier_id: int):
+    supplier = _supplier(supplier_id)
+    if DeleteForm().validate_on_submit():
+        suppliers.delete(supplier)
+        db.session.commit()
+        flash(_("The supplier has been deleted."), "success")
+    return redirect(url_for(".index"))
+
+
+@bp.route("/<int:supplier_id>/contacts/new", methods=["GET", "POST"])
+@bp.route("/<int:supplier_id>/contacts/<int:contact_id>/edit", methods=["GET", "POST"])
+@access(write=REGISTER_EDITORS)
+def contact_form(supplier_id: int, contact_id: int | None = None):
+    supplier = _supplier(supplier_id)
+    contact = _child(Contact, supplier_id, contact_id) if contact_id else None
+    form = ContactForm(obj=contact, supplier_id=supplier_id, contact_id=contact_id)
+    if form.validate_on_submit():
+        if contact is None:
+            suppliers.add_contact(supplier, form.model_data())
+        else:
+            suppliers.update_contact(contact, form.model_data())
+        db.session.commit()
+        flash(_("The contact has been saved."), "success")
+        return redirect(url_for(".detail", supplier_id=supplier_id, _anchor="contacts"))
+    return render_template(
+        "suppliers/child_form.html", form=form, supplier=supplier, title=_("Contact"), obj=contact
+    )
+
+
+@bp.route("/<int:supplier_id>/contracts/new", methods=["GET", "POST"])
+@bp.route("/<int:supplier_id>/contracts/<int:contract_id>/edit", methods=["GET", "POST"])
+@access(write=REGISTER_EDITORS)
+def contract_form(supplier_id: int, contract_id: int | None = None):
+    supplier = _supplier(supplier_id)
+    contract = _child(Contract, supplier_id, contract_id) if contract_id else None
+    form = ContractForm(obj=contract)
+    if form.validate_on_submit():
+        stored_ok, document = _store_upload(form, "document")
+        if stored_ok:
+            data = form.model_data() | ({"document": document} if document else {})
+            if contract:
+                suppliers.apply(contract, data)
+            else:
+                suppliers.add_contract(supplier, data)
+            db.session.commit()
+            flash(_("The contract has been saved."), "success")
+            return redirect(url_for(".detail", supplier_id=supplier_id, _anchor="contracts"))
+    return render_template(
+        "suppliers/child_form.html", form=form, supplier=supplier, title=_("Contract"), obj=contract
+    )
+
+
+@bp.route("/<int:supplier_id>/attestations/new", methods=["GET", "POST"])
+@bp.route("/<int:supplier_id>/attestations/<int:attestation_id>/edit", methods=["GET", "POST"])
+@access(write=REGISTER_EDITORS)
+def attestation_form(supplier_id: int, attestation_id: int | None = None):
+    supplier = _supplier(supplier_id)
+    attestation = _child(Attestation, supplier_id, attestation_id) if attestation_id else None
+    form = AttestationForm(obj=attestation, kind=request.args.get("kind") or None)
+    if form.validate_on_submit():
+        stored_ok, evidence = _store_upload(form, "evidence")
+        if stored_ok:
+            data = form.model_data() | ({"evidence": evidence} if evidence else {})
+            if attestation:
+                suppliers.apply(attestation, data)
+            else:
+                suppliers.add_attestation(supplier, data)
+            db.session.commit()
+            flash(_("The certification or declaration has been saved."), "success")
+            return redirect(url_for(".detail", supplier_id=supplier_id, _anchor="attestations"))
+    return render_template(
+        "suppliers/child_form.html",
+        form=form,
+        supplier=supplier,
+        title=_("Certification or declaration"),
+        obj=attestation,
+    )
+
+
+CHILD_MODELS = {"contacts": Contact, "contracts": Contract, "attestations": Attestation}
+
+
+@bp.route(
+    "/<int:supplier_id>/<any(contacts, contracts, attestations):kind>/<int:child_id>/delete",
+    methods=["POST"],
+)
+@access(write=REGISTER_EDITORS)
+def delete_child(supplier_id: int, kind: str, child_id: int):
+    obj = _child(CHILD_MODELS[kind], supplier_id, child_id)
+    if DeleteForm().validate_on_submit():
+        suppliers.delete(obj)
+        db.session.commit()
+        flash(_("Deleted."), "success")
+    return redirect(url_for(".detail", supplier_id=supplier_id, _anchor=kind))
+
+
+@bp.route("/files/<int:file_id>")
+@access(read=READERS)
+def download(file_id: int):
+    stored = db.get_or_404(StoredFile, file_id)
+    path = files.path_of(stored, current_app.config["UPLOAD_DIR"])
+    if not path.is_file():
+        abort(404)
+    return send_file(
+        path, mimetype=stored.content_type, as_attachment=True, download_name=stored.original_name
+    )

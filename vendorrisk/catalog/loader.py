@@ -1,0 +1,324 @@
+"""Load and validate questionnaire templates: a template is whole and valid, or refused."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from vendorrisk.catalog.model import Choice, Mapping, Question, Section, ShowIf, Template, Text
+from vendorrisk.catalog.types import QUESTION_TYPES
+
+ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+VALUE_RE = re.compile(r"^[a-z0-9_]+$")
+CSF_RE = re.compile(r"^(ID|PR|DE|RS|RC)\.[A-Z]{2}-\d{1,2}$")
+ISO_RE = re.compile(r"^2700[12]:(A\.)?\d+(\.\d+)*$")
+ITEM_RE = re.compile(r"^D(\d{1,2})-(\d{1,2})$")
+#: Appendix A of the guideline Ver 2.0: the number of check items of each directive.
+APPENDIX_A_ITEMS = {1: 3, 2: 3, 3: 5, 4: 5, 5: 6, 6: 4, 7: 6, 8: 4, 9: 3, 10: 2}
+TEMPLATE_KEYS = {"id", "version", "audience", "title", "description", "scoring", "sections"}
+SECTION_KEYS = {"id", "title", "description", "questions"}
+QUESTION_KEYS = {
+    "id",
+    "type",
+    "text",
+    "help",
+    "weight",
+    "required",
+    "critical",
+    "evidence",
+    "mapping",
+    "choices",
+    "show_if",
+}
+MAPPING_KEYS = {"directive", "item", "csf", "iso"}
+AUDIENCES = {"supplier", "internal"}
+
+
+class CatalogError(Exception):
+    """A template that cannot be used; `problems` names the file and the question of each."""
+
+    def __init__(self, path: str, problems: list[str]) -> None:
+        self.path = path
+        self.problems = problems
+        super().__init__(f"{path}: " + "; ".join(problems))
+
+
+class _Checker:
+    """Collects every problem of one file, so one run reports them all."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.problems: list[str] = []
+
+    def fail(self, where: str, message: str) -> None:
+        self.problems.append(f"{where}: {message}" if where else message)
+
+    def keys(self, where: str, data: Any, allowed: set[str], required: set[str]) -> bool:
+        if not isinstance(data, dict):
+            self.fail(where, "must be a mapping")
+            return False
+        for key in sorted(set(data) - allowed):
+            self.fail(where, f"unknown key {key!r}")
+        for key in sorted(required - set(data)):
+            self.fail(where, f"missing key {key!r}")
+        return True
+
+    def text(self, where: str, data: Any, optional: bool = False) -> Text | None:
+        if data is None and optional:
+            return None
+        if not isinstance(data, dict) or set(data) - {"ja", "en"}:
+            self.fail(where, "must be a mapping with the keys 'ja' and 'en'")
+            return None
+        for lang in ("ja", "en"):
+            if not isinstance(data.get(lang), str) or not data[lang].strip():
+                self.fail(where, f"missing translation {lang!r}")
+        if not all(isinstance(data.get(x), str) for x in ("ja", "en")):
+            return None
+        return Text(ja=data["ja"].strip(), en=data["en"].strip())
+
+    def flag(self, where: str, data: dict, key: str, default: bool) -> bool:
+        value = data.get(key, default)
+        if not isinstance(value, bool):
+            self.fail(where, f"{key!r} must be true or false")
+            return default
+        return value
+
+
+def _mapping(c: _Checker, where: str, data: Any) -> Mapping | None:
+    if not c.keys(f"{where}: mapping", data, MAPPING_KEYS, {"directive", "item"}):
+        return None
+    directive = data.get("directive")
+    if not isinstance(directive, int) or directive not in APPENDIX_A_ITEMS:
+        c.fail(where, f"mapping.directive must be 1 to 10, not {directive!r}")
+        return None
+    item = data.get("item")
+    if item is not None:
+        match = ITEM_RE.match(str(item))
+        if (
+            not match
+            or int(match[1]) != directive
+            or not (1 <= int(match[2]) <= APPENDIX_A_ITEMS[directive])
+        ):
+            c.fail(
+                where, f"mapping.item {item!r} is not an Appendix A item of directive {directive}"
+            )
+    csf = data.get("csf") or []
+    iso = data.get("iso") or []
+    if not isinstance(csf, list) or not isinstance(iso, list):
+        c.fail(where, "mapping.csf and mapping.iso must be lists")
+        return None
+    for ident in csf:
+        if not CSF_RE.match(str(ident)):
+            c.fail(where, f"mapping.csf {ident!r} is not a NIST CSF subcategory id")
+    for clause in iso:
+        if not ISO_RE.match(str(clause)):
+            c.fail(where, f"mapping.iso {clause!r} is not of the form 27001:6.1.2 or 27002:15.1.1")
+    return Mapping(
+        directive=directive, item=item, csf=tuple(map(str, csf)), iso=tuple(map(str, iso))
+    )
+
+
+def _choices(c: _Checker, where: str, data: Any) -> tuple[Choice, ...]:
+    if not isinstance(data, list) or not data:
+        c.fail(where, "choices must be a non-empty list")
+        return ()
+    choices = []
+    for i, raw in enumerate(data, start=1):
+        cw = f"{where}: choice {i}"
+        if not c.keys(cw, raw, {"value", "label", "score"}, {"value", "label", "score"}):
+            continue
+        value, score = raw["value"], raw["score"]
+        if not isinstance(value, str) or not VALUE_RE.match(value):
+            c.fail(cw, f"value {value!r} must be lower-case letters, digits and _")
+        if isinstance(score, bool) or not isinstance(score, int | float) or not 0 <= score <= 1:
+            c.fail(cw, f"score {score!r} must be a number from 0 to 1")
+            score = 0
+        label = c.text(f"{cw}: label", raw["label"])
+        if label:
+            choices.append(Choice(value=str(value), label=label, score=float(score)))
+    values = [ch.value for ch in choices]
+    if len(values) != len(set(values)):
+        c.fail(where, "duplicate choice value")
+    return tuple(choices)
+
+
+def _show_if(c: _Checker, where: str, data: Any, earlier: dict[str, Question]) -> ShowIf | None:
+    if data is None:
+        return None
+    if not c.keys(f"{where}: show_if", data, {"question", "in"}, {"question", "in"}):
+        return None
+    target = earlier.get(data["question"])
+    if target is None:
+        c.fail(where, f"show_if refers to {data['question']!r}, which is not an earlier question")
+        return None
+    values = data["in"]
+    if not isinstance(values, list) or not values:
+        c.fail(where, "show_if.in must be a non-empty list")
+        return None
+    allowed = target.kind.values(target)
+    for value in values:
+        if value not in allowed:
+            c.fail(where, f"show_if value {value!r} is not an answer of {target.id!r}")
+    return ShowIf(question=target.id, values=tuple(map(str, values)))
+
+
+def _question(c: _Checker, data: Any, index: int, earlier: dict[str, Question]) -> Question | None:
+    qid = data.get("id") if isinstance(data, dict) else None
+    where = f"question {qid!r}" if qid else f"question #{index}"
+    if not c.keys(where, data, QUESTION_KEYS, {"id", "type", "text", "weight", "mapping"}):
+        return None
+    before = len(c.problems)
+    if not isinstance(qid, str) or not ID_RE.match(qid):
+        c.fail(where, "id must be lower-case letters, digits and hyphens")
+    elif qid in earlier:
+        c.fail(where, "duplicate question id")
+    qtype = QUESTION_TYPES.get(data["type"])
+    if qtype is None:
+        c.fail(where, f"unknown answer type {data['type']!r} (known: {', '.join(QUESTION_TYPES)})")
+        return None
+    weight = data["weight"]
+    if isinstance(weight, bool) or not isinstance(weight, int | float) or weight < 0:
+        c.fail(where, f"weight {weight!r} must be a number of 0 or more")
+        weight = 0
+    elif qtype.scored and weight == 0:
+        c.fail(where, f"a scored type ({qtype.name}) needs a weight above 0")
+    elif not qtype.scored and weight != 0 and not qtype.has_choices:
+        c.fail(where, f"an unscored type ({qtype.name}) must have weight 0")
+    critical = c.flag(where, data, "critical", False)
+    if critical and not qtype.scored:
+        c.fail(where, f"only scored types can be critical, not {qtype.name}")
+    if qtype.has_choices:
+        choices = _choices(c, where, data.get("choices"))
+    else:
+        choices = ()
+        if "choices" in data:
+            c.fail(where, f"choices are not allowed for {qtype.name}")
+    text = c.text(f"{where}: text", data["text"])
+    help_text = c.text(f"{where}: help", data.get("help"), optional=True)
+    mapping = _mapping(c, where, data["mapping"])
+    question = Question(
+        id=str(qid),
+        type=qtype.name,
+        text=text or Text("", ""),
+        help=help_text,
+        weight=float(weight),
+        required=c.flag(where, data, "required", True),
+        critical=critical,
+        evidence=c.flag(where, data, "evidence", False),
+        mapping=mapping or Mapping(0, None, (), ()),
+        choices=choices,
+    )
+    show_if = _show_if(c, where, data.get("show_if"), earlier)
+    if len(c.problems) > before:
+        return None
+    return Question(**{**question.__dict__, "show_if": show_if})
+
+
+def _section(
+    c: _Checker, data: Any, index: int, earlier: dict[str, Question], seen: set[str]
+) -> Section | None:
+    sid = data.get("id") if isinstance(data, dict) else None
+    where = f"section {sid!r}" if sid else f"section #{index}"
+    if not c.keys(where, data, SECTION_KEYS, {"id", "title", "questions"}):
+        return None
+    if not isinstance(sid, str) or not ID_RE.match(sid):
+        c.fail(where, "id must be lower-case letters, digits and hyphens")
+    elif sid in seen:
+        c.fail(where, "duplicate section id")
+    seen.add(str(sid))
+    title = c.text(f"{where}: title", data["title"])
+    description = c.text(f"{where}: description", data.get("description"), optional=True)
+    raw_questions = data["questions"]
+    if not isinstance(raw_questions, list) or not raw_questions:
+        c.fail(where, "questions must be a non-empty list")
+        return None
+    questions = []
+    for i, raw in enumerate(raw_questions, start=1):
+        question = _question(c, raw, i, earlier)
+        if question is not None:
+            earlier[question.id] = question
+            questions.append(question)
+    return Section(
+        id=str(sid),
+        title=title or Text("", ""),
+        description=description,
+        questions=tuple(questions),
+    )
+
+
+def _scoring(c: _Checker, data: Any) -> float:
+    if not c.keys("scoring", data, {"critical_cap"}, {"critical_cap"}):
+        return 100.0
+    cap = data["critical_cap"]
+    if isinstance(cap, bool) or not isinstance(cap, int | float) or not 0 <= cap <= 100:
+        c.fail("scoring", f"critical_cap {cap!r} must be a number from 0 to 100")
+        return 100.0
+    return float(cap)
+
+
+def parse_template(data: Any, path: Path) -> Template:
+    """Validate parsed YAML; raise CatalogError listing every problem."""
+    c = _Checker(path)
+    if not c.keys("", data, TEMPLATE_KEYS, TEMPLATE_KEYS - {"description"}):
+        raise CatalogError(str(path), c.problems)
+    expected_id = path.stem.split("@")[0]
+    if data["id"] != expected_id:
+        c.fail("id", f"{data['id']!r} must match the file name {expected_id!r}")
+    version = data["version"]
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        c.fail("version", f"{version!r} must be a whole number of 1 or more")
+    if "@" in path.stem and path.stem.split("@")[1] != str(version):
+        c.fail("version", f"{version!r} must match the file name {path.name!r}")
+    if data["audience"] not in AUDIENCES:
+        c.fail("audience", f"{data['audience']!r} must be one of {sorted(AUDIENCES)}")
+    title = c.text("title", data["title"])
+    description = c.text("description", data.get("description") or {"ja": "-", "en": "-"})
+    cap = _scoring(c, data["scoring"])
+    sections = []
+    raw_sections = data["sections"]
+    if not isinstance(raw_sections, list) or not raw_sections:
+        c.fail("sections", "must be a non-empty list")
+    else:
+        earlier: dict[str, Question] = {}
+        seen: set[str] = set()
+        for i, raw in enumerate(raw_sections, start=1):
+            section = _section(c, raw, i, earlier, seen)
+            if section is not None:
+                sections.append(section)
+    if c.problems:
+        raise CatalogError(str(path), c.problems)
+    return Template(
+        id=data["id"],
+        version=version,
+        audience=data["audience"],
+        title=title,
+        description=description,
+        critical_cap=cap,
+        sections=tuple(sections),
+        source=str(path),
+    )
+
+
+def load_template(path: Path) -> Template:
+    """Read and validate one YAML file."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CatalogError(str(path), [f"cannot be read: {exc}"]) from exc
+    except yaml.YAMLError as exc:
+        raise CatalogError(str(path), [f"is not valid YAML: {exc}"]) from exc
+    return parse_template(data, path)
+
+
+def load_directory(folder: Path) -> tuple[list[Template], list[CatalogError]]:
+    """Every valid template under `folder`, and the errors of those refused."""
+    templates, errors = [], []
+    for path in sorted(folder.rglob("*.yaml")):
+        try:
+            templates.append(load_template(path))
+        except CatalogError as exc:
+            errors.append(exc)
+    return templates, errors

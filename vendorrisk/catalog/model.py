@@ -1,0 +1,99 @@
+"""A loaded questionnaire template: immutable, bilingual, validated."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from vendorrisk.catalog.types import QuestionType, question_type
+
+
+@dataclass(frozen=True)
+class Text:
+    ja: str
+    en: str
+
+    def get(self, locale: str | None) -> str:
+        return self.en if locale == "en" else self.ja
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: str
+    label: Text
+    score: float
+
+
+@dataclass(frozen=True)
+class Mapping:
+    directive: int
+    item: str | None
+    csf: tuple[str, ...]
+    iso: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ShowIf:
+    question: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    type: str
+    text: Text
+    help: Text | None
+    weight: float
+    required: bool
+    critical: bool
+    evidence: bool
+    mapping: Mapping
+    choices: tuple[Choice, ...] = ()
+    show_if: ShowIf | None = None
+
+    @property
+    def kind(self) -> QuestionType:
+        return question_type(self.type)
+
+    def choice_label(self, value: str, locale: str) -> str:
+        return next((c.label.get(locale) for c in self.choices if c.value == value), value)
+
+
+@dataclass(frozen=True)
+class Section:
+    id: str
+    title: Text
+    description: Text | None
+    questions: tuple[Question, ...]
+
+
+@dataclass(frozen=True)
+class Template:
+    id: str
+    version: int
+    audience: str
+    title: Text
+    description: Text
+    critical_cap: float
+    sections: tuple[Section, ...]
+    source: str = ""
+    _index: dict[str, Question] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        for section in self.sections:
+            for q in section.questions:
+                self._index[q.id] = q
+
+    @property
+    def key(self) -> str:
+        return f"{self.id}@{self.version}"
+
+    @property
+    def questions(self) -> list[Question]:
+        return list(self._index.values())
+
+    def question(self, question_id: str) -> Question:
+        return self._index[question_id]
+
+    def directives(self) -> list[int]:
+        return sorted({q.mapping.directive for q in self.questions})

@@ -1,0 +1,92 @@
+"""The `vendorrisk` command: a Flask CLI group bound to create_app, grouped by noun."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+
+import click
+import sqlalchemy as sa
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from vendorrisk.catalog import Catalog
+from vendorrisk.extensions import db
+from vendorrisk.models import Role, Supplier
+from vendorrisk.services import audit, users
+
+
+def _create_app():
+    from vendorrisk import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app)
+def cli() -> None:
+    """vendorrisk: supply-chain security questionnaires and vendor risk."""
+
+
+@click.command("create-user")
+@click.option("--email", required=True, help="Login email address.")
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--name", default="", help="Display name.")
+@with_appcontext
+def create_user_command(email: str, role: str, name: str) -> None:
+    """Create a user and print a one-time password."""
+    with audit.acting_as(audit.Actor(type="system", label="cli")):
+        try:
+            user, password = users.create_user(email, role, name)
+        except users.UserError as exc:
+            raise click.ClickException(str(exc)) from exc
+        db.session.commit()
+    click.echo(f"Created {user.email} ({user.role}).")
+    click.echo(f"One-time password: {password}")
+    click.echo("It must be changed at the first login.")
+
+
+@click.group("questionnaires")
+def questionnaires_group() -> None:
+    """Questionnaire templates."""
+
+
+@questionnaires_group.command("validate")
+@click.argument("folder", required=False, type=click.Path(file_okay=False, path_type=Path))
+@with_appcontext
+def validate_command(folder: Path | None) -> None:
+    """Validate every template; exit 1 listing each problem."""
+    loaded = Catalog.from_folder(folder or current_app.config["QUESTIONNAIRE_DIR"])
+    for template in loaded.current():
+        click.echo(
+            f"ok    {template.key}: {len(template.questions)} questions "
+            f"in {len(template.sections)} sections"
+        )
+    for error in loaded.errors:
+        click.echo(f"error {error.path}", err=True)
+        for problem in error.problems:
+            click.echo(f"      - {problem}", err=True)
+    if loaded.errors:
+        sys.exit(1)
+
+
+@click.command("seed-demo")
+@click.option("--if-empty", is_flag=True, help="Do nothing when suppliers already exist.")
+@with_appcontext
+def seed_demo_command(if_empty: bool) -> None:
+    """Load a realistic demo register and print the admin login it created."""
+    from vendorrisk.services import demo
+
+    if if_empty and db.session.scalar(sa.select(sa.func.count()).select_from(Supplier)):
+        return
+    with audit.acting_as(audit.Actor(type="system", label="seed-demo")):
+        logins = demo.load_demo(date.today())
+        db.session.commit()
+    click.echo("Demo data loaded. Logins (one-time passwords, to be changed at first login):")
+    for email, role, password in logins:
+        click.echo(f"  {role:<12} {email:<32} {password}")
+
+
+def init_app(app: Flask) -> None:
+    for command in (create_user_command, questionnaires_group, seed_demo_command):
+        app.cli.add_command(command)

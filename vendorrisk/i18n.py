@@ -1,0 +1,138 @@
+"""Japanese and English: locale choice, time zone, and translated labels for enum values."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app, request, session
+from flask_babel import format_decimal, get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
+
+from vendorrisk.extensions import babel
+from vendorrisk.models import (
+    AttestationKind,
+    Criticality,
+    Role,
+    SecurityActionLevel,
+    SupplierCategory,
+    SupplierStatus,
+)
+
+LABELS = {
+    Role: {
+        Role.admin: _l("Administrator"),
+        Role.ciso: _l("CISO"),
+        Role.procurement: _l("Procurement"),
+        Role.reviewer: _l("Reviewer"),
+        Role.auditor: _l("Auditor (read-only)"),
+    },
+    SupplierCategory: {
+        SupplierCategory.group_company: _l("Group company"),
+        SupplierCategory.business_partner: _l("Business partner"),
+        SupplierCategory.outsourcing_contractor: _l("Outsourcing contractor"),
+        SupplierCategory.cloud_service: _l("Cloud service"),
+        SupplierCategory.other: _l("Other"),
+    },
+    SupplierStatus: {
+        SupplierStatus.onboarding: _l("Onboarding"),
+        SupplierStatus.active: _l("Active"),
+        SupplierStatus.offboarded: _l("Offboarded"),
+    },
+    Criticality: {
+        Criticality.low: _l("Low"),
+        Criticality.medium: _l("Medium"),
+        Criticality.high: _l("High"),
+        Criticality.critical: _l("Critical"),
+    },
+    AttestationKind: {
+        AttestationKind.security_action: _l("SECURITY ACTION"),
+        AttestationKind.isms: _l("ISMS certification (ISO/IEC 27001)"),
+        AttestationKind.pmark: _l("Privacy Mark"),
+        AttestationKind.ismap: _l("ISMAP"),
+        AttestationKind.csms: _l("CSMS certification (IEC 62443)"),
+        AttestationKind.soc2: _l("SOC 2 report"),
+        AttestationKind.cyber_insurance: _l("Cyber insurance"),
+        AttestationKind.other: _l("Other certification"),
+    },
+    SecurityActionLevel: {
+        SecurityActionLevel.star1: _l("★ one star"),
+        SecurityActionLevel.star2: _l("★★ two stars"),
+    },
+}
+
+ANSWER_TYPES = {
+    "yes_partial_no": _l("Yes / partial / no / not applicable"),
+    "yes_no": _l("Yes / no"),
+    "single_choice": _l("Single choice"),
+    "multi_choice": _l("Multiple choice"),
+    "text": _l("Text"),
+    "number": _l("Number"),
+    "date": _l("Date"),
+    "file": _l("File"),
+}
+
+LANGUAGE_NAMES = {"ja": "日本語", "en": "English"}
+
+
+def label(value: object) -> str:
+    """The translated label of an enum value."""
+    table = LABELS.get(type(value))
+    return str(table[value]) if table and value in table else str(value)
+
+
+def options(pairs) -> list[SelectChoice]:
+    """Select options from (value, label) pairs (options given as such pass through)."""
+    return [p if isinstance(p, SelectChoice) else SelectChoice(*p) for p in pairs]
+
+
+def choices(enum_cls: type) -> list[SelectChoice]:
+    """Select options for every member of an enum, with translated labels."""
+    return options((m.value, LABELS[enum_cls][m]) for m in enum_cls)
+
+
+def select_locale() -> str:
+    """The user's choice, else the session's choice, else the browser's Accept-Language."""
+    languages = current_app.config["LANGUAGES"]
+    if current_user and current_user.is_authenticated and current_user.locale in languages:
+        return current_user.locale
+    if session.get("lang") in languages:
+        return session["lang"]
+    return (
+        request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+    )
+
+
+def select_timezone() -> str:
+    return current_app.config["TIMEZONE"]
+
+
+def local_datetime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A UTC datetime shown in the configured time zone."""
+    if value is None:
+        return ""
+    return value.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).strftime(fmt)
+
+
+def local_date(value: date | None) -> str:
+    return value.isoformat() if value else ""
+
+
+def yen(value: int | None) -> str:
+    if value is None:
+        return ""
+    return f"¥{format_decimal(value, format='#,##0')}"
+
+
+def init_app(app: Flask) -> None:
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    app.jinja_env.filters.update(label=label, localdt=local_datetime, localdate=local_date, yen=yen)
+    app.jinja_env.globals.update(
+        LANGUAGE_NAMES=LANGUAGE_NAMES, current_locale=current_locale, answer_types=ANSWER_TYPES
+    )
+
+
+def current_locale() -> str:
+    return str(get_locale() or "ja")

@@ -1,0 +1,34 @@
+"""The data model: one module per aggregate."""
+
+from vendorrisk.models.attestation import Attestation, AttestationKind, SecurityActionLevel
+from vendorrisk.models.audit import AuditEvent
+from vendorrisk.models.contract import CONTRACT_CLAUSES, Contract
+from vendorrisk.models.stored_file import StoredFile
+from vendorrisk.models.supplier import (
+    SHARING_FLAGS,
+    Contact,
+    Criticality,
+    Supplier,
+    SupplierCategory,
+    SupplierStatus,
+)
+from vendorrisk.models.user import Role, User, UserSession
+
+__all__ = [
+    "CONTRACT_CLAUSES",
+    "SHARING_FLAGS",
+    "Attestation",
+    "AttestationKind",
+    "AuditEvent",
+    "Contact",
+    "Contract",
+    "Criticality",
+    "Role",
+    "SecurityActionLevel",
+    "StoredFile",
+    "Supplier",
+    "SupplierCategory",
+    "SupplierStatus",
+    "User",
+    "UserSession",
+]

@@ -1,0 +1,87 @@
+"""Attestations (認証・宣言): SECURITY ACTION, ISMS, Privacy Mark, insurance and others."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from vendorrisk.extensions import db
+from vendorrisk.models.base import TimestampMixin, enum_column
+
+
+class AttestationKind(enum.StrEnum):
+    security_action = "security_action"
+    isms = "isms"
+    pmark = "pmark"
+    ismap = "ismap"
+    csms = "csms"
+    soc2 = "soc2"
+    cyber_insurance = "cyber_insurance"
+    other = "other"
+
+
+class SecurityActionLevel(enum.StrEnum):
+    star1 = "star1"
+    star2 = "star2"
+
+
+class Attestation(TimestampMixin, db.Model):
+    __tablename__ = "attestations"
+    __audited__ = True
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The supplier holding it.
+    supplier_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("suppliers.id", ondelete="CASCADE"), index=True
+    )
+    #: Which scheme.
+    kind: Mapped[AttestationKind] = mapped_column(
+        enum_column(AttestationKind, "attestation_kind"), index=True
+    )
+    #: SECURITY ACTION only: one star or two stars.
+    level: Mapped[SecurityActionLevel | None] = mapped_column(
+        enum_column(SecurityActionLevel, "security_action_level")
+    )
+    #: Name of the scheme, for kind "other".
+    name: Mapped[str] = mapped_column(sa.String(200), default="")
+    #: Declaration id, certificate number or policy number.
+    identifier: Mapped[str] = mapped_column(sa.String(100), default="")
+    #: Certification body or insurer.
+    issuer: Mapped[str] = mapped_column(sa.String(200), default="")
+    #: Scope of the certification.
+    scope: Mapped[str] = mapped_column(sa.Text, default="")
+    #: Date of declaration or certification.
+    issued_on: Mapped[date | None] = mapped_column(sa.Date)
+    #: Expiry date (有効期限); None where the scheme has none.
+    expires_on: Mapped[date | None] = mapped_column(sa.Date, index=True)
+    #: Cyber insurance only: coverage limit (補償限度額) in yen.
+    coverage_limit_jpy: Mapped[int | None] = mapped_column(sa.BigInteger)
+    #: Free-text notes.
+    notes: Mapped[str] = mapped_column(sa.Text, default="")
+    #: Evidence (証跡ファイル), when uploaded.
+    evidence_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("stored_files.id", ondelete="SET NULL")
+    )
+
+    supplier = relationship("Supplier", back_populates="attestations")
+    evidence = relationship("StoredFile", lazy="joined")
+
+    __table_args__ = (
+        sa.CheckConstraint(
+            "(kind = 'security_action') = (level IS NOT NULL)", name="level_only_for_sa"
+        ),
+        sa.CheckConstraint(
+            "coverage_limit_jpy IS NULL OR coverage_limit_jpy > 0", name="coverage_positive"
+        ),
+    )
+
+    def is_expired(self, today: date) -> bool:
+        return self.expires_on is not None and self.expires_on < today
+
+    def expires_within(self, today: date, days: int) -> bool:
+        if self.expires_on is None or self.is_expired(today):
+            return False
+        return (self.expires_on - today).days <= days

@@ -1,0 +1,154 @@
+"""The supplier register: suppliers (取引先) and their contacts (取引先担当者)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from vendorrisk.extensions import db
+from vendorrisk.models.base import TimestampMixin, UTCDateTime, enum_column
+
+
+class SupplierCategory(enum.StrEnum):
+    group_company = "group_company"
+    business_partner = "business_partner"
+    outsourcing_contractor = "outsourcing_contractor"
+    cloud_service = "cloud_service"
+    other = "other"
+
+
+class SupplierStatus(enum.StrEnum):
+    onboarding = "onboarding"
+    active = "active"
+    offboarded = "offboarded"
+
+
+class Criticality(enum.StrEnum):
+    low = "low"
+    medium = "medium"
+    high = "high"
+    critical = "critical"
+
+
+#: The kinds of data and access a supplier may have: the Supplier column of each.
+SHARING_FLAGS = (
+    "shares_personal_info",
+    "shares_confidential_info",
+    "has_network_access",
+    "has_admin_access",
+)
+
+
+class Supplier(TimestampMixin, db.Model):
+    __tablename__ = "suppliers"
+    __audited__ = True
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Name in Japanese (as registered).
+    name_ja: Mapped[str] = mapped_column(sa.String(200), index=True)
+    #: Name in English (romanised or official English name).
+    name_en: Mapped[str] = mapped_column(sa.String(200), default="", index=True)
+    #: 法人番号: 13 digits with a check digit; None for foreign companies.
+    corporate_number: Mapped[str | None] = mapped_column(sa.String(13), unique=True)
+    #: Kind of supplier.
+    category: Mapped[SupplierCategory] = mapped_column(
+        enum_column(SupplierCategory, "supplier_category"), index=True
+    )
+    #: Lifecycle status.
+    status: Mapped[SupplierStatus] = mapped_column(
+        enum_column(SupplierStatus, "supplier_status"),
+        default=SupplierStatus.onboarding,
+        index=True,
+    )
+    #: Our person responsible for the supplier (社内担当者).
+    owner_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    #: How much our business depends on it.
+    criticality: Mapped[Criticality] = mapped_column(
+        enum_column(Criticality, "supplier_criticality"), default=Criticality.medium, index=True
+    )
+    #: Services it provides to us.
+    services: Mapped[str] = mapped_column(sa.Text, default="")
+    #: Country of the company (ISO 3166-1 alpha-2).
+    country: Mapped[str] = mapped_column(sa.String(2), default="JP")
+    #: Public web site.
+    website: Mapped[str] = mapped_column(sa.String(300), default="")
+    #: It handles personal information we entrust to it.
+    shares_personal_info: Mapped[bool] = mapped_column(default=False)
+    #: Our confidential information (trade secrets etc.) sits on its systems.
+    shares_confidential_info: Mapped[bool] = mapped_column(default=False)
+    #: It has a network connection into our systems.
+    has_network_access: Mapped[bool] = mapped_column(default=False)
+    #: It has administrator access to our systems.
+    has_admin_access: Mapped[bool] = mapped_column(default=False)
+    #: Free-text notes.
+    notes: Mapped[str] = mapped_column(sa.Text, default="")
+    #: Date of the next periodic re-check (定期再評価).
+    next_review_on: Mapped[date | None] = mapped_column(sa.Date, index=True)
+
+    owner = relationship("User", lazy="raise_on_sql")
+    contacts: Mapped[list[Contact]] = relationship(
+        back_populates="supplier", cascade="all, delete-orphan", order_by="Contact.id"
+    )
+    contracts = relationship(
+        "Contract",
+        back_populates="supplier",
+        cascade="all, delete-orphan",
+        order_by="Contract.starts_on.desc()",
+    )
+    attestations = relationship(
+        "Attestation",
+        back_populates="supplier",
+        cascade="all, delete-orphan",
+        order_by="Attestation.kind",
+    )
+
+    @property
+    def display_name(self) -> str:
+        return self.name_ja or self.name_en
+
+    def name_for(self, locale: str) -> str:
+        if locale == "en" and self.name_en:
+            return self.name_en
+        return self.name_ja or self.name_en
+
+    def __repr__(self) -> str:
+        return f"<Supplier {self.id} {self.name_ja}>"
+
+
+class Contact(TimestampMixin, db.Model):
+    __tablename__ = "contacts"
+    __audited__ = True
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The supplier this person works for.
+    supplier_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("suppliers.id", ondelete="CASCADE"), index=True
+    )
+    #: Full name.
+    name: Mapped[str] = mapped_column(sa.String(200))
+    #: Email address questionnaires are sent to.
+    email: Mapped[str] = mapped_column(sa.String(254))
+    #: Telephone number.
+    phone: Mapped[str] = mapped_column(sa.String(40), default="")
+    #: Department (部署).
+    department: Mapped[str] = mapped_column(sa.String(200), default="")
+    #: Job title (役職).
+    job_title: Mapped[str] = mapped_column(sa.String(200), default="")
+    #: Language for emails and the portal: "ja" or "en".
+    locale: Mapped[str] = mapped_column(sa.String(5), default="ja")
+    #: The main contact for security questionnaires.
+    is_primary: Mapped[bool] = mapped_column(default=False)
+    #: Set when mail to this address bounced permanently.
+    undeliverable_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    supplier: Mapped[Supplier] = relationship(back_populates="contacts")
+
+    __table_args__ = (
+        sa.UniqueConstraint("supplier_id", "email", name="uq_contacts_supplier_email"),
+        sa.CheckConstraint("locale IN ('ja', 'en')", name="locale"),
+    )

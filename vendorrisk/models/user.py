@@ -1,0 +1,100 @@
+"""Users, their roles, and their server-side login sessions."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from vendorrisk.extensions import db
+from vendorrisk.models.base import TimestampMixin, UTCDateTime, enum_column, utcnow
+
+
+class Role(enum.StrEnum):
+    admin = "admin"
+    ciso = "ciso"
+    procurement = "procurement"
+    reviewer = "reviewer"
+    auditor = "auditor"
+
+
+class User(TimestampMixin, db.Model):
+    __tablename__ = "users"
+    __audited__ = True
+    __audit_redacted__ = frozenset({"password_hash", "mfa_secret"})
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Login name, stored lower-case.
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    #: Display name.
+    name: Mapped[str] = mapped_column(sa.String(200), default="")
+    #: Argon2id hash of the password.
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    #: What the user may do.
+    role: Mapped[Role] = mapped_column(enum_column(Role, "user_role"))
+    #: Preferred UI language ("ja" / "en"); None follows the browser.
+    locale: Mapped[str | None] = mapped_column(sa.String(5))
+    #: Inactive users cannot log in.
+    active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    #: Set for one-time passwords: the user must choose a new one at next login.
+    must_change_password: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    #: TOTP secret, when MFA is enabled.
+    mfa_secret: Mapped[str | None] = mapped_column(sa.String(64))
+    #: Last successful login (UTC).
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    sessions: Mapped[list[UserSession]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    #: The token of the login session this object was loaded through (not a column).
+    session_token = None
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str | None:
+        """Flask-Login keeps the session token, never the user id, in the cookie."""
+        return self.session_token
+
+    @property
+    def label(self) -> str:
+        return self.name or self.email
+
+    def __repr__(self) -> str:
+        return f"<User {self.email} {self.role}>"
+
+
+class UserSession(db.Model):
+    """A server-side login session: logout or expiry ends it whatever the cookie says."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The user logged in.
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    #: SHA-256 of the session token; the token itself lives only in the signed cookie.
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    #: When the login happened (UTC).
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: After this the session is no longer accepted (UTC).
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: Set by logout (or by an admin); a revoked session is never accepted again.
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Address the login came from.
+    ip: Mapped[str | None] = mapped_column(sa.String(45))
+    #: Browser that logged in (truncated).
+    user_agent: Mapped[str | None] = mapped_column(sa.String(255))
+
+    user: Mapped[User] = relationship(back_populates="sessions")

@@ -1,0 +1,1 @@
+"""Business rules: plain arguments in, models out; they flush but never commit."""

@@ -1,0 +1,157 @@
+"""The audit log: every create, change and delete of an audited model, written in the same flush."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import Session
+
+from vendorrisk.extensions import db
+from vendorrisk.models import AuditEvent
+from vendorrisk.models.base import utcnow
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: a user, a supplier contact, or the system (a job, the CLI)."""
+
+    type: str
+    label: str
+    user_id: int | None = None
+    ip: str | None = None
+
+
+SYSTEM = Actor(type="system", label="system")
+_actor: ContextVar[Actor] = ContextVar("vendorrisk_actor", default=SYSTEM)
+
+
+def current_actor() -> Actor:
+    return _actor.get()
+
+
+def set_actor(actor: Actor) -> None:
+    """Make `actor` the author of changes in this request or job."""
+    _actor.set(actor)
+
+
+@contextmanager
+def acting_as(actor: Actor) -> Iterator[None]:
+    token = _actor.set(actor)
+    try:
+        yield
+    finally:
+        _actor.reset(token)
+
+
+def record(action: str, obj: Any = None, summary: str = "", changes: dict | None = None) -> None:
+    """Add an explicit event (login, logout, export ...) to the current transaction."""
+    actor = current_actor()
+    db.session.add(
+        AuditEvent(
+            occurred_at=utcnow(),
+            actor_type=actor.type,
+            actor_user_id=actor.user_id,
+            actor_label=actor.label[:254],
+            action=action,
+            object_type=obj.__tablename__ if obj is not None else "",
+            object_id=getattr(obj, "id", None),
+            supplier_id=_supplier_of(obj) if obj is not None else None,
+            summary=summary[:300],
+            changes=changes or {},
+            ip=actor.ip,
+        )
+    )
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, bytes):
+        return f"<{len(value)} bytes>"
+    return value
+
+
+def _columns(obj: Any) -> list[str]:
+    return [attr.key for attr in inspect(obj).mapper.column_attrs]
+
+
+def _redact(obj: Any, key: str, value: Any) -> Any:
+    return "•••" if key in getattr(obj, "__audit_redacted__", ()) else _plain(value)
+
+
+def _snapshot(obj: Any) -> dict[str, Any]:
+    skip = {"created_at", "updated_at"}
+    return {k: _redact(obj, k, getattr(obj, k)) for k in _columns(obj) if k not in skip}
+
+
+def _diff(obj: Any) -> dict[str, list[Any]]:
+    state = inspect(obj)
+    changes: dict[str, list[Any]] = {}
+    for key in _columns(obj):
+        if key == "updated_at":
+            continue
+        hist = state.attrs[key].history
+        if hist.has_changes():
+            old = hist.deleted[0] if hist.deleted else None
+            new = hist.added[0] if hist.added else None
+            if _plain(old) != _plain(new):
+                changes[key] = [_redact(obj, key, old), _redact(obj, key, new)]
+    return changes
+
+
+def _supplier_of(obj: Any) -> int | None:
+    if obj.__tablename__ == "suppliers":
+        return obj.id
+    return getattr(obj, "supplier_id", None)
+
+
+def _label(obj: Any) -> str:
+    for attr in ("display_name", "title", "email", "name", "original_name"):
+        value = getattr(obj, attr, None)
+        if isinstance(value, str) and value:
+            return value[:300]
+    return ""
+
+
+def _row(action: str, obj: Any, changes: dict[str, Any], now: datetime) -> dict[str, Any]:
+    actor = current_actor()
+    return {
+        "occurred_at": now,
+        "actor_type": actor.type,
+        "actor_user_id": actor.user_id,
+        "actor_label": actor.label[:254],
+        "action": action,
+        "object_type": obj.__tablename__,
+        "object_id": getattr(obj, "id", None),
+        "supplier_id": _supplier_of(obj),
+        "summary": _label(obj),
+        "changes": changes,
+        "ip": actor.ip,
+    }
+
+
+def _audited(objs: Any) -> list[Any]:
+    return [o for o in objs if getattr(o, "__audited__", False)]
+
+
+@event.listens_for(Session, "after_flush")
+def _write_audit_rows(session: Session, flush_context: Any) -> None:
+    now = utcnow()
+    rows = [_row("create", o, _snapshot(o), now) for o in _audited(session.new)]
+    rows += [_row("update", o, diff, now) for o in _audited(session.dirty) if (diff := _diff(o))]
+    rows += [_row("delete", o, _snapshot(o), now) for o in _audited(session.deleted)]
+    if rows:
+        session.connection().execute(sa.insert(AuditEvent.__table__), rows)

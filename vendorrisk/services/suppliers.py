@@ -1,0 +1,158 @@
+"""The supplier register: search, create, change and delete suppliers and what belongs to them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import joinedload, selectinload
+
+from vendorrisk.extensions import db
+from vendorrisk.models import (
+    Attestation,
+    AuditEvent,
+    Contact,
+    Contract,
+    Criticality,
+    Supplier,
+    User,
+)
+from vendorrisk.validation import normalize_corporate_number
+
+_CRITICALITY_ORDER = sa.case(
+    {c.value: i for i, c in enumerate(Criticality)}, value=Supplier.criticality
+)
+SORTS: dict[str, tuple[Any, ...]] = {
+    "name": (Supplier.name_ja.asc(), Supplier.id.asc()),
+    "-name": (Supplier.name_ja.desc(), Supplier.id.desc()),
+    "criticality": (_CRITICALITY_ORDER.desc(), Supplier.name_ja.asc(), Supplier.id.asc()),
+    "-criticality": (_CRITICALITY_ORDER.asc(), Supplier.name_ja.asc(), Supplier.id.asc()),
+    "next_review": (
+        Supplier.next_review_on.is_(None),
+        Supplier.next_review_on.asc(),
+        Supplier.id.asc(),
+    ),
+    "-updated": (Supplier.updated_at.desc(), Supplier.id.desc()),
+}
+
+
+@dataclass(frozen=True)
+class SupplierFilter:
+    q: str = ""
+    category: str = ""
+    status: str = ""
+    owner_id: int | None = None
+    criticality: str = ""
+    sort: str = "name"
+
+
+def search(f: SupplierFilter) -> sa.Select:
+    """Suppliers matching the filter, with their owner, in the chosen order."""
+    stmt = sa.select(Supplier).options(joinedload(Supplier.owner))
+    if f.q.strip():
+        q = f.q.strip()
+        conditions = [
+            Supplier.name_ja.icontains(q, autoescape=True),
+            Supplier.name_en.icontains(q, autoescape=True),
+        ]
+        digits = normalize_corporate_number(q)
+        if digits.isdigit():
+            conditions.append(Supplier.corporate_number.startswith(digits, autoescape=True))
+        stmt = stmt.where(sa.or_(*conditions))
+    for column, value in (
+        (Supplier.category, f.category),
+        (Supplier.status, f.status),
+        (Supplier.criticality, f.criticality),
+    ):
+        if value:
+            stmt = stmt.where(column == value)
+    if f.owner_id:
+        stmt = stmt.where(Supplier.owner_id == f.owner_id)
+    return stmt.order_by(*SORTS.get(f.sort, SORTS["name"]))
+
+
+def get_full(supplier_id: int) -> Supplier | None:
+    """A supplier with everything its page shows, in a fixed number of queries."""
+    return db.session.scalar(
+        sa.select(Supplier)
+        .where(Supplier.id == supplier_id)
+        .options(
+            joinedload(Supplier.owner),
+            selectinload(Supplier.contacts),
+            selectinload(Supplier.contracts),
+            selectinload(Supplier.attestations),
+        )
+    )
+
+
+def history(supplier_id: int, limit: int = 50) -> list[AuditEvent]:
+    return list(
+        db.session.scalars(
+            sa.select(AuditEvent)
+            .where(AuditEvent.supplier_id == supplier_id)
+            .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def owners() -> list[User]:
+    return list(
+        db.session.scalars(sa.select(User).where(User.active).order_by(User.name, User.email))
+    )
+
+
+def apply(obj: Any, fields: dict[str, Any]) -> Any:
+    """Set the given columns on a model and add it to the session."""
+    for key, value in fields.items():
+        setattr(obj, key, value)
+    db.session.add(obj)
+    db.session.flush()
+    return obj
+
+
+def create_supplier(fields: dict[str, Any]) -> Supplier:
+    return apply(Supplier(), fields)
+
+
+def add_contact(supplier: Supplier, fields: dict[str, Any]) -> Contact:
+    contact = apply(Contact(supplier=supplier), fields)
+    if contact.is_primary:
+        _single_primary(contact)
+    return contact
+
+
+def update_contact(contact: Contact, fields: dict[str, Any]) -> Contact:
+    apply(contact, fields)
+    if contact.is_primary:
+        _single_primary(contact)
+    return contact
+
+
+def _single_primary(contact: Contact) -> None:
+    """Only one primary contact per supplier."""
+    for other in contact.supplier.contacts:
+        if other is not contact and other.is_primary:
+            other.is_primary = False
+    db.session.flush()
+
+
+def add_contract(supplier: Supplier, fields: dict[str, Any]) -> Contract:
+    return apply(Contract(supplier=supplier), fields)
+
+
+def add_attestation(supplier: Supplier, fields: dict[str, Any]) -> Attestation:
+    return apply(Attestation(supplier=supplier), fields)
+
+
+def delete(obj: Any) -> None:
+    db.session.delete(obj)
+    db.session.flush()
+
+
+def active_contract(supplier: Supplier, today: date) -> Contract | None:
+    """The contract in force today with the most clauses, if any."""
+    live = [c for c in supplier.contracts if c.is_active_on(today)]
+    return max(live, key=lambda c: (c.clause_count, c.id), default=None)

@@ -1,0 +1,77 @@
+"""Request plumbing: login sessions, the audit actor, security headers, template context."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, request
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from vendorrisk.access import rule_for
+from vendorrisk.extensions import login_manager, talisman
+from vendorrisk.models import User
+from vendorrisk.services import audit, users
+
+CSP = {
+    "default-src": "'self'",
+    "img-src": "'self' data:",
+    "style-src": "'self'",
+    "script-src": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+    "base-uri": "'none'",
+    "object-src": "'none'",
+}
+
+
+@login_manager.user_loader
+def load_user(token: str) -> User | None:
+    return users.load_session(token)
+
+
+def set_audit_actor() -> None:
+    if current_user.is_authenticated:
+        actor = audit.Actor(
+            type="user", label=current_user.email, user_id=current_user.id, ip=request.remote_addr
+        )
+    else:
+        actor = audit.Actor(type="system", label="anonymous", ip=request.remote_addr)
+    audit.set_actor(actor)
+
+
+def no_store_when_logged_in(response: Response) -> Response:
+    """Pages behind a login hold supplier data: no shared or back-button caches."""
+    if current_user.is_authenticated:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def can(endpoint: str, method: str = "GET") -> bool:
+    """Whether the current user may use a route (for showing links and buttons)."""
+    rule = rule_for(endpoint)
+    role = current_user.role if current_user.is_authenticated else None
+    return bool(rule and rule.allows(role, method))
+
+
+def template_context() -> dict[str, Any]:
+    return {"can": can}
+
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please log in to see this page.")
+    login_manager.login_message_category = "info"
+    talisman.init_app(
+        app,
+        force_https=app.config.get("SESSION_COOKIE_SECURE", False),
+        session_cookie_secure=app.config.get("SESSION_COOKIE_SECURE", False),
+        content_security_policy=CSP,
+        frame_options="DENY",
+        referrer_policy="same-origin",
+        strict_transport_security=app.config.get("SESSION_COOKIE_SECURE", False),
+    )
+    app.before_request(set_audit_actor)
+    app.after_request(no_store_when_logged_in)
+    app.context_processor(template_context)
