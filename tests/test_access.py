@@ -88,7 +88,7 @@ def test_each_role_against_each_route(app, auth, world, role):
 
 
 def test_anonymous_is_sent_to_login_except_on_public_routes(app, client, world):
-    for endpoint, url, method, access in _urls(app, world):
+    for _endpoint, url, method, access in _urls(app, world):
         response = client.open(url, method=method)
         response.close()
         if access.public:

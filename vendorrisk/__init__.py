@@ -1,4 +1,4 @@
-"""vendorrisk: supply-chain security questionnaires and vendor risk (METI/IPA CSM Guidelines v2.0)."""
+"""vendorrisk: supply-chain security questionnaires and vendor risk (METI/IPA CSM v2.0)."""
 
 from __future__ import annotations
 
