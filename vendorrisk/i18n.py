@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -94,7 +94,12 @@ def choices(enum_cls: type) -> list[SelectChoice]:
 
 
 def select_locale() -> str:
-    """The user's choice, else the session's choice, else the browser's Accept-Language."""
+    """The user's choice, else the session's choice, else the browser's Accept-Language.
+
+    Outside a request (the CLI, whose help is English) messages are English.
+    """
+    if not has_request_context():
+        return "en"
     languages = current_app.config["LANGUAGES"]
     if current_user and current_user.is_authenticated and current_user.locale in languages:
         return current_user.locale

@@ -52,6 +52,8 @@ class _Checker:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.problems: list[str] = []
+        #: Ids of questions already reported as broken (not reported again through show_if).
+        self.broken: set[str] = set()
 
     def fail(self, where: str, message: str) -> None:
         self.problems.append(f"{where}: {message}" if where else message)
@@ -151,6 +153,8 @@ def _show_if(c: _Checker, where: str, data: Any, earlier: dict[str, Question]) -
     if not c.keys(f"{where}: show_if", data, {"question", "in"}, {"question", "in"}):
         return None
     target = earlier.get(data["question"])
+    if target is None and data["question"] in c.broken:
+        return None
     if target is None:
         c.fail(where, f"show_if refers to {data['question']!r}, which is not an earlier question")
         return None
@@ -238,6 +242,8 @@ def _section(
     questions = []
     for i, raw in enumerate(raw_questions, start=1):
         question = _question(c, raw, i, earlier)
+        if question is None and isinstance(raw, dict):
+            c.broken.add(str(raw.get("id")))
         if question is not None:
             earlier[question.id] = question
             questions.append(question)

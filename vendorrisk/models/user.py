@@ -24,6 +24,8 @@ class User(TimestampMixin, db.Model):
     __tablename__ = "users"
     __audited__ = True
     __audit_redacted__ = frozenset({"password_hash", "mfa_secret"})
+    #: Logins have their own events; the timestamp would only repeat them.
+    __audit_ignored__ = frozenset({"last_login_at"})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: Login name, stored lower-case.

@@ -100,8 +100,9 @@ def _snapshot(obj: Any) -> dict[str, Any]:
 def _diff(obj: Any) -> dict[str, list[Any]]:
     state = inspect(obj)
     changes: dict[str, list[Any]] = {}
+    ignored = {"updated_at", *getattr(obj, "__audit_ignored__", ())}
     for key in _columns(obj):
-        if key == "updated_at":
+        if key in ignored:
             continue
         hist = state.attrs[key].history
         if hist.has_changes():

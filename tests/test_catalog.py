@@ -1,0 +1,247 @@
+"""Questionnaire templates: the shipped ones are complete; a bad one is refused whole."""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from config import BASE_DIR
+from vendorrisk.catalog import Catalog, CatalogError, load_template
+from vendorrisk.catalog.loader import APPENDIX_A_ITEMS
+from vendorrisk.catalog.types import QUESTION_TYPES, AnswerError
+
+QUESTIONNAIRES = BASE_DIR / "questionnaires"
+REFERENCE = BASE_DIR.parent / "shared" / "reference" / "guideline-v2.md"
+
+
+@pytest.fixture(scope="module")
+def shipped() -> Catalog:
+    return Catalog.from_folder(QUESTIONNAIRES)
+
+
+def test_shipped_templates_load_without_errors(shipped):
+    assert shipped.errors == []
+    assert {t.id for t in shipped.current()} == {"csm-v2-internal", "csm-v2-supplier"}
+
+
+def test_internal_template_has_every_appendix_a_item_once(shipped):
+    internal = shipped.get("csm-v2-internal")
+    items = [q.mapping.item for q in internal.questions]
+    expected = [f"D{d}-{i}" for d, n in APPENDIX_A_ITEMS.items() for i in range(1, n + 1)]
+    assert sorted(items) == sorted(expected)
+    assert len(items) == 41
+    assert internal.directives() == list(range(1, 11))
+
+
+@pytest.mark.skipif(not REFERENCE.exists(), reason="needs ../shared/reference beside the repo")
+def test_internal_texts_are_the_guidelines_own_words(shipped):
+    reference = REFERENCE.read_text(encoding="utf-8")
+    rows = dict(re.findall(r"^\| (D\d+-\d+) \| ([^|]+) \|", reference, flags=re.M))
+    for q in shipped.get("csm-v2-internal").questions:
+        assert q.text.ja == rows[q.mapping.item].strip(), q.id
+
+
+def test_every_question_maps_to_directive_csf_and_iso(shipped):
+    internal = shipped.get("csm-v2-internal")
+    assert all(q.mapping.iso for q in internal.questions)
+    assert sum(bool(q.mapping.csf) for q in internal.questions) >= 30
+    d12 = next(q for q in internal.questions if q.mapping.item == "D1-2")
+    assert d12.mapping.csf == ("ID.GV-1",)
+
+
+def test_supplier_template_covers_directive_9_specifics_and_every_answer_type(shipped):
+    supplier = shipped.get("csm-v2-supplier")
+    assert supplier.audience == "supplier"
+    assert set(supplier.directives()) == set(range(1, 11))
+    assert {q.type for q in supplier.questions} == set(QUESTION_TYPES)
+    texts = " ".join(q.text.ja for q in supplier.questions)
+    for phrase in ("SECURITY ACTION", "ISMS", "サイバー保険", "再委託", "監査", "返却"):
+        assert phrase in texts, phrase
+    assert any(q.critical for q in supplier.questions)
+    assert any(q.evidence for q in supplier.questions)
+
+
+def _minimal() -> dict:
+    text = {"ja": "質問", "en": "Question"}
+    return {
+        "id": "tiny",
+        "version": 1,
+        "audience": "supplier",
+        "title": text,
+        "description": text,
+        "scoring": {"critical_cap": 40},
+        "sections": [
+            {
+                "id": "s1",
+                "title": text,
+                "questions": [
+                    {
+                        "id": "q1",
+                        "type": "yes_partial_no",
+                        "text": text,
+                        "weight": 1,
+                        "critical": True,
+                        "mapping": {
+                            "directive": 9,
+                            "item": "D9-1",
+                            "csf": ["ID.SC-1"],
+                            "iso": ["27002:15.1.1"],
+                        },
+                    },
+                    {
+                        "id": "q2",
+                        "type": "single_choice",
+                        "text": text,
+                        "weight": 1,
+                        "mapping": {"directive": 9, "item": None},
+                        "choices": [
+                            {"value": "a", "label": text, "score": 1},
+                            {"value": "b", "label": text, "score": 0},
+                        ],
+                    },
+                    {
+                        "id": "q3",
+                        "type": "text",
+                        "text": text,
+                        "weight": 0,
+                        "mapping": {"directive": 9, "item": None},
+                        "show_if": {"question": "q1", "in": ["yes", "partial"]},
+                    },
+                ],
+            }
+        ],
+    }
+
+
+def _write(tmp_path: Path, data: dict, name: str = "tiny.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def test_a_minimal_template_loads(tmp_path):
+    template = load_template(_write(tmp_path, _minimal()))
+    assert template.key == "tiny@1"
+    assert template.question("q3").show_if.values == ("yes", "partial")
+
+
+def _broken(mutate):
+    data = _minimal()
+    mutate(data)
+    return data
+
+
+def _q(data, i):
+    return data["sections"][0]["questions"][i]
+
+
+CASES = {
+    "unknown answer type 'stars'": lambda d: _q(d, 0).update(type="stars"),
+    "duplicate question id": lambda d: _q(d, 1).update(id="q1"),
+    "missing translation 'en'": lambda d: _q(d, 0).update(text={"ja": "質問"}),
+    "is not an Appendix A item of directive 9": lambda d: _q(d, 0)["mapping"].update(item="D9-7"),
+    "is not a NIST CSF subcategory id": lambda d: _q(d, 0)["mapping"].update(csf=["SC-1"]),
+    "is not of the form": lambda d: _q(d, 0)["mapping"].update(iso=["ISO 27001"]),
+    "mapping.directive must be 1 to 10": lambda d: _q(d, 0)["mapping"].update(directive=11),
+    "which is not an earlier question": lambda d: _q(d, 2)["show_if"].update(question="q9"),
+    "is not an answer of 'q1'": lambda d: _q(d, 2)["show_if"].update(**{"in": ["maybe"]}),
+    "choices are not allowed": lambda d: _q(d, 0).update(
+        choices=copy.deepcopy(_q(d, 1)["choices"])
+    ),
+    "choices must be a non-empty list": lambda d: _q(d, 1).pop("choices"),
+    "unknown key 'wieght'": lambda d: _q(d, 0).update(wieght=2),
+    "must match the file name": lambda d: d.update(id="other"),
+    "only scored types can be critical": lambda d: _q(d, 2).update(critical=True),
+    "needs a weight above 0": lambda d: _q(d, 0).update(weight=0),
+    "critical_cap": lambda d: d["scoring"].update(critical_cap=140),
+}
+
+
+@pytest.mark.parametrize("expected", list(CASES))
+def test_a_bad_template_is_a_clear_error_naming_file_and_question(tmp_path, expected):
+    path = _write(tmp_path, _broken(CASES[expected]))
+    with pytest.raises(CatalogError) as caught:
+        load_template(path)
+    message = str(caught.value)
+    assert str(path) in message
+    assert expected in message
+
+
+def test_the_error_names_the_question(tmp_path):
+    path = _write(tmp_path, _broken(lambda d: _q(d, 1).update(type="stars")))
+    with pytest.raises(CatalogError, match=r"question 'q2': unknown answer type"):
+        load_template(path)
+
+
+def test_every_problem_of_a_file_is_reported_at_once(tmp_path):
+    def many(d):
+        _q(d, 0).update(type="stars")
+        _q(d, 1)["mapping"].update(item="D2-9")
+
+    with pytest.raises(CatalogError) as caught:
+        load_template(_write(tmp_path, _broken(many)))
+    assert len(caught.value.problems) == 2
+
+
+def test_invalid_yaml_is_refused(tmp_path):
+    path = tmp_path / "tiny.yaml"
+    path.write_text("id: [unclosed", encoding="utf-8")
+    with pytest.raises(CatalogError, match="not valid YAML"):
+        load_template(path)
+
+
+def test_the_catalog_refuses_a_bad_file_and_keeps_the_good_ones(tmp_path):
+    _write(tmp_path, _minimal())
+    _write(tmp_path, _broken(lambda d: (d.update(id="bad"), _q(d, 0).update(type="x"))), "bad.yaml")
+    loaded = Catalog.from_folder(tmp_path)
+    assert [t.id for t in loaded.current()] == ["tiny"]
+    assert loaded.get("bad") is None
+    assert [Path(e.path).name for e in loaded.errors] == ["bad.yaml"]
+
+
+def test_versions_are_kept_side_by_side(tmp_path):
+    old = _minimal()
+    new = _broken(lambda d: d.update(version=2))
+    _write(tmp_path, old, "tiny@1.yaml")
+    _write(tmp_path, new, "tiny.yaml")
+    loaded = Catalog.from_folder(tmp_path)
+    assert loaded.get("tiny").version == 2
+    assert loaded.get("tiny", 1).version == 1
+
+
+def test_answer_types_normalise_and_score(shipped):
+    supplier = shipped.get("csm-v2-supplier")
+    ynp = next(q for q in supplier.questions if q.type == "yes_partial_no")
+    assert ynp.kind.score(ynp, ynp.kind.normalize(ynp, "partial")) == 0.5
+    assert ynp.kind.score(ynp, "na") is None
+    with pytest.raises(AnswerError):
+        ynp.kind.normalize(ynp, "perhaps")
+    number = next(q for q in supplier.questions if q.type == "number")
+    assert number.kind.normalize(number, "1,000,000") == "1000000"
+    date_q = next(q for q in supplier.questions if q.type == "date")
+    with pytest.raises(AnswerError):
+        date_q.kind.normalize(date_q, "31/12/2026")
+
+
+def test_cli_validate_reports_ok_and_errors(runner, tmp_path):
+    result = runner.invoke(args=["questionnaires", "validate"])
+    assert result.exit_code == 0, result.output
+    assert "ok    csm-v2-internal@1: 41 questions in 10 sections" in result.output
+    _write(tmp_path, _broken(lambda d: _q(d, 0).update(type="stars")))
+    result = runner.invoke(args=["questionnaires", "validate", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "tiny.yaml" in result.output and "question 'q1': unknown answer type" in result.output
+
+
+def test_questionnaire_pages_show_sections_questions_and_mappings(auth):
+    auth.login("auditor")
+    page = auth.client.get("/questionnaires/csm-v2-internal?lang=ja").get_data(as_text=True)
+    assert "経営者がサイバーセキュリティリスクを経営リスクの 1 つとして認識している" in page
+    assert "ID.GV-1" in page and "27001:" in page
+    english = auth.client.get("/questionnaires/csm-v2-internal?lang=en").get_data(as_text=True)
+    assert "Management recognizes cybersecurity risk" in english
+    assert auth.client.get("/questionnaires/nope").status_code == 404
