@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Flask
 
 from config import INSTANCE_DIR, Config, load_config
@@ -11,6 +13,7 @@ def create_app(config: Config | None = None) -> Flask:
     """Build the application: a table of contents, doing no database or network work."""
     app = Flask(__name__, instance_path=str(INSTANCE_DIR), instance_relative_config=False)
     app.config.from_object(config or load_config())
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)  # the embedded SQLite lives here
     from vendorrisk import access, catalog, cli, errors, i18n, web
     from vendorrisk.extensions import csrf, db, limiter, migrate
 
