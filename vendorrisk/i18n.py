@@ -10,6 +10,7 @@ from flask_babel import format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
+from wtforms.fields.core import UnboundField
 
 from vendorrisk.extensions import babel
 from vendorrisk.models import (
@@ -74,6 +75,53 @@ ANSWER_TYPES = {
     "file": _l("File"),
 }
 
+#: Column name -> translated label, filled from the forms that edit those columns.
+FIELD_LABELS: dict[str, object] = {}
+
+OBJECT_LABELS = {
+    "suppliers": _l("Supplier"),
+    "contacts": _l("Contact"),
+    "contracts": _l("Contract"),
+    "attestations": _l("Certification or declaration"),
+    "users": _l("User"),
+    "stored_files": _l("File"),
+}
+
+
+def field_labels_from(*form_classes: type) -> None:
+    """Reuse the forms' field labels to name changed columns in the audit log."""
+    for form_class in form_classes:
+        for name, unbound in vars(form_class).items():
+            if isinstance(unbound, UnboundField) and unbound.args and name not in FIELD_LABELS:
+                FIELD_LABELS[name] = unbound.args[0]
+
+
+def field_label(key: str) -> str:
+    return str(FIELD_LABELS.get(key, key))
+
+
+def object_label(table: str) -> str:
+    return str(OBJECT_LABELS.get(table, table))
+
+
+def audit_value(value: object) -> str:
+    """A changed value as shown in the audit log."""
+    if value is True:
+        return "✓"
+    if value is False or value is None or value == "":
+        return "—"
+    return str(value)
+
+
+def audit_filled(changes: dict) -> list[tuple[str, object]]:
+    """The fields of a created or deleted object that hold something (ids left out)."""
+    return [
+        (k, v)
+        for k, v in changes.items()
+        if v not in (None, "", False) and k not in ("id", "supplier_id")
+    ]
+
+
 LANGUAGE_NAMES = {"ja": "日本語", "en": "English"}
 
 
@@ -133,7 +181,16 @@ def yen(value: int | None) -> str:
 
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
-    app.jinja_env.filters.update(label=label, localdt=local_datetime, localdate=local_date, yen=yen)
+    app.jinja_env.filters.update(
+        label=label,
+        localdt=local_datetime,
+        localdate=local_date,
+        yen=yen,
+        field_label=field_label,
+        object_label=object_label,
+        audit_value=audit_value,
+        audit_filled=audit_filled,
+    )
     app.jinja_env.globals.update(
         LANGUAGE_NAMES=LANGUAGE_NAMES, current_locale=current_locale, answer_types=ANSWER_TYPES
     )

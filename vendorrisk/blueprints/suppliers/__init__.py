@@ -5,3 +5,12 @@ from flask import Blueprint
 bp = Blueprint("suppliers", __name__)
 
 from vendorrisk.blueprints.suppliers import routes  # noqa: E402,F401
+from vendorrisk.blueprints.suppliers.forms import (  # noqa: E402
+    AttestationForm,
+    ContactForm,
+    ContractForm,
+    SupplierForm,
+)
+from vendorrisk.i18n import field_labels_from  # noqa: E402
+
+field_labels_from(SupplierForm, ContactForm, ContractForm, AttestationForm)

@@ -1,0 +1,90 @@
+"""End to end in Debian's Chromium, driven by Playwright: what a procurement officer does."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.conftest import PASSWORD
+from vendorrisk.models import Role
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists() and not os.environ.get("CI"),
+        reason="Debian's chromium is not installed (CI installs it)",
+    ),
+]
+
+
+@pytest.fixture
+def live_server(app) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def page(tmp_path) -> Iterator:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        context = browser.new_context(locale="ja-JP", extra_http_headers={"Accept-Language": "ja"})
+        page = context.new_page()
+        try:
+            yield page
+        finally:
+            page.screenshot(path=str(tmp_path / "last.png"), full_page=True)
+            context.close()
+            browser.close()
+
+
+def test_procurement_registers_a_supplier_in_the_browser(live_server, page, make_user):
+    user = make_user(Role.procurement, email="buyer@example.com")
+    page.goto(f"{live_server}/suppliers/")
+    assert "/auth/login" in page.url
+    page.fill("#email", user.email)
+    page.fill("#password", PASSWORD)
+    page.click("#submit")
+    page.wait_for_url(f"{live_server}/suppliers/")
+    page.click("text=取引先を登録")
+    page.fill("#name_ja", "株式会社ブラウザ検証")
+    page.fill("#name_en", "Browser Check Co., Ltd.")
+    page.fill("#corporate_number", "2180301018771")
+    page.select_option("#category", "cloud_service")
+    page.check("#has_network_access")
+    page.click("#submit")
+    error = page.locator(".has-error .error").first
+    assert "法人番号" in error.inner_text()
+    assert page.input_value("#name_ja") == "株式会社ブラウザ検証"  # nothing typed is lost
+    assert page.is_checked("#has_network_access")
+    page.fill("#corporate_number", "1180301018771")
+    page.click("#submit")
+    page.wait_for_selector("h1:has-text('株式会社ブラウザ検証')")
+    assert "1180301018771" in page.content()
+    page.click("button[value=en]")
+    page.wait_for_selector("text=Data and access shared")
+    page.click("text=Suppliers")
+    assert page.locator("table.list tbody tr").count() == 1
