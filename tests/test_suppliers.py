@@ -404,3 +404,27 @@ def test_the_list_takes_a_fixed_number_of_queries(auth, ctx, count_queries, n, r
     request.config.cache.set(f"vendorrisk/list-queries/{n}", counter.count)
     # session + owner list + count + one page of suppliers with their owners
     assert counter.count == 4, counter.statements
+
+
+def test_the_attestation_form_shows_only_the_fields_of_its_kind(auth, make_supplier, ctx):
+    supplier = make_supplier()
+    auth.login(Role.procurement)
+    page = auth.client.get(
+        f"/suppliers/{supplier.id}/attestations/new?kind=cyber_insurance", headers=EN
+    ).get_data(as_text=True)
+    assert 'name="coverage_limit_jpy"' in page and 'name="level"' not in page
+    assert '<input type="hidden" name="kind" value="cyber_insurance">' in page
+    # A value posted for a field that does not belong to the kind is not kept.
+    data = {
+        "kind": "security_action",
+        "level": "star1",
+        "identifier": "41234567890",
+        "issued_on": "2025-01-10",
+        "scope": "stray",
+        "coverage_limit_jpy": "5",
+    }
+    url = f"/suppliers/{supplier.id}/attestations/new?kind=security_action"
+    assert auth.client.post(url, data=data).status_code == 302
+    with ctx() as session:
+        saved = session.scalar(sa.select(Attestation))
+    assert (saved.scope, saved.coverage_limit_jpy, saved.level.value) == ("", None, "star1")

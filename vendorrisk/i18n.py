@@ -113,6 +113,14 @@ def audit_value(value: object) -> str:
     return str(value)
 
 
+def label_of(value: object, field: object) -> str:
+    """The label a select field shows for a value."""
+    for choice in getattr(field, "choices", None) or ():
+        if str(getattr(choice, "value", None)) == str(value):
+            return str(choice.label)
+    return str(value)
+
+
 def audit_filled(changes: dict) -> list[tuple[str, object]]:
     """The fields of a created or deleted object that hold something (ids left out)."""
     return [
@@ -190,6 +198,7 @@ def init_app(app: Flask) -> None:
         object_label=object_label,
         audit_value=audit_value,
         audit_filled=audit_filled,
+        label_of=label_of,
     )
     app.jinja_env.globals.update(
         LANGUAGE_NAMES=LANGUAGE_NAMES, current_locale=current_locale, answer_types=ANSWER_TYPES

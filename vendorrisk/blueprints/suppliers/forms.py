@@ -226,6 +226,54 @@ class AttestationForm(ModelForm):
         AttestationKind.other: ("name",),
     }
 
+    #: Fields shown for each kind (kind, notes and evidence always are).
+    SHOWN = {
+        AttestationKind.security_action: ("level", "identifier", "issued_on"),
+        AttestationKind.isms: ("identifier", "issuer", "scope", "issued_on", "expires_on"),
+        AttestationKind.pmark: ("identifier", "issued_on", "expires_on"),
+        AttestationKind.ismap: ("identifier", "scope", "issued_on", "expires_on"),
+        AttestationKind.csms: ("identifier", "issuer", "scope", "issued_on", "expires_on"),
+        AttestationKind.soc2: ("issuer", "scope", "issued_on", "expires_on"),
+        AttestationKind.cyber_insurance: (
+            "issuer",
+            "identifier",
+            "coverage_limit_jpy",
+            "issued_on",
+            "expires_on",
+        ),
+        AttestationKind.other: ("name", "identifier", "issuer", "scope", "issued_on", "expires_on"),
+    }
+    ALWAYS = ("csrf_token", "kind", "notes", "evidence", "submit")
+
+    def __init__(self, *args, kind_fixed: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        #: The kind was chosen before the form (a button per kind, or an existing record).
+        self.kind_fixed = kind_fixed and self.chosen_kind() is not None
+
+    def chosen_kind(self) -> AttestationKind | None:
+        try:
+            return AttestationKind(self.kind.data)
+        except ValueError:
+            return None
+
+    def fixed(self, name: str) -> bool:
+        return name == "kind" and self.kind_fixed
+
+    def shown(self, name: str) -> bool:
+        """Whether a field belongs on the form for the chosen kind."""
+        kind = self.chosen_kind()
+        if not self.kind_fixed or kind is None:
+            return True
+        return name in self.ALWAYS or name in self.SHOWN[kind]
+
+    def model_data(self) -> dict:
+        """The columns, with those that do not apply to the kind emptied."""
+        data = super().model_data()
+        for name in data:
+            if not self.shown(name):
+                data[name] = "" if isinstance(self[name], StringField) else None
+        return data
+
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)
         kind = AttestationKind(self.kind.data)

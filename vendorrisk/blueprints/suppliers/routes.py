@@ -169,7 +169,8 @@ def contract_form(supplier_id: int, contract_id: int | None = None):
 def attestation_form(supplier_id: int, attestation_id: int | None = None):
     supplier = _supplier(supplier_id)
     attestation = _child(Attestation, supplier_id, attestation_id) if attestation_id else None
-    form = AttestationForm(obj=attestation, kind=request.args.get("kind") or None)
+    kind = request.args.get("kind") or None
+    form = AttestationForm(obj=attestation, kind=kind, kind_fixed=bool(attestation or kind))
     if form.validate_on_submit():
         stored_ok, evidence = _store_upload(form, "evidence")
         if stored_ok:
