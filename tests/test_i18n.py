@@ -15,14 +15,22 @@ from vendorrisk.models import Role, Supplier
 
 PO = BASE_DIR / "vendorrisk/translations/ja/LC_MESSAGES/messages.po"
 MO = PO.with_suffix(".mo")
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
+KEYWORDS = {
+    "_": None,
+    "gettext": None,
+    "ngettext": (1, 2),
+    "_l": None,
+    "lazy_gettext": None,
+    "lazy_pgettext": ((1, "c"), 2),
+    "pgettext": ((1, "c"), 2),
+}
 METHODS = [("vendorrisk/**.py", "python"), ("vendorrisk/templates/**.html", "jinja2")]
 
 
-def _source_messages() -> set[str]:
+def _source_messages() -> set[tuple[str, str | None]]:
     found = set()
-    for _, _, message, _, _ in extract_from_dir(str(BASE_DIR), METHODS, keywords=KEYWORDS):
-        found.add(message if isinstance(message, str) else message[0])
+    for _, _, message, _, context in extract_from_dir(str(BASE_DIR), METHODS, keywords=KEYWORDS):
+        found.add((message if isinstance(message, str) else message[0], context))
     return found
 
 
@@ -54,7 +62,8 @@ def test_the_compiled_catalog_is_up_to_date(catalog):
         compiled = read_mo(f)
     for message in catalog:
         if message.id:
-            assert compiled.get(message.id) and compiled.get(message.id).string == message.string, (
+            entry = compiled.get(message.id, context=message.context)
+            assert entry and entry.string == message.string, (
                 "run `make translations-compile`: " + message.id
             )
 

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, has_request_context, request, session
-from flask_babel import format_decimal, get_locale
+from flask_babel import format_decimal, get_locale, lazy_pgettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
@@ -39,7 +39,7 @@ LABELS = {
     },
     SupplierStatus: {
         SupplierStatus.onboarding: _l("Onboarding"),
-        SupplierStatus.active: _l("Active"),
+        SupplierStatus.active: lazy_pgettext("supplier status", "Active"),
         SupplierStatus.offboarded: _l("Offboarded"),
     },
     Criticality: {
