@@ -32,7 +32,7 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 
 translations-extract: $(VENV)/.installed-dev
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_pgettext:1c,2 --no-location --sort-output \
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_pgettext:1c,2 -k translated:2 -k N_ --no-location --sort-output \
 		--project vendorrisk -o vendorrisk/translations/messages.pot .
 	$(BIN)/pybabel update -i vendorrisk/translations/messages.pot -d vendorrisk/translations \
 		--no-fuzzy-matching --ignore-obsolete

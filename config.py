@@ -57,11 +57,19 @@ class Config:
         self.TIMEZONE = env_str("TIMEZONE", "Asia/Tokyo")
         self.UPLOAD_DIR = env_str("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
         self.MAX_UPLOAD_MB = env_int("MAX_UPLOAD_MB", 20)
-        self.MAX_CONTENT_LENGTH = (self.MAX_UPLOAD_MB + 1) * 1024 * 1024
+        self.MAX_UPLOAD_BYTES = self.MAX_UPLOAD_MB * 1024 * 1024
+        self.MAX_CONTENT_LENGTH = self.MAX_UPLOAD_BYTES * 2 + 1024 * 1024  # a few files a post
         self.RATELIMIT_STORAGE_URI = env_str("RATELIMIT_STORAGE_URI", "memory://")
         self.QUESTIONNAIRE_DIR = env_str("QUESTIONNAIRE_DIR", str(BASE_DIR / "questionnaires"))
         self.SESSION_LIFETIME_HOURS = env_int("SESSION_LIFETIME_HOURS", 12)
+        self.COMPANY_NAME_JA = env_str("COMPANY_NAME_JA", "当社")
+        self.COMPANY_NAME_EN = env_str("COMPANY_NAME_EN", "our company")
+        self.PORTAL_GRACE_DAYS = env_int("PORTAL_GRACE_DAYS", 14)
+        self.PORTAL_RATE_LIMIT = env_str("PORTAL_RATE_LIMIT", "30 per minute")
+        self.MAIL_DELIVER_IN_REQUEST = env_int("MAIL_DELIVER_IN_REQUEST", 20)
         self.PAGE_SIZE = env_int("PAGE_SIZE", 50)
+        #: Reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
+        self.PROXY_HOPS = env_int("PROXY_HOPS", 0)
         self.SCHEDULER_ENABLED = env_bool("SCHEDULER_ENABLED", False)
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"

@@ -44,6 +44,31 @@ def build_app(tmp_path_factory, **overrides: Any) -> Flask:
     return create_app(config)
 
 
+@contextmanager
+def strict_app(tmp_path_factory, **overrides: Any) -> Iterator[Flask]:
+    """An app with rate limits on (and whatever else is given), on the same kind of database.
+
+    Flask-Limiter keeps its switch and storage on the one shared extension, so the limits are
+    switched off again afterwards for the other tests.
+    """
+    from vendorrisk.extensions import limiter
+
+    app = build_app(tmp_path_factory, RATELIMIT_ENABLED=True, **overrides)
+    with app.app_context():
+        db.create_all()
+    try:
+        yield app
+    finally:
+        limiter.reset()
+        limiter.enabled = False
+        with app.app_context():
+            db.session.remove()
+            with db.engine.begin() as conn:
+                for table in reversed(db.metadata.sorted_tables):
+                    conn.execute(table.delete())
+            db.engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def app(tmp_path_factory) -> Iterator[Flask]:
     app = build_app(tmp_path_factory)
@@ -235,3 +260,59 @@ def csrf_token_from(html: str) -> str:
     match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
     assert match, "no CSRF token on the page"
     return match.group(1)
+
+
+class RecordingHandler:
+    """An aiosmtpd handler that keeps what it receives, or answers with a chosen failure."""
+
+    def __init__(self) -> None:
+        self.messages: list = []
+        #: e.g. "451 4.3.0 Try again later" or "550 5.1.1 No such user"; None accepts.
+        self.reply: str | None = None
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.reply:
+            return self.reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        from email import message_from_bytes, policy
+
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 Message accepted for delivery"
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server(app) -> Iterator[RecordingHandler]:
+    """A real SMTP server on loopback; the app delivers to it for the test's duration."""
+    from aiosmtpd.controller import Controller
+
+    handler = RecordingHandler()
+    controller = Controller(handler, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    saved = {k: app.config[k] for k in ("MAIL_SERVER", "MAIL_PORT")}
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port)
+    try:
+        yield handler
+    finally:
+        app.config.update(saved)
+        controller.stop()
+
+
+def body_of(message) -> str:
+    return message.get_body(preferencelist=("plain",)).get_content()
+
+
+def link_in(message) -> str:
+    match = re.search(r"https?://\S+/portal/[A-Za-z0-9_-]{40,}", body_of(message))
+    assert match, body_of(message)
+    return match.group(0)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+
 import pytest
 
 from vendorrisk.access import PASSWORD_CHANGE_ENDPOINTS, AccessRule
-from vendorrisk.models import Role
+from vendorrisk.extensions import db
+from vendorrisk.models import Assessment, AssessmentStatus, Invitation, OutboxMessage, Role
 
 #: Routes a user may POST to whatever the role: they change only the user's own session.
 SELF_SERVICE = PASSWORD_CHANGE_ENDPOINTS
@@ -47,7 +50,39 @@ def test_a_route_without_a_rule_is_refused(tmp_path_factory):
 def world(make_supplier, make_contact, make_contract, make_attestation, make_user, app):
     supplier = make_supplier()
     owner = make_user(Role.procurement)
+    with app.app_context():
+        assessment = Assessment(
+            supplier_id=supplier.id,
+            template_id="csm-v2-supplier",
+            template_version=1,
+            due_on=date(2030, 1, 1),
+            status=AssessmentStatus.sent,
+        )
+        db.session.add(assessment)
+        db.session.flush()
+        invitation = Invitation(
+            assessment_id=assessment.id,
+            email="x@example.jp",
+            token_hash="0" * 64,
+            expires_at=datetime(2030, 1, 2, tzinfo=UTC),
+        )
+        message = OutboxMessage(
+            recipient="x@example.jp",
+            subject="s",
+            body_text="b",
+            kind="test",
+            dedupe_key="access-test",
+        )
+        db.session.add_all([invitation, message])
+        db.session.commit()
+        ids = (assessment.id, invitation.id, message.id)
+        db.session.remove()
     return {
+        "assessment_id": ids[0],
+        "invitation_id": ids[1],
+        "message_id": ids[2],
+        "token": "t" * 43,
+        "section_id": "d1",
         "supplier_id": supplier.id,
         "contact_id": make_contact(supplier).id,
         "contract_id": make_contract(supplier).id,
@@ -91,7 +126,9 @@ def test_anonymous_is_sent_to_login_except_on_public_routes(app, client, world):
     for _endpoint, url, method, access in _urls(app, world):
         response = client.open(url, method=method)
         response.close()
-        if access.public:
+        if access.portal:
+            assert response.status_code == 403, url  # a sitting is needed, not a login
+        elif access.public:
             assert response.status_code not in (401, 403), url
         else:
             assert response.status_code == 302, (method, url)

@@ -8,7 +8,8 @@ import pytest
 import sqlalchemy as sa
 from argon2 import extract_parameters
 
-from tests.conftest import PASSWORD, build_app, csrf_token_from
+from tests.conftest import PASSWORD, csrf_token_from
+from tests.conftest import strict_app as conftest_strict_app
 from vendorrisk.extensions import db
 from vendorrisk.models import AuditEvent, Role, User, UserSession
 from vendorrisk.services import users
@@ -58,7 +59,7 @@ def test_inactive_user_cannot_log_in(client, make_user):
     assert response.status_code == 200
 
 
-def test_deactivating_a_user_ends_their_sessions(app, auth, make_user):
+def test_deactivating_a_user_ends_their_sessions(app, auth, make_user, ctx):
     target = make_user(Role.reviewer)
     other = app.test_client()
     other.post("/auth/login", data={"email": target.email, "password": PASSWORD})
@@ -68,6 +69,47 @@ def test_deactivating_a_user_ends_their_sessions(app, auth, make_user):
         f"/admin/users/{target.id}", data={"name": "x", "role": "reviewer", "locale": ""}
     )
     assert other.get("/suppliers/").status_code == 302
+    with ctx() as session:
+        assert all(
+            s.revoked_at
+            for s in session.scalars(sa.select(UserSession).where(UserSession.user_id == target.id))
+        )
+
+
+def test_changing_the_password_ends_every_other_session(app, auth, ctx):
+    user = auth.login(Role.reviewer)
+    other = app.test_client()
+    other.post("/auth/login", data={"email": user.email, "password": PASSWORD})
+    assert other.get("/suppliers/").status_code == 200
+    response = auth.client.post(
+        "/auth/password",
+        data={
+            "current": PASSWORD,
+            "new": "a brand new passphrase",
+            "confirm": "a brand new passphrase",
+        },
+    )
+    assert response.status_code == 302
+    assert auth.client.get("/suppliers/").status_code == 200  # this browser carries on
+    assert other.get("/suppliers/").status_code == 302  # the other one must log in again
+    with ctx() as session:
+        live = session.scalars(
+            sa.select(UserSession).where(
+                UserSession.user_id == user.id, UserSession.revoked_at.is_(None)
+            )
+        ).all()
+    assert len(live) == 1
+
+
+def test_logins_are_recorded_under_the_user(auth, ctx):
+    user = auth.login(Role.ciso)
+    with ctx() as session:
+        event = session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "login"))
+    assert (event.actor_type, event.actor_label, event.actor_user_id) == (
+        "user",
+        user.email,
+        user.id,
+    )
 
 
 def test_next_never_leaves_the_site(client, make_user):
@@ -141,16 +183,8 @@ def test_admin_creates_a_user_and_sees_the_one_time_password_once(auth, ctx):
 
 @pytest.fixture(scope="module")
 def strict_app(tmp_path_factory):
-    app = build_app(tmp_path_factory, WTF_CSRF_ENABLED=True, RATELIMIT_ENABLED=True)
-    with app.app_context():
-        db.create_all()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        with db.engine.begin() as conn:
-            for table in reversed(db.metadata.sorted_tables):
-                conn.execute(table.delete())
-        db.engine.dispose()
+    with conftest_strict_app(tmp_path_factory, WTF_CSRF_ENABLED=True) as app:
+        yield app
 
 
 def test_forms_without_a_csrf_token_are_refused(strict_app):
@@ -204,3 +238,17 @@ def test_healthz_checks_the_database(client):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json == {"status": "ok", "database": "ok"}
+
+
+def test_failed_logins_are_also_limited_per_account(strict_app):
+    client = strict_app.test_client()
+    token = csrf_token_from(client.get("/auth/login").get_data(as_text=True))
+    codes = [
+        client.post(
+            "/auth/login",
+            data={"email": "victim@example.com", "password": "x", "csrf_token": token},
+            environ_base={"REMOTE_ADDR": f"127.0.1.{i}"},
+        ).status_code
+        for i in range(21)
+    ]
+    assert codes[:20] == [200] * 20 and codes[20] == 429

@@ -158,6 +158,13 @@ CASES = {
     "only scored types can be critical": lambda d: _q(d, 2).update(critical=True),
     "needs a weight above 0": lambda d: _q(d, 0).update(weight=0),
     "critical_cap": lambda d: d["scoring"].update(critical_cap=140),
+    "missing key 'version'": lambda d: d.pop("version"),
+    "missing key 'title'": lambda d: d["sections"][0].pop("title"),
+    "unknown answer type ['yes']": lambda d: _q(d, 0).update(type=["yes"]),
+    "mapping.directive must be 1 to 10, not True": lambda d: _q(d, 0)["mapping"].update(
+        directive=True
+    ),
+    "audience": lambda d: d.update(audience=["supplier"]),
 }
 
 

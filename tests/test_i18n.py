@@ -23,8 +23,14 @@ KEYWORDS = {
     "lazy_gettext": None,
     "lazy_pgettext": ((1, "c"), 2),
     "pgettext": ((1, "c"), 2),
+    "translated": (2,),
+    "N_": None,  # vendorrisk.services.assessments.translated(locale, message)
 }
-METHODS = [("vendorrisk/**.py", "python"), ("vendorrisk/templates/**.html", "jinja2")]
+METHODS = [
+    ("vendorrisk/**.py", "python"),
+    ("vendorrisk/templates/**.html", "jinja2"),
+    ("vendorrisk/templates/**.txt", "jinja2"),
+]
 
 
 def _source_messages() -> set[tuple[str, str | None]]:

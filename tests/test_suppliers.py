@@ -59,12 +59,62 @@ def test_procurement_registers_a_supplier_and_the_audit_log_says_who(auth, ctx):
     assert "株式会社みなと情報サービス" in page and "基幹システムの運用保守" in page
 
 
-def test_full_width_corporate_number_is_normalised(auth):
+def test_full_width_corporate_number_is_normalised(auth, ctx):
     auth.login(Role.procurement)
     response = auth.client.post(
         "/suppliers/new", data=VALID | {"corporate_number": "１１８０３０１０１８７７１"}
     )
     assert response.status_code == 302
+    assert _supplier(ctx, name_ja=VALID["name_ja"]).corporate_number == "1180301018771"
+
+
+def test_digits_of_other_scripts_are_not_a_corporate_number(auth, ctx):
+    auth.login(Role.procurement)
+    arabic = "".join(chr(0x0660 + int(d)) for d in "1180301018771")
+    response = auth.client.post("/suppliers/new", data=VALID | {"corporate_number": arabic})
+    assert response.status_code == 200
+    assert _supplier(ctx, name_ja=VALID["name_ja"]) is None
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "category=bogus",
+        "status=x",
+        "criticality=zzz",
+        "owner=abc",
+        "sort=evil",
+        "page=-3",
+        "owner=99999",
+    ],
+)
+def test_unknown_filter_values_are_ignored_not_an_error(auth, make_supplier, query):
+    make_supplier()
+    auth.login(Role.procurement)
+    response = auth.client.get(f"/suppliers/?{query}", headers=EN)
+    assert response.status_code == 200
+    assert "1 suppliers found" in response.get_data(as_text=True)
+
+
+def test_an_unknown_attestation_kind_is_refused_not_an_error(auth, make_supplier):
+    supplier = make_supplier()
+    auth.login(Role.procurement)
+    response = auth.client.post(
+        f"/suppliers/{supplier.id}/attestations/new", data={"kind": "bogus"}, headers=EN
+    )
+    assert response.status_code == 200
+    assert "Not a valid choice" in response.get_data(as_text=True)
+
+
+def test_an_inactive_owner_is_kept_when_the_supplier_is_edited(auth, make_user, make_supplier, ctx):
+    former = make_user(Role.procurement, active=False, name="退職 済")
+    supplier = make_supplier(owner_id=former.id)
+    auth.login(Role.procurement)
+    page = auth.client.get(f"/suppliers/{supplier.id}/edit").get_data(as_text=True)
+    assert f'<option selected value="{former.id}">' in page
+    data = VALID | {"name_ja": supplier.name_ja, "owner_id": str(former.id)}
+    assert auth.client.post(f"/suppliers/{supplier.id}/edit", data=data).status_code == 302
+    assert _supplier(ctx, id=supplier.id).owner_id == former.id
 
 
 @pytest.mark.parametrize(
@@ -118,18 +168,57 @@ def test_changes_are_audited_field_by_field(auth, make_supplier, ctx):
     assert event.supplier_id == supplier.id
 
 
-def test_delete_removes_everything_and_keeps_the_record(auth, make_supplier, make_contact, ctx):
+def test_delete_removes_everything_and_keeps_the_record(
+    app, auth, make_supplier, make_contact, ctx
+):
     supplier = make_supplier()
     make_contact(supplier)
     auth.login(Role.procurement)
+    response = auth.client.post(
+        f"/suppliers/{supplier.id}/attestations/new",
+        data=ISMS | {"evidence": (io.BytesIO(_pdf()), "cert.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    with ctx() as session:
+        stored = session.scalar(sa.select(StoredFile))
+    path = Path(app.config["UPLOAD_DIR"]) / stored.storage_key
+    assert path.exists()
     assert auth.client.post(f"/suppliers/{supplier.id}/delete").status_code == 302
+    assert not path.exists()
+    assert auth.client.get(f"/suppliers/files/{stored.id}").status_code == 404
     with ctx() as session:
         assert session.get(Supplier, supplier.id) is None
         assert session.scalar(sa.select(sa.func.count()).select_from(Contact)) == 0
         actions = set(
             session.scalars(sa.select(AuditEvent.object_type).where(AuditEvent.action == "delete"))
         )
-    assert actions == {"suppliers", "contacts"}
+    assert actions == {"suppliers", "contacts", "attestations", "stored_files"}
+
+
+def test_a_replaced_evidence_file_is_removed(app, auth, make_supplier, ctx):
+    supplier = make_supplier()
+    auth.login(Role.procurement)
+    url = f"/suppliers/{supplier.id}/attestations/new?kind=isms"
+    auth.client.post(
+        url,
+        data=ISMS | {"evidence": (io.BytesIO(_pdf()), "old.pdf")},
+        content_type="multipart/form-data",
+    )
+    with ctx() as session:
+        attestation = session.scalar(sa.select(Attestation))
+        old = attestation.evidence
+    edit = f"/suppliers/{supplier.id}/attestations/{attestation.id}/edit"
+    response = auth.client.post(
+        edit,
+        data=ISMS | {"evidence": (io.BytesIO(_pdf()), "new.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    with ctx() as session:
+        names = session.scalars(sa.select(StoredFile.original_name)).all()
+    assert names == ["new.pdf"]
+    assert not (Path(app.config["UPLOAD_DIR"]) / old.storage_key).exists()
 
 
 def test_contacts_one_primary_and_unique_email(auth, make_supplier, ctx):

@@ -32,11 +32,12 @@ def create_app(config: Config | None = None) -> Flask:
 
 
 def register_blueprints(app: Flask) -> None:
-    from vendorrisk.blueprints import admin, api, assessments, auth, dashboard, suppliers
+    from vendorrisk.blueprints import admin, api, assessments, auth, dashboard, portal, suppliers
 
     app.register_blueprint(auth.bp, url_prefix="/auth")
     app.register_blueprint(dashboard.bp, url_prefix="/")
     app.register_blueprint(suppliers.bp, url_prefix="/suppliers")
-    app.register_blueprint(assessments.bp, url_prefix="/questionnaires")
+    app.register_blueprint(assessments.bp)
+    app.register_blueprint(portal.bp, url_prefix="/portal")
     app.register_blueprint(admin.bp, url_prefix="/admin")
     app.register_blueprint(api.bp)

@@ -32,10 +32,14 @@ class AccessRule:
     read: frozenset[Role]
     write: frozenset[Role]
     public: bool = False
+    #: For supplier contacts holding a portal sitting (checked by the portal blueprint).
+    portal: bool = False
 
     def allows(self, role: Role | None, method: str) -> bool:
         if self.public:
             return True
+        if self.portal:
+            return False
         if role is None:
             return False
         return role in (self.read if method in SAFE_METHODS else self.write)
@@ -61,6 +65,12 @@ def public(view: Callable[..., Any]) -> Callable[..., Any]:
     return view
 
 
+def portal_only(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Declare a view of the supplier portal: only a sitting opened from an emailed link."""
+    view.access_rule = AccessRule(frozenset(), frozenset(), portal=True)
+    return view
+
+
 def rule_for(endpoint: str) -> AccessRule | None:
     view = current_app.view_functions.get(endpoint)
     return getattr(view, "access_rule", None)
@@ -73,7 +83,7 @@ def enforce_access() -> Any:
     rule = rule_for(request.endpoint)
     if rule is None:
         abort(403)
-    if rule.public:
+    if rule.public or rule.portal:
         return None
     if not current_user.is_authenticated:
         return login_manager.unauthorized()

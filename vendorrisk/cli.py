@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from datetime import date
 from pathlib import Path
 
 import click
@@ -11,6 +10,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
+from vendorrisk import clock
 from vendorrisk.catalog import Catalog
 from vendorrisk.extensions import db
 from vendorrisk.models import Role, Supplier
@@ -80,7 +80,7 @@ def seed_demo_command(if_empty: bool) -> None:
     if if_empty and db.session.scalar(sa.select(sa.func.count()).select_from(Supplier)):
         return
     with audit.acting_as(audit.Actor(type="system", label="seed-demo")):
-        logins = demo.load_demo(date.today())
+        logins = demo.load_demo(clock.today())
         db.session.commit()
     click.echo("Demo data loaded. Logins (one-time passwords, to be changed at first login):")
     for email, role, password in logins:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app, has_request_context, request, session
+from flask import Flask, current_app, g, has_request_context, request, session
 from flask_babel import format_decimal, get_locale, lazy_pgettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -14,6 +14,7 @@ from wtforms.fields.core import UnboundField
 
 from vendorrisk.extensions import babel
 from vendorrisk.models import (
+    AssessmentStatus,
     AttestationKind,
     Criticality,
     Role,
@@ -57,6 +58,16 @@ LABELS = {
         AttestationKind.soc2: _l("SOC 2 report"),
         AttestationKind.cyber_insurance: _l("Cyber insurance"),
         AttestationKind.other: _l("Other certification"),
+    },
+    AssessmentStatus: {
+        AssessmentStatus.draft: _l("Draft"),
+        AssessmentStatus.sent: _l("Sent"),
+        AssessmentStatus.in_progress: _l("Being answered"),
+        AssessmentStatus.submitted: _l("Submitted"),
+        AssessmentStatus.returned: _l("Returned for changes"),
+        AssessmentStatus.completed: _l("Completed"),
+        AssessmentStatus.cancelled: _l("Cancelled"),
+        AssessmentStatus.expired: _l("Expired"),
     },
     SecurityActionLevel: {
         SecurityActionLevel.star1: _l("★ one star"),
@@ -130,6 +141,33 @@ def audit_filled(changes: dict) -> list[tuple[str, object]]:
     ]
 
 
+#: Labels of the fixed answers, by answer type (the guideline's and IPA's wording).
+ANSWER_LABELS = {
+    "yes_partial_no": {
+        "yes": _l("Implemented"),
+        "partial": _l("Partly implemented"),
+        "no": _l("Not implemented"),
+        "na": _l("Not applicable"),
+        "unknown": _l("Don't know"),
+    },
+    "yes_no": {"yes": _l("Yes"), "no": _l("No"), "na": _l("Not applicable")},
+}
+
+
+def answer_label(question: object, value: object, locale: str | None = None) -> str:
+    """How an answer reads in the current (or given) language."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, list):
+        return ", ".join(answer_label(question, v, locale) for v in value)
+    fixed = ANSWER_LABELS.get(question.type)
+    if fixed is not None:
+        return str(fixed.get(value, value))
+    if question.choices:
+        return question.choice_label(value, locale or current_locale())
+    return str(value)
+
+
 LANGUAGE_NAMES = {"ja": "日本語", "en": "English"}
 
 
@@ -157,6 +195,8 @@ def select_locale() -> str:
     if not has_request_context():
         return "en"
     languages = current_app.config["LANGUAGES"]
+    if g.get("portal_locale") in languages:  # the supplier portal follows the contact
+        return g.portal_locale
     if current_user and current_user.is_authenticated and current_user.locale in languages:
         return current_user.locale
     if session.get("lang") in languages:
@@ -201,7 +241,11 @@ def init_app(app: Flask) -> None:
         label_of=label_of,
     )
     app.jinja_env.globals.update(
-        LANGUAGE_NAMES=LANGUAGE_NAMES, current_locale=current_locale, answer_types=ANSWER_TYPES
+        LANGUAGE_NAMES=LANGUAGE_NAMES,
+        current_locale=current_locale,
+        answer_types=ANSWER_TYPES,
+        answer_label=answer_label,
+        ANSWER_LABELS=ANSWER_LABELS,
     )
 
 

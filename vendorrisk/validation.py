@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-CORPORATE_NUMBER_RE = re.compile(r"^\d{13}$")
-SECURITY_ACTION_ID_RE = re.compile(r"^[45]\d{10}$")
+CORPORATE_NUMBER_RE = re.compile(r"[0-9]{13}")
+SECURITY_ACTION_ID_RE = re.compile(r"[45][0-9]{10}")
 
 
 def corporate_number_check_digit(base12: str) -> int:
@@ -18,7 +18,7 @@ def corporate_number_check_digit(base12: str) -> int:
 
 def is_valid_corporate_number(value: str) -> bool:
     """True for 13 digits whose first digit is the check digit of the other twelve."""
-    if not CORPORATE_NUMBER_RE.match(value):
+    if not CORPORATE_NUMBER_RE.fullmatch(value):
         return False
     return int(value[0]) == corporate_number_check_digit(value[1:])
 
@@ -31,4 +31,4 @@ def normalize_corporate_number(value: str) -> str:
 
 def is_valid_security_action_id(value: str) -> bool:
     """SECURITY ACTION 自己宣言ID: eleven digits beginning with 4 (older) or 5."""
-    return bool(SECURITY_ACTION_ID_RE.match(value))
+    return bool(SECURITY_ACTION_ID_RE.fullmatch(value))

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Flask, Response, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from vendorrisk.access import rule_for
 from vendorrisk.extensions import login_manager, talisman
@@ -59,6 +60,9 @@ def template_context() -> dict[str, Any]:
 
 
 def init_app(app: Flask) -> None:
+    hops = app.config.get("PROXY_HOPS", 0)
+    if hops:  # client addresses (rate limits, audit log) come from the trusted proxies' headers
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to see this page.")
@@ -69,7 +73,7 @@ def init_app(app: Flask) -> None:
         session_cookie_secure=app.config.get("SESSION_COOKIE_SECURE", False),
         content_security_policy=CSP,
         frame_options="DENY",
-        referrer_policy="same-origin",
+        referrer_policy="no-referrer",  # portal URLs hold tokens; nothing here needs a referrer
         strict_transport_security=app.config.get("SESSION_COOKIE_SECURE", False),
     )
     app.before_request(set_audit_actor)

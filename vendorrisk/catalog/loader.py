@@ -62,11 +62,12 @@ class _Checker:
         if not isinstance(data, dict):
             self.fail(where, "must be a mapping")
             return False
-        for key in sorted(set(data) - allowed):
+        for key in sorted(set(data) - allowed, key=str):
             self.fail(where, f"unknown key {key!r}")
-        for key in sorted(required - set(data)):
+        missing = sorted(required - set(data))
+        for key in missing:
             self.fail(where, f"missing key {key!r}")
-        return True
+        return not missing
 
     def text(self, where: str, data: Any, optional: bool = False) -> Text | None:
         if data is None and optional:
@@ -93,7 +94,11 @@ def _mapping(c: _Checker, where: str, data: Any) -> Mapping | None:
     if not c.keys(f"{where}: mapping", data, MAPPING_KEYS, {"directive", "item"}):
         return None
     directive = data.get("directive")
-    if not isinstance(directive, int) or directive not in APPENDIX_A_ITEMS:
+    if (
+        isinstance(directive, bool)
+        or not isinstance(directive, int)
+        or directive not in APPENDIX_A_ITEMS
+    ):
         c.fail(where, f"mapping.directive must be 1 to 10, not {directive!r}")
         return None
     item = data.get("item")
@@ -152,7 +157,7 @@ def _show_if(c: _Checker, where: str, data: Any, earlier: dict[str, Question]) -
         return None
     if not c.keys(f"{where}: show_if", data, {"question", "in"}, {"question", "in"}):
         return None
-    target = earlier.get(data["question"])
+    target = earlier.get(data["question"]) if isinstance(data["question"], str) else None
     if target is None and data["question"] in c.broken:
         return None
     if target is None:
@@ -179,7 +184,7 @@ def _question(c: _Checker, data: Any, index: int, earlier: dict[str, Question]) 
         c.fail(where, "id must be lower-case letters, digits and hyphens")
     elif qid in earlier:
         c.fail(where, "duplicate question id")
-    qtype = QUESTION_TYPES.get(data["type"])
+    qtype = QUESTION_TYPES.get(data["type"]) if isinstance(data["type"], str) else None
     if qtype is None:
         c.fail(where, f"unknown answer type {data['type']!r} (known: {', '.join(QUESTION_TYPES)})")
         return None
@@ -278,7 +283,7 @@ def parse_template(data: Any, path: Path) -> Template:
         c.fail("version", f"{version!r} must be a whole number of 1 or more")
     if "@" in path.stem and path.stem.split("@")[1] != str(version):
         c.fail("version", f"{version!r} must match the file name {path.name!r}")
-    if data["audience"] not in AUDIENCES:
+    if not isinstance(data["audience"], str) or data["audience"] not in AUDIENCES:
         c.fail("audience", f"{data['audience']!r} must be one of {sorted(AUDIENCES)}")
     title = c.text("title", data["title"])
     description = c.text("description", data.get("description") or {"ja": "-", "en": "-"})
@@ -316,7 +321,12 @@ def load_template(path: Path) -> Template:
         raise CatalogError(str(path), [f"cannot be read: {exc}"]) from exc
     except yaml.YAMLError as exc:
         raise CatalogError(str(path), [f"is not valid YAML: {exc}"]) from exc
-    return parse_template(data, path)
+    try:
+        return parse_template(data, path)
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:  # a shape no check foresaw
+        raise CatalogError(
+            str(path), [f"unexpected structure ({type(exc).__name__}: {exc})"]
+        ) from exc
 
 
 def load_directory(folder: Path) -> tuple[list[Template], list[CatalogError]]:

@@ -1,8 +1,19 @@
 """The data model: one module per aggregate."""
 
+from vendorrisk.models.assessment import (
+    OPEN_STATUSES,
+    Answer,
+    Assessment,
+    AssessmentStatus,
+    Campaign,
+    Invitation,
+    PortalSitting,
+    answer_files,
+)
 from vendorrisk.models.attestation import Attestation, AttestationKind, SecurityActionLevel
 from vendorrisk.models.audit import AuditEvent
 from vendorrisk.models.contract import CONTRACT_CLAUSES, Contract
+from vendorrisk.models.outbox import OutboxMessage, OutboxStatus
 from vendorrisk.models.stored_file import StoredFile
 from vendorrisk.models.supplier import (
     SHARING_FLAGS,
@@ -15,6 +26,16 @@ from vendorrisk.models.supplier import (
 from vendorrisk.models.user import Role, User, UserSession
 
 __all__ = [
+    "OPEN_STATUSES",
+    "Answer",
+    "Assessment",
+    "AssessmentStatus",
+    "Campaign",
+    "Invitation",
+    "OutboxMessage",
+    "OutboxStatus",
+    "PortalSitting",
+    "answer_files",
     "CONTRACT_CLAUSES",
     "SHARING_FLAGS",
     "Attestation",

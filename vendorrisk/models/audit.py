@@ -32,6 +32,8 @@ class AuditEvent(db.Model):
     object_id: Mapped[int | None] = mapped_column(index=True)
     #: The supplier the object belongs to, for its history (no foreign key: the log outlives it).
     supplier_id: Mapped[int | None] = mapped_column(index=True)
+    #: The assessment the object belongs to, for its history.
+    assessment_id: Mapped[int | None] = mapped_column(index=True)
     #: A short human-readable description.
     summary: Mapped[str] = mapped_column(sa.String(300), default="")
     #: Changed fields: {field: [old, new]}.

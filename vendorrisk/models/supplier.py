@@ -90,7 +90,7 @@ class Supplier(TimestampMixin, db.Model):
     #: Date of the next periodic re-check (定期再評価).
     next_review_on: Mapped[date | None] = mapped_column(sa.Date, index=True)
 
-    owner = relationship("User", lazy="raise_on_sql")
+    owner = relationship("User")
     contacts: Mapped[list[Contact]] = relationship(
         back_populates="supplier", cascade="all, delete-orphan", order_by="Contact.id"
     )
@@ -99,6 +99,12 @@ class Supplier(TimestampMixin, db.Model):
         back_populates="supplier",
         cascade="all, delete-orphan",
         order_by="Contract.starts_on.desc()",
+    )
+    assessments = relationship(
+        "Assessment",
+        back_populates="supplier",
+        cascade="all, delete-orphan",
+        order_by="Assessment.id",
     )
     attestations = relationship(
         "Attestation",

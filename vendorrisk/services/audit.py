@@ -65,6 +65,7 @@ def record(action: str, obj: Any = None, summary: str = "", changes: dict | None
             object_type=obj.__tablename__ if obj is not None else "",
             object_id=getattr(obj, "id", None),
             supplier_id=_supplier_of(obj) if obj is not None else None,
+            assessment_id=_assessment_of(obj) if obj is not None else None,
             summary=summary[:300],
             changes=changes or {},
             ip=actor.ip,
@@ -119,6 +120,12 @@ def _supplier_of(obj: Any) -> int | None:
     return getattr(obj, "supplier_id", None)
 
 
+def _assessment_of(obj: Any) -> int | None:
+    if obj.__tablename__ == "assessments":
+        return obj.id
+    return getattr(obj, "assessment_id", None)
+
+
 def _label(obj: Any) -> str:
     for attr in ("display_name", "title", "email", "name", "original_name"):
         value = getattr(obj, attr, None)
@@ -138,6 +145,7 @@ def _row(action: str, obj: Any, changes: dict[str, Any], now: datetime) -> dict[
         "object_type": obj.__tablename__,
         "object_id": getattr(obj, "id", None),
         "supplier_id": _supplier_of(obj),
+        "assessment_id": _assessment_of(obj),
         "summary": _label(obj),
         "changes": changes,
         "ip": actor.ip,

@@ -9,7 +9,11 @@ import zipfile
 from pathlib import Path
 from typing import BinaryIO
 
+import sqlalchemy as sa
+from flask import current_app
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from vendorrisk.extensions import db
 from vendorrisk.models import StoredFile
@@ -78,12 +82,20 @@ def sniff(data: bytes) -> str | None:
     return TXT if _is_text(data) else None
 
 
+def human_size(n: int) -> str:
+    if n >= 1024 * 1024:
+        return f"{n / (1024 * 1024):.0f} MB"
+    return f"{max(1, n // 1024)} KB"
+
+
 def _check(name: str, data: bytes, max_bytes: int) -> str:
     suffix = Path(name).suffix.lower()
     if not data:
         raise UploadError(_l("The file is empty."))
     if len(data) > max_bytes:
-        raise UploadError(_l("The file is larger than %(mb)d MB.", mb=max_bytes // (1024 * 1024)))
+        raise UploadError(
+            _l("The file is larger than the limit of %(size)s.", size=human_size(max_bytes))
+        )
     expected = ALLOWED_EXTENSIONS.get(suffix)
     if expected is None:
         raise UploadError(
@@ -124,3 +136,41 @@ def store(
 
 def path_of(stored: StoredFile, upload_dir: str) -> Path:
     return Path(upload_dir) / stored.storage_key
+
+
+def is_referenced(stored: StoredFile) -> bool:
+    """Whether an attestation, a contract or an answer still points at the file."""
+    from vendorrisk.models import Attestation, Contract, answer_files
+
+    checks = (
+        sa.select(Attestation.id).where(Attestation.evidence_id == stored.id),
+        sa.select(Contract.id).where(Contract.document_id == stored.id),
+        sa.select(answer_files.c.answer_id).where(answer_files.c.stored_file_id == stored.id),
+    )
+    return any(db.session.execute(check.limit(1)).first() for check in checks)
+
+
+def discard(stored: StoredFile | None) -> None:
+    """Delete a file nothing points at any more: its row now, its bytes once committed."""
+    if stored is None:
+        return
+    db.session.flush()
+    if is_referenced(stored):
+        return
+    db.session.delete(stored)
+    pending = db.session.info.setdefault(_UNLINK_KEY, [])
+    pending.append(path_of(stored, current_app.config["UPLOAD_DIR"]))
+
+
+_UNLINK_KEY = "vendorrisk_files_to_unlink"
+
+
+@event.listens_for(Session, "after_commit")
+def _unlink_committed(session: Session) -> None:
+    for path in session.info.pop(_UNLINK_KEY, []):
+        path.unlink(missing_ok=True)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _keep_rolled_back(session: Session, previous_transaction) -> None:
+    session.info.pop(_UNLINK_KEY, None)

@@ -11,14 +11,18 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from vendorrisk.extensions import db
 from vendorrisk.models import (
+    Answer,
+    Assessment,
     Attestation,
     AuditEvent,
     Contact,
     Contract,
     Criticality,
+    StoredFile,
     Supplier,
     User,
 )
+from vendorrisk.services import files
 from vendorrisk.validation import normalize_corporate_number
 
 _CRITICALITY_ORDER = sa.case(
@@ -98,9 +102,21 @@ def history(supplier_id: int, limit: int = 50) -> list[AuditEvent]:
     )
 
 
-def owners() -> list[User]:
+def assessments_of(supplier_id: int) -> list[Assessment]:
     return list(
-        db.session.scalars(sa.select(User).where(User.active).order_by(User.name, User.email))
+        db.session.scalars(
+            sa.select(Assessment)
+            .where(Assessment.supplier_id == supplier_id)
+            .order_by(Assessment.created_at.desc(), Assessment.id.desc())
+        )
+    )
+
+
+def owners(keep_id: int | None = None) -> list[User]:
+    """Active users who can own suppliers, plus the current owner even if since deactivated."""
+    condition = User.active if keep_id is None else sa.or_(User.active, User.id == keep_id)
+    return list(
+        db.session.scalars(sa.select(User).where(condition).order_by(User.name, User.email))
     )
 
 
@@ -148,8 +164,38 @@ def add_attestation(supplier: Supplier, fields: dict[str, Any]) -> Attestation:
 
 
 def delete(obj: Any) -> None:
+    """Delete a supplier or one of its parts, with the files only it held."""
+    held = _files_held_by(obj)
     db.session.delete(obj)
     db.session.flush()
+    for stored in held:
+        files.discard(stored)
+
+
+def replace_file(obj: Any, relation: str, new: StoredFile | None) -> None:
+    """Attach a new evidence or document file; the one it replaces goes if nothing else uses it."""
+    if new is None:
+        return
+    old = getattr(obj, relation)
+    setattr(obj, relation, new)
+    if old is not None and old is not new:
+        files.discard(old)
+
+
+def _files_held_by(obj: Any) -> list[StoredFile]:
+    if isinstance(obj, Attestation):
+        return [obj.evidence] if obj.evidence else []
+    if isinstance(obj, Contract):
+        return [obj.document] if obj.document else []
+    if isinstance(obj, Supplier):
+        held = [a.evidence for a in obj.attestations if a.evidence]
+        held += [c.document for c in obj.contracts if c.document]
+        answers = db.session.scalars(
+            sa.select(Answer).join(Assessment).where(Assessment.supplier_id == obj.id)
+        )
+        held += [f for answer in answers for f in answer.files]
+        return list({f.id: f for f in held}.values())
+    return []
 
 
 def active_contract(supplier: Supplier, today: date) -> Contract | None:

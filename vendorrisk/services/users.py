@@ -93,6 +93,7 @@ def change_password(user: User, current: str, new: str) -> None:
         raise UserError(_l("Choose a password different from the current one."))
     user.password_hash = hash_password(new)
     user.must_change_password = False
+    revoke_sessions(user)  # every other login with the old password ends; the caller opens anew
 
 
 def authenticate(email: str, password: str) -> User | None:
@@ -125,7 +126,9 @@ def start_session(user: User, lifetime_hours: int, ip: str | None, user_agent: s
     )
     user.last_login_at = now
     user.session_token = token
-    audit.record("login", user, summary=user.email)
+    actor = audit.Actor(type="user", label=user.email, user_id=user.id, ip=ip)
+    with audit.acting_as(actor):
+        audit.record("login", user, summary=user.email)
     return token
 
 

@@ -72,3 +72,28 @@ class AuditFilterForm(FlaskForm):
         ),
     )
     actor = StringField(_l("Who (email)"))
+
+
+#: Outbox delivery states as shown (a badge with its words, never colour alone).
+OUTBOX_STATUS_LABELS = {
+    "pending": _l("Waiting to be sent"),
+    "sent": _l("Sent"),
+    "failed": _l("Failed"),
+}
+
+
+class OutboxFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    status = SelectField(
+        _l("Status"), choices=options([("", _l("All")), *OUTBOX_STATUS_LABELS.items()])
+    )
+
+
+class DeliverOutboxForm(FlaskForm):
+    submit = SubmitField(_l("Deliver pending mail now"))
+
+
+class RetryMessageForm(FlaskForm):
+    submit = SubmitField(_l("Send again"))

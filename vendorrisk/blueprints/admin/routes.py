@@ -3,17 +3,23 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from vendorrisk import mail
 from vendorrisk.access import ADMINS, AUDIT_READERS, access
 from vendorrisk.blueprints.admin import bp
 from vendorrisk.blueprints.admin.forms import (
+    OUTBOX_STATUS_LABELS,
     AuditFilterForm,
+    DeliverOutboxForm,
     EditUserForm,
     NewUserForm,
+    OutboxFilterForm,
     ResetPasswordForm,
+    RetryMessageForm,
 )
 from vendorrisk.extensions import db
-from vendorrisk.models import AuditEvent, Role, User
-from vendorrisk.services import users
+from vendorrisk.models import AuditEvent, OutboxMessage, OutboxStatus, Role, User
+from vendorrisk.models.base import utcnow
+from vendorrisk.services import audit, users
 
 
 @bp.route("/users")
@@ -85,3 +91,67 @@ def audit_log():
         )
     page = db.paginate(stmt, per_page=current_app.config["PAGE_SIZE"], error_out=False)
     return render_template("admin/audit.html", form=form, page=page)
+
+
+@bp.route("/outbox")
+@access(read=ADMINS)
+def outbox():
+    form = OutboxFilterForm(request.args)
+    stmt = sa.select(OutboxMessage).order_by(
+        OutboxMessage.created_at.desc(), OutboxMessage.id.desc()
+    )
+    if form.status.data in OUTBOX_STATUS_LABELS:
+        stmt = stmt.where(OutboxMessage.status == form.status.data)
+    page = db.paginate(stmt, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    return render_template(
+        "admin/outbox.html",
+        form=form,
+        page=page,
+        status_labels=OUTBOX_STATUS_LABELS,
+        deliver_form=DeliverOutboxForm(),
+    )
+
+
+@bp.route("/outbox/<int:message_id>")
+@access(read=ADMINS)
+def outbox_message(message_id: int):
+    message = db.get_or_404(OutboxMessage, message_id)
+    return render_template(
+        "admin/outbox_message.html",
+        message=message,
+        status_labels=OUTBOX_STATUS_LABELS,
+        retry_form=RetryMessageForm(),
+    )
+
+
+@bp.route("/outbox/deliver", methods=["POST"])
+@access(write=ADMINS)
+def outbox_deliver():
+    if DeliverOutboxForm().validate_on_submit():
+        report = mail.deliver_pending()
+        flash(
+            _(
+                "Delivery run: %(sent)d sent, %(retried)d to be retried, %(failed)d failed.",
+                sent=report.sent,
+                retried=report.retried,
+                failed=report.failed,
+            ),
+            "error" if report.failed else "success",
+        )
+    return redirect(url_for(".outbox"))
+
+
+@bp.route("/outbox/<int:message_id>/retry", methods=["POST"])
+@access(write=ADMINS)
+def outbox_retry(message_id: int):
+    message = db.get_or_404(OutboxMessage, message_id)
+    if RetryMessageForm().validate_on_submit():
+        if message.status == OutboxStatus.failed:
+            message.status = OutboxStatus.pending
+            message.next_attempt_at = utcnow()
+            audit.record("mail_retried", message, summary=message.recipient)
+            db.session.commit()
+            flash(_("The message will be sent again with the next delivery run."), "success")
+        else:
+            flash(_("Only a message that failed can be sent again."), "error")
+    return redirect(url_for(".outbox_message", message_id=message_id))

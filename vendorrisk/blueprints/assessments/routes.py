@@ -1,12 +1,36 @@
-from flask import abort, render_template, request
+import sqlalchemy as sa
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
 
-from vendorrisk.access import READERS, access
+from vendorrisk import clock, mail
+from vendorrisk.access import READERS, REGISTER_EDITORS, access
 from vendorrisk.blueprints.assessments import bp
+from vendorrisk.blueprints.assessments.forms import (
+    ActionForm,
+    AssessmentFilterForm,
+    CampaignForm,
+    ExtendForm,
+    InviteForm,
+    SendForm,
+)
 from vendorrisk.catalog import catalog
-from vendorrisk.i18n import current_locale
+from vendorrisk.extensions import db
+from vendorrisk.i18n import choices, current_locale
+from vendorrisk.models import Answer, Assessment, AssessmentStatus, Invitation, Supplier
+from vendorrisk.services import assessments, suppliers
 
 
-@bp.route("/")
+def _supplier_templates():
+    return [t for t in catalog().current() if t.audience == "supplier"]
+
+
+def _deliver() -> None:
+    """Hand the committed mail to the relay now; what fails is retried by the outbox job."""
+    mail.deliver_pending(limit=current_app.config["MAIL_DELIVER_IN_REQUEST"])
+
+
+@bp.route("/questionnaires/")
 @access(read=READERS)
 def questionnaires():
     return render_template(
@@ -14,12 +38,232 @@ def questionnaires():
     )
 
 
-@bp.route("/<template_id>")
+@bp.route("/questionnaires/<template_id>")
 @access(read=READERS)
 def questionnaire(template_id: str):
     version = request.args.get("version", type=int)
     template = catalog().get(template_id, version) or abort(404)
-    lang = (
-        request.args.get("lang") if request.args.get("lang") in ("ja", "en") else current_locale()
-    )
+    lang = request.args.get("lang")
+    if lang not in ("ja", "en"):
+        lang = current_locale()
     return render_template("assessments/questionnaire.html", template=template, lang=lang)
+
+
+@bp.route("/assessments/")
+@access(read=READERS)
+def index():
+    form = AssessmentFilterForm(
+        request.args, statuses=choices(AssessmentStatus), templates=catalog().current()
+    )
+    stmt = sa.select(Assessment).options(sa.orm.joinedload(Assessment.supplier))
+    if form.status.data:
+        stmt = stmt.where(Assessment.status == form.status.data)
+    if form.template.data:
+        stmt = stmt.where(Assessment.template_id == form.template.data)
+    stmt = stmt.order_by(Assessment.due_on.desc(), Assessment.id.desc())
+    page = db.paginate(stmt, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    counts = (
+        dict(
+            db.session.execute(
+                sa.select(Answer.assessment_id, sa.func.count())
+                .where(Answer.assessment_id.in_([a.id for a in page.items]))
+                .group_by(Answer.assessment_id)
+            ).all()
+        )
+        if page.items
+        else {}
+    )
+    return render_template(
+        "assessments/index.html",
+        form=form,
+        page=page,
+        counts=counts,
+        catalog=catalog(),
+        today=clock.today(),
+    )
+
+
+@bp.route("/suppliers/<int:supplier_id>/send", methods=["GET", "POST"])
+@access(write=REGISTER_EDITORS)
+def send(supplier_id: int):
+    supplier = suppliers.get_full(supplier_id) or abort(404)
+    form = SendForm(templates=_supplier_templates(), contacts=supplier.contacts)
+    if form.validate_on_submit():
+        chosen = [c for c in supplier.contacts if c.id in form.contact_ids.data]
+        recipients = [assessments.Recipient(c, form.locale_for(c, request.form)) for c in chosen]
+        try:
+            assessment = assessments.create_assessment(
+                supplier,
+                catalog().get(form.template_id.data),
+                form.due_on.data,
+                form.message.data or "",
+                recipients,
+                current_user,
+                clock.now(),
+            )
+        except assessments.AssessmentError as exc:
+            form.contact_ids.errors.append(str(exc))
+        else:
+            db.session.commit()
+            _deliver()
+            flash(
+                _("The questionnaire has been sent to %(n)d contacts.", n=len(recipients)),
+                "success",
+            )
+            return redirect(url_for(".detail", assessment_id=assessment.id))
+    return render_template("assessments/send.html", form=form, supplier=supplier)
+
+
+@bp.route("/assessments/campaign", methods=["GET", "POST"])
+@access(write=REGISTER_EDITORS)
+def campaign():
+    form = CampaignForm(templates=_supplier_templates(), owners=suppliers.owners())
+    matched = None
+    if form.validate_on_submit():
+        criteria = suppliers.SupplierFilter(
+            category=form.category.data or "",
+            status=form.status.data or "",
+            criticality=form.criticality.data or "",
+            owner_id=form.owner.data,
+        )
+        stmt = suppliers.search(criteria).options(sa.orm.selectinload(Supplier.contacts))
+        matched = list(db.session.scalars(stmt).unique())
+        if form.submit.data and matched:
+            result = assessments.run_campaign(
+                form.name.data,
+                catalog().get(form.template_id.data),
+                matched,
+                form.due_on.data,
+                form.message.data or "",
+                current_user,
+                criteria.__dict__,
+                clock.now(),
+            )
+            db.session.commit()
+            _deliver()
+            return render_template("assessments/campaign_done.html", result=result)
+    return render_template("assessments/campaign.html", form=form, matched=matched)
+
+
+def _assessment(assessment_id: int) -> Assessment:
+    return assessments.get_full(assessment_id) or abort(404)
+
+
+def _template_of(assessment: Assessment):
+    return catalog().get(assessment.template_id, assessment.template_version) or abort(500)
+
+
+@bp.route("/assessments/<int:assessment_id>")
+@access(read=READERS)
+def detail(assessment_id: int):
+    assessment = _assessment(assessment_id)
+    template = _template_of(assessment)
+    invite_form = InviteForm()
+    live = {i.contact_id for i in assessment.invitations if i.revoked_at is None}
+    invite_form.contact_id.choices = [
+        (c.id, f"{c.name} <{c.email}>") for c in assessment.supplier.contacts if c.id not in live
+    ]
+    return render_template(
+        "assessments/detail.html",
+        assessment=assessment,
+        template=template,
+        progress=assessments.progress_of(assessment, template),
+        answers={a.question_id: a for a in assessment.answers},
+        history=assessments.history(assessment.id),
+        invite_form=invite_form,
+        extend_form=ExtendForm(due_on=assessment.due_on),
+        action_form=ActionForm(),
+        now=clock.now(),
+        today=clock.today(),
+    )
+
+
+def _act(assessment_id: int, change, message: str):
+    """Run a change on an assessment, commit, deliver its mail, and go back to its page."""
+    assessment = _assessment(assessment_id)
+    try:
+        change(assessment, _template_of(assessment))
+    except assessments.AssessmentError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        _deliver()
+        flash(message, "success")
+    return redirect(url_for(".detail", assessment_id=assessment_id))
+
+
+def _invitation(assessment: Assessment, invitation_id: int) -> Invitation:
+    found = next((i for i in assessment.invitations if i.id == invitation_id), None)
+    return found or abort(404)
+
+
+@bp.route(
+    "/assessments/<int:assessment_id>/invitations/<int:invitation_id>/resend", methods=["POST"]
+)
+@access(write=REGISTER_EDITORS)
+def resend(assessment_id: int, invitation_id: int):
+    ActionForm().validate_on_submit() or abort(400)
+    return _act(
+        assessment_id,
+        lambda a, t: assessments.resend(_invitation(a, invitation_id), t, clock.now()),
+        _("A new link has been sent."),
+    )
+
+
+@bp.route(
+    "/assessments/<int:assessment_id>/invitations/<int:invitation_id>/revoke", methods=["POST"]
+)
+@access(write=REGISTER_EDITORS)
+def revoke(assessment_id: int, invitation_id: int):
+    ActionForm().validate_on_submit() or abort(400)
+    return _act(
+        assessment_id,
+        lambda a, t: assessments.revoke(_invitation(a, invitation_id), clock.now()),
+        _("The link has been revoked."),
+    )
+
+
+@bp.route("/assessments/<int:assessment_id>/invite", methods=["POST"])
+@access(write=REGISTER_EDITORS)
+def invite(assessment_id: int):
+    form = InviteForm()
+    form.contact_id.choices = None
+    form.contact_id.validate_choice = False
+    if not form.validate_on_submit():
+        abort(400)
+
+    def change(assessment, template):
+        contact = next(
+            (c for c in assessment.supplier.contacts if c.id == form.contact_id.data), None
+        ) or abort(404)
+        if not assessment.is_open:
+            raise assessments.AssessmentError(_("This assessment is no longer open."))
+        assessments.invite(assessment, template, contact, form.locale.data, clock.now())
+
+    return _act(assessment_id, change, _("The link has been sent."))
+
+
+@bp.route("/assessments/<int:assessment_id>/extend", methods=["POST"])
+@access(write=REGISTER_EDITORS)
+def extend(assessment_id: int):
+    form = ExtendForm()
+    if not form.validate_on_submit():
+        flash(" ".join(map(str, form.due_on.errors)) or _("Enter a valid date."), "error")
+        return redirect(url_for(".detail", assessment_id=assessment_id))
+    return _act(
+        assessment_id,
+        lambda a, t: assessments.extend(a, t, form.due_on.data, clock.now()),
+        _("The due date has been extended and the contacts informed."),
+    )
+
+
+@bp.route("/assessments/<int:assessment_id>/cancel", methods=["POST"])
+@access(write=REGISTER_EDITORS)
+def cancel(assessment_id: int):
+    ActionForm().validate_on_submit() or abort(400)
+    return _act(
+        assessment_id,
+        lambda a, t: assessments.cancel(a, t, clock.now()),
+        _("The assessment has been cancelled and the contacts informed."),
+    )

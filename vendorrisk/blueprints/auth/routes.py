@@ -11,6 +11,11 @@ from vendorrisk.extensions import db, limiter
 from vendorrisk.services import audit, users
 
 
+def _login_email() -> str:
+    """Failed logins are also limited per account, whichever address they come from."""
+    return "login:" + (request.form.get("email") or "").strip().lower()[:254]
+
+
 def safe_next(target: str | None, default: str = "dashboard.index") -> str:
     """Only a path on this site, never another host (open redirect)."""
     if target:
@@ -28,6 +33,7 @@ def safe_next(target: str | None, default: str = "dashboard.index") -> str:
 @bp.route("/login", methods=["GET", "POST"])
 @public
 @limiter.limit("10 per minute", methods=["POST"])
+@limiter.limit("20 per hour", methods=["POST"], key_func=lambda: _login_email())
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.index"))
@@ -73,7 +79,15 @@ def change_password():
         except users.UserError as exc:
             form.current.errors.append(str(exc))
         else:
+            user = current_user._get_current_object()
+            users.start_session(
+                user,
+                current_app.config["SESSION_LIFETIME_HOURS"],
+                request.remote_addr,
+                request.user_agent.string,
+            )
             db.session.commit()
+            login_user(user)  # this browser continues on a fresh session
             flash(_("Your password has been changed."), "success")
             return redirect(safe_next(form.next.data))
     return render_template("auth/password.html", form=form)

@@ -1,7 +1,6 @@
-from datetime import date
-
 from flask import render_template
 
+from vendorrisk import clock
 from vendorrisk.access import READERS, access
 from vendorrisk.blueprints.dashboard import bp
 from vendorrisk.models import Criticality, SupplierStatus
@@ -13,7 +12,7 @@ from vendorrisk.services import overview
 def index():
     return render_template(
         "dashboard/index.html",
-        summary=overview.register_summary(date.today()),
+        summary=overview.register_summary(clock.today()),
         statuses=list(SupplierStatus),
         criticalities=list(reversed(Criticality)),
     )

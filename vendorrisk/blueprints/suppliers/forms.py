@@ -34,6 +34,7 @@ from vendorrisk.models import (
     SupplierCategory,
     SupplierStatus,
 )
+from vendorrisk.services.suppliers import SupplierFilter
 from vendorrisk.validation import (
     is_valid_corporate_number,
     is_valid_security_action_id,
@@ -50,9 +51,9 @@ class ModelForm(FlaskForm):
 
     class Meta:
         def bind_field(self, form, unbound_field, options):
-            filters = unbound_field.kwargs.get("filters", [])
             if unbound_field.field_class in (StringField, TextAreaField, EmailField):
-                unbound_field.kwargs["filters"] = [_strip, *filters]
+                filters = [_strip, *unbound_field.kwargs.get("filters", ())]
+                options = {**options, "filters": filters}  # never mutate the class's field
             return unbound_field.bind(form=form, **options)
 
     def model_data(self) -> dict:
@@ -276,7 +277,9 @@ class AttestationForm(ModelForm):
 
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)
-        kind = AttestationKind(self.kind.data)
+        kind = self.chosen_kind()
+        if kind is None:
+            return False
         for name in self.REQUIRED[kind]:
             field = self[name]
             if field.data in (None, ""):
@@ -334,6 +337,25 @@ class FilterForm(FlaskForm):
     def __init__(self, *args, owners=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.owner.choices = options([("", _l("All owners")), *((u.id, u.label) for u in owners)])
+
+    def criteria(self) -> SupplierFilter:
+        """The filter from the query string; a value that is not one of the choices is ignored."""
+        self.validate()
+
+        def valid(field) -> str:
+            return field.data if field.data and not field.errors else ""
+
+        owner = (
+            self.owner.data if isinstance(self.owner.data, int) and not self.owner.errors else None
+        )
+        return SupplierFilter(
+            q=(self.q.data or "").strip(),
+            category=valid(self.category),
+            status=valid(self.status),
+            owner_id=owner,
+            criticality=valid(self.criticality),
+            sort=valid(self.sort) or "name",
+        )
 
 
 class DeleteForm(FlaskForm):

@@ -1,9 +1,8 @@
-from datetime import date
-
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from vendorrisk import clock
 from vendorrisk.access import READERS, REGISTER_EDITORS, access
 from vendorrisk.blueprints.suppliers import bp
 from vendorrisk.blueprints.suppliers.forms import (
@@ -40,7 +39,7 @@ def _store_upload(form, field_name: str) -> tuple[bool, StoredFile | None]:
             upload.stream,
             upload.filename,
             current_app.config["UPLOAD_DIR"],
-            current_app.config["MAX_UPLOAD_MB"] * 1024 * 1024,
+            current_app.config["MAX_UPLOAD_BYTES"],
             current_user.id,
         )
     except files.UploadError as exc:
@@ -49,21 +48,27 @@ def _store_upload(form, field_name: str) -> tuple[bool, StoredFile | None]:
     return True, stored
 
 
+def _save_child(form, obj, file_field: str, add) -> bool:
+    """Save a contract or attestation with its file; False (nothing saved) if the file is bad."""
+    stored_ok, stored = _store_upload(form, file_field)
+    if not stored_ok:
+        return False
+    if obj is None:
+        obj = add(form.model_data())
+    else:
+        suppliers.apply(obj, form.model_data())
+    suppliers.replace_file(obj, file_field, stored)
+    db.session.commit()
+    return True
+
+
 @bp.route("/")
 @access(read=READERS)
 def index():
     owners = suppliers.owners()
     form = FilterForm(request.args, owners=owners)
-    criteria = suppliers.SupplierFilter(
-        q=form.q.data or "",
-        category=form.category.data or "",
-        status=form.status.data or "",
-        owner_id=form.owner.data if isinstance(form.owner.data, int) else None,
-        criticality=form.criticality.data or "",
-        sort=form.sort.data or "name",
-    )
     page = db.paginate(
-        suppliers.search(criteria), per_page=current_app.config["PAGE_SIZE"], error_out=False
+        suppliers.search(form.criteria()), per_page=current_app.config["PAGE_SIZE"], error_out=False
     )
     return render_template("suppliers/index.html", form=form, page=page)
 
@@ -84,7 +89,7 @@ def new():
 @access(read=READERS)
 def detail(supplier_id: int):
     supplier = suppliers.get_full(supplier_id) or abort(404)
-    today = date.today()
+    today = clock.today()
     return render_template(
         "suppliers/detail.html",
         supplier=supplier,
@@ -93,6 +98,7 @@ def detail(supplier_id: int):
         history=suppliers.history(supplier_id),
         kinds=AttestationKind,
         delete_form=DeleteForm(),
+        assessments=suppliers.assessments_of(supplier_id),
     )
 
 
@@ -100,7 +106,9 @@ def detail(supplier_id: int):
 @access(write=REGISTER_EDITORS)
 def edit(supplier_id: int):
     supplier = _supplier(supplier_id)
-    form = SupplierForm(obj=supplier, owners=suppliers.owners(), supplier_id=supplier.id)
+    form = SupplierForm(
+        obj=supplier, owners=suppliers.owners(keep_id=supplier.owner_id), supplier_id=supplier.id
+    )
     if form.validate_on_submit():
         suppliers.apply(supplier, form.model_data())
         db.session.commit()
@@ -147,17 +155,11 @@ def contract_form(supplier_id: int, contract_id: int | None = None):
     supplier = _supplier(supplier_id)
     contract = _child(Contract, supplier_id, contract_id) if contract_id else None
     form = ContractForm(obj=contract)
-    if form.validate_on_submit():
-        stored_ok, document = _store_upload(form, "document")
-        if stored_ok:
-            data = form.model_data() | ({"document": document} if document else {})
-            if contract:
-                suppliers.apply(contract, data)
-            else:
-                suppliers.add_contract(supplier, data)
-            db.session.commit()
-            flash(_("The contract has been saved."), "success")
-            return redirect(url_for(".detail", supplier_id=supplier_id, _anchor="contracts"))
+    if form.validate_on_submit() and _save_child(
+        form, contract, "document", lambda data: suppliers.add_contract(supplier, data)
+    ):
+        flash(_("The contract has been saved."), "success")
+        return redirect(url_for(".detail", supplier_id=supplier_id, _anchor="contracts"))
     return render_template(
         "suppliers/child_form.html", form=form, supplier=supplier, title=_("Contract"), obj=contract
     )
@@ -171,17 +173,11 @@ def attestation_form(supplier_id: int, attestation_id: int | None = None):
     attestation = _child(Attestation, supplier_id, attestation_id) if attestation_id else None
     kind = request.args.get("kind") or None
     form = AttestationForm(obj=attestation, kind=kind, kind_fixed=bool(attestation or kind))
-    if form.validate_on_submit():
-        stored_ok, evidence = _store_upload(form, "evidence")
-        if stored_ok:
-            data = form.model_data() | ({"evidence": evidence} if evidence else {})
-            if attestation:
-                suppliers.apply(attestation, data)
-            else:
-                suppliers.add_attestation(supplier, data)
-            db.session.commit()
-            flash(_("The certification or declaration has been saved."), "success")
-            return redirect(url_for(".detail", supplier_id=supplier_id, _anchor="attestations"))
+    if form.validate_on_submit() and _save_child(
+        form, attestation, "evidence", lambda data: suppliers.add_attestation(supplier, data)
+    ):
+        flash(_("The certification or declaration has been saved."), "success")
+        return redirect(url_for(".detail", supplier_id=supplier_id, _anchor="attestations"))
     return render_template(
         "suppliers/child_form.html",
         form=form,

@@ -1,0 +1,124 @@
+from datetime import date, timedelta
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from vendorrisk import clock
+from vendorrisk.i18n import choices, current_locale, options
+from vendorrisk.models import Criticality, SupplierCategory, SupplierStatus
+
+LANGUAGES = [("ja", "日本語"), ("en", "English")]
+
+
+def _future(form, field):
+    if field.data and field.data <= clock.today():
+        raise ValidationError(_l("The due date must be in the future."))
+
+
+def _default_due() -> date:
+    return clock.today() + timedelta(days=30)
+
+
+class SendForm(FlaskForm):
+    """Send a questionnaire to one supplier's contacts (one language each)."""
+
+    template_id = SelectField(_l("Questionnaire"))
+    due_on = DateField(_l("Due date"), default=_default_due, validators=[DataRequired(), _future])
+    contact_ids = SelectMultipleField(
+        _l("Send to"),
+        coerce=int,
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+        validators=[DataRequired(message=_l("Choose at least one contact."))],
+    )
+    message = TextAreaField(_l("Message to the supplier (optional)"), validators=[Length(max=5000)])
+    submit = SubmitField(_l("Send the questionnaire"))
+
+    def __init__(self, *args, templates=(), contacts=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        lang = current_locale()
+        self.template_id.choices = options((t.id, t.title.get(lang)) for t in templates)
+        self.contacts = list(contacts)
+        self.contact_ids.choices = options(
+            (c.id, f"{c.name} <{c.email}>") for c in self.contacts if c.undeliverable_at is None
+        )
+
+    def locale_for(self, contact, formdata) -> str:
+        value = formdata.get(f"locale-{contact.id}") if formdata else None
+        return value if value in ("ja", "en") else contact.locale
+
+
+class CampaignForm(FlaskForm):
+    """Send one questionnaire to every supplier matching a filter."""
+
+    name = StringField(_l("Name of the bulk send"), validators=[DataRequired(), Length(max=200)])
+    template_id = SelectField(_l("Questionnaire"))
+    category = SelectField(
+        _l("Category"),
+        default="",
+        choices=options([("", _l("All categories")), *choices(SupplierCategory)]),
+    )
+    criticality = SelectField(
+        _l("Business criticality"),
+        default="",
+        choices=options([("", _l("Any criticality")), *choices(Criticality)]),
+    )
+    owner = SelectField(_l("Owner"), coerce=lambda v: int(v) if v else None, validate_choice=False)
+    status = SelectField(
+        _l("Status"), choices=choices(SupplierStatus), default=SupplierStatus.active.value
+    )
+    due_on = DateField(_l("Due date"), default=_default_due, validators=[DataRequired(), _future])
+    message = TextAreaField(
+        _l("Message to the suppliers (optional)"), validators=[Length(max=5000)]
+    )
+    preview = SubmitField(_l("Show the suppliers"))
+    submit = SubmitField(_l("Send to all of them"))
+
+    def __init__(self, *args, templates=(), owners=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        lang = current_locale()
+        self.template_id.choices = options((t.id, t.title.get(lang)) for t in templates)
+        self.owner.choices = options([("", _l("All owners")), *((u.id, u.label) for u in owners)])
+
+
+class InviteForm(FlaskForm):
+    contact_id = SelectField(_l("Contact"), coerce=int)
+    locale = SelectField(_l("Language"), choices=options(LANGUAGES))
+    submit = SubmitField(_l("Send a link"))
+
+
+class ExtendForm(FlaskForm):
+    due_on = DateField(_l("New due date"), validators=[DataRequired(), _future])
+    submit = SubmitField(_l("Extend the due date"))
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something: CSRF only."""
+
+    submit = SubmitField()
+
+
+class AssessmentFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    status = SelectField(_l("Status"))
+    template = SelectField(_l("Questionnaire"))
+
+    def __init__(self, *args, statuses=(), templates=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        lang = current_locale()
+        self.status.choices = options([("", _l("All statuses")), *statuses])
+        self.template.choices = options(
+            [("", _l("All questionnaires")), *((t.id, t.title.get(lang)) for t in templates)]
+        )

@@ -1,0 +1,354 @@
+from flask import (
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+
+from vendorrisk import clock, mail
+from vendorrisk.access import portal_only, public, rule_for
+from vendorrisk.blueprints.portal import bp
+from vendorrisk.blueprints.portal.forms import field_names, posted_answers
+from vendorrisk.catalog import catalog
+from vendorrisk.extensions import db, limiter
+from vendorrisk.services import audit, excel, files, portal
+from vendorrisk.services.answers import is_visible
+from vendorrisk.services.assessments import progress_of, states_of
+
+NAV_ACTIONS = ("save", "next", "prev", "overview", "submit")
+
+
+def _rate_limit() -> str:
+    return current_app.config["PORTAL_RATE_LIMIT"]
+
+
+def _as_contact(invitation) -> None:
+    audit.set_actor(audit.Actor(type="contact", label=invitation.email, ip=request.remote_addr))
+
+
+@bp.before_request
+def load_sitting():
+    g.portal = None
+    rule = rule_for(request.endpoint) if request.endpoint else None
+    if rule is None or not rule.portal:
+        return None
+    data = session.get("portal") or {}
+    invitation = portal.load_sitting(data.get("sitting", "")) if data else None
+    if invitation is None:
+        return _page("portal/no_sitting.html", 403)
+    g.portal_locale = session.get("portal_lang") or invitation.locale
+    reason = portal.closed_reason(invitation, clock.now())
+    if reason and not (reason == "submitted" and request.endpoint == "portal.done"):
+        return _gone(invitation, reason)
+    _as_contact(invitation)
+    g.portal = invitation
+    g.assessment = invitation.assessment
+    g.template = catalog().get(g.assessment.template_id, g.assessment.template_version)
+    if g.template is None:
+        abort(500)
+    return None
+
+
+@bp.after_request
+def private(response):
+    """Portal pages carry a supplier's answers: never cached, never leaked as a referrer."""
+    response.headers["Cache-Control"] = "no-store"  # Referrer-Policy: no-referrer is app-wide
+    return response
+
+
+def _page(template: str, status: int = 200, **context):
+    return render_template(template, **context), status
+
+
+def _gone(invitation, reason: str):
+    g.portal_locale = g.get("portal_locale") or invitation.locale
+    owner = invitation.assessment.supplier.owner if invitation.assessment.supplier else None
+    return _page("portal/gone.html", 410, reason=reason, owner=owner, invitation=invitation)
+
+
+def _invitation_or_404(token: str):
+    invitation = portal.find_invitation(token)
+    if invitation is None:
+        g.portal_locale = (
+            request.args.get("lang") if request.args.get("lang") in ("ja", "en") else None
+        )
+        abort(404)
+    g.portal_locale = (
+        request.args.get("lang") if request.args.get("lang") in ("ja", "en") else invitation.locale
+    )
+    return invitation
+
+
+@bp.route("/<token>", methods=["GET"])
+@public
+@limiter.limit(_rate_limit)
+def landing(token: str):
+    """What a mail scanner sees too: a page and a button, nothing consumed."""
+    invitation = _invitation_or_404(token)
+    reason = portal.closed_reason(invitation, clock.now())
+    if reason:
+        return _gone(invitation, reason)
+    template = catalog().get(
+        invitation.assessment.template_id, invitation.assessment.template_version
+    )
+    return render_template(
+        "portal/landing.html",
+        invitation=invitation,
+        token=token,
+        template=template,
+        assessment=invitation.assessment,
+    )
+
+
+@bp.route("/<token>", methods=["POST"])
+@public
+@limiter.limit(_rate_limit)
+def exchange(token: str):
+    """The button: trade the link for a sitting, then leave the token out of every URL."""
+    invitation = _invitation_or_404(token)
+    reason = portal.closed_reason(invitation, clock.now())
+    if reason:
+        return _gone(invitation, reason)
+    _as_contact(invitation)
+    sitting = portal.open_sitting(invitation, request.remote_addr, clock.now())
+    db.session.commit()
+    session["portal"] = {"sitting": sitting}
+    session["portal_lang"] = (
+        request.form.get("lang") if request.form.get("lang") in ("ja", "en") else invitation.locale
+    )
+    return redirect(url_for(".overview"))
+
+
+@bp.route("/q/")
+@portal_only
+def overview():
+    return render_template(
+        "portal/overview.html",
+        progress=progress_of(g.assessment, g.template),
+        states=states_of(g.assessment),
+    )
+
+
+def _section(section_id: str):
+    section = next((s for s in g.template.sections if s.id == section_id), None)
+    if section is None:
+        abort(404)
+    return section
+
+
+def _neighbours(section):
+    ids = [s.id for s in g.template.sections]
+    i = ids.index(section.id)
+    return (ids[i - 1] if i > 0 else None), (ids[i + 1] if i + 1 < len(ids) else None)
+
+
+def _render_section(section, result=None, file_errors=None, status=200):
+    answers = {a.question_id: a for a in g.assessment.answers}
+    values = {qid: a.value for qid, a in answers.items()}
+    prev_id, next_id = _neighbours(section)
+    return render_template(
+        "portal/section.html",
+        section=section,
+        answers=answers,
+        values=values,
+        visible={q.id: is_visible(g.template, q, values) for q in section.questions},
+        names=field_names,
+        result=result,
+        file_errors=file_errors or {},
+        prev_id=prev_id,
+        next_id=next_id,
+        progress=progress_of(g.assessment, g.template),
+    ), status
+
+
+@bp.route("/q/section/<section_id>", methods=["GET"])
+@portal_only
+def section(section_id: str):
+    return _render_section(_section(section_id))
+
+
+def _store_uploads(section) -> dict[str, str]:
+    errors = {}
+    limit = current_app.config["MAX_UPLOAD_BYTES"]
+    for q in section.questions:
+        for upload in request.files.getlist(field_names(q)["files"]):
+            if not upload or not upload.filename:
+                continue
+            try:
+                stored = files.store(
+                    upload.stream, upload.filename, current_app.config["UPLOAD_DIR"], limit
+                )
+            except files.UploadError as exc:
+                errors[q.id] = str(exc)
+                continue
+            portal.attach_file(g.assessment, q, stored, g.portal.contact_id, clock.now())
+    return errors
+
+
+def _remove_files() -> None:
+    for raw in request.form.getlist("remove_file"):
+        stored = portal.file_of(g.assessment, int(raw)) if raw.isdigit() else None
+        if stored is not None:
+            portal.detach_file(g.assessment, stored, clock.now())
+
+
+@bp.route("/q/section/<section_id>", methods=["POST"])
+@portal_only
+def save_section(section_id: str):
+    section = _section(section_id)
+    result = portal.save_answers(
+        g.assessment,
+        g.template,
+        posted_answers(request.form, list(section.questions)),
+        g.portal.contact_id,
+        clock.now(),
+    )
+    _remove_files()
+    file_errors = _store_uploads(section)
+    db.session.commit()
+    if result.conflicts or result.errors or file_errors:
+        return _render_section(
+            section, result, file_errors, status=409 if result.conflicts else 422
+        )
+    flash(_("Your answers have been saved."), "success")
+    return redirect(_after_save(section, request.form.get("action", "save")))
+
+
+def _after_save(section, action: str) -> str:
+    prev_id, next_id = _neighbours(section)
+    if action == "next" and next_id:
+        return url_for(".section", section_id=next_id)
+    if action == "prev" and prev_id:
+        return url_for(".section", section_id=prev_id)
+    if action == "overview":
+        return url_for(".overview")
+    if action == "submit":
+        return url_for(".review")
+    return url_for(".section", section_id=section.id)
+
+
+@bp.route("/q/autosave", methods=["POST"])
+@portal_only
+def autosave():
+    """JavaScript saves one question as it is typed; the same rules as the form."""
+    qid = request.form.get("question", "")
+    try:
+        question = g.template.question(qid)
+    except KeyError:
+        abort(404)
+    result = portal.save_answers(
+        g.assessment,
+        g.template,
+        posted_answers(request.form, [question]),
+        g.portal.contact_id,
+        clock.now(),
+    )
+    db.session.commit()
+    answer = next((a for a in g.assessment.answers if a.question_id == qid), None)
+    if result.conflicts:
+        theirs = result.conflicts[0].theirs
+        return jsonify(
+            status="conflict",
+            version=theirs.version,
+            value=theirs.value,
+            comment=theirs.comment,
+            message=_("Someone else changed this answer. Reload the page to see it."),
+        ), 409
+    if result.errors:
+        return jsonify(status="invalid", message=result.errors[qid]), 422
+    return jsonify(
+        status="saved",
+        version=answer.version if answer else 0,
+        progress=progress_of(g.assessment, g.template).percent,
+    )
+
+
+@bp.route("/q/files/<int:file_id>")
+@portal_only
+def download(file_id: int):
+    stored = portal.file_of(g.assessment, file_id)
+    if stored is None:
+        abort(404)
+    path = files.path_of(stored, current_app.config["UPLOAD_DIR"])
+    if not path.is_file():
+        abort(404)
+    return send_file(
+        path, mimetype=stored.content_type, as_attachment=True, download_name=stored.original_name
+    )
+
+
+@bp.route("/q/submit", methods=["GET"])
+@portal_only
+def review():
+    return render_template(
+        "portal/submit.html",
+        missing=portal.missing(g.assessment, g.template),
+        progress=progress_of(g.assessment, g.template),
+    )
+
+
+@bp.route("/q/submit", methods=["POST"])
+@portal_only
+def submit():
+    missing = portal.missing(g.assessment, g.template)
+    if missing:
+        return render_template(
+            "portal/submit.html", missing=missing, progress=progress_of(g.assessment, g.template)
+        ), 422
+    portal.submit(g.assessment, g.template, g.portal, clock.now())
+    db.session.commit()
+    mail.deliver_pending(limit=current_app.config["MAIL_DELIVER_IN_REQUEST"])
+    return redirect(url_for(".done"))
+
+
+@bp.route("/q/done")
+@portal_only
+def done():
+    return render_template("portal/done.html")
+
+
+@bp.route("/q/language", methods=["POST"])
+@portal_only
+def language():
+    if request.form.get("lang") in ("ja", "en"):
+        session["portal_lang"] = request.form["lang"]
+    target = request.form.get("next", "")
+    return redirect(target if target.startswith("/portal/q/") else url_for(".overview"))
+
+
+@bp.route("/q/excel", methods=["GET"])
+@portal_only
+def excel_download():
+    data = excel.build_workbook(g.assessment, g.template)
+    return send_file(
+        data,
+        as_attachment=True,
+        download_name=excel.file_name(g.assessment, g.template),
+        mimetype=files.XLSX,
+    )
+
+
+@bp.route("/q/excel", methods=["POST"])
+@portal_only
+def excel_upload():
+    upload = request.files.get("workbook")
+    if not upload or not upload.filename:
+        flash(_("Choose the Excel file to upload."), "error")
+        return redirect(url_for(".overview"))
+    result = excel.import_workbook(
+        g.assessment, g.template, upload.stream, g.portal.contact_id, clock.now()
+    )
+    if result.errors:
+        db.session.rollback()
+        return render_template("portal/excel_errors.html", result=result), 422
+    db.session.commit()
+    flash(_("%(n)d answers were imported from the Excel file.", n=result.saved), "success")
+    return redirect(url_for(".overview"))

@@ -1,0 +1,64 @@
+"""The mail outbox (送信キュー): every email is a row first, delivered after the commit."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from vendorrisk.extensions import db
+from vendorrisk.models.base import UTCDateTime, enum_column, utcnow
+
+
+class OutboxStatus(enum.StrEnum):
+    pending = "pending"
+    sent = "sent"
+    failed = "failed"
+
+
+class OutboxMessage(db.Model):
+    __tablename__ = "outbox_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Recipient address.
+    recipient: Mapped[str] = mapped_column(sa.String(254))
+    #: Recipient's display name.
+    recipient_name: Mapped[str] = mapped_column(sa.String(200), default="")
+    #: Language the message was written in.
+    locale: Mapped[str] = mapped_column(sa.String(5), default="ja")
+    #: Subject line.
+    subject: Mapped[str] = mapped_column(sa.String(300))
+    #: Plain-text body.
+    body_text: Mapped[str] = mapped_column(sa.Text)
+    #: HTML body.
+    body_html: Mapped[str] = mapped_column(sa.Text, default="")
+    #: What kind of mail (invitation, reminder, submitted ...).
+    kind: Mapped[str] = mapped_column(sa.String(40), index=True)
+    #: The same key is never queued twice (idempotent jobs and retries).
+    dedupe_key: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    #: Delivery state.
+    status: Mapped[OutboxStatus] = mapped_column(
+        enum_column(OutboxStatus, "outbox_status"), default=OutboxStatus.pending, index=True
+    )
+    #: Delivery attempts so far.
+    attempts: Mapped[int] = mapped_column(default=0)
+    #: Not before this (UTC): the backoff after a temporary failure.
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    #: The last error the relay gave.
+    last_error: Mapped[str] = mapped_column(sa.Text, default="")
+    #: When it was queued (UTC).
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: When it was delivered (UTC).
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The supplier contact it went to, flagged undeliverable on a permanent failure.
+    contact_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("contacts.id", ondelete="SET NULL"), index=True
+    )
+    #: The assessment it concerns, if any.
+    assessment_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("assessments.id", ondelete="SET NULL"), index=True
+    )
+
+    contact = relationship("Contact")

@@ -1,0 +1,363 @@
+"""Sending questionnaires: assessments, invitations (emailed links), resend, extend, cancel."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import force_locale, gettext
+from sqlalchemy.orm import selectinload
+
+from vendorrisk import clock, mail
+from vendorrisk.catalog import Template
+from vendorrisk.extensions import db
+from vendorrisk.models import (
+    Answer,
+    Assessment,
+    AssessmentStatus,
+    AuditEvent,
+    Campaign,
+    Contact,
+    Invitation,
+    Supplier,
+    User,
+)
+from vendorrisk.services import audit
+from vendorrisk.services.answers import AnswerState, Progress, progress
+
+
+class AssessmentError(ValueError):
+    """A request that the assessment's state does not allow; the message is translated."""
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def portal_link(token: str) -> str:
+    return f"{current_app.config['BASE_URL']}/portal/{token}"
+
+
+def invitation_expiry(due_on: date) -> datetime:
+    """The end of the due day in the configured zone, plus the grace period, in UTC."""
+    zone = ZoneInfo(current_app.config["TIMEZONE"])
+    end = datetime.combine(due_on + timedelta(days=1), time.min, tzinfo=zone)
+    return end + timedelta(days=current_app.config["PORTAL_GRACE_DAYS"])
+
+
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "translated later"
+    """Mark a message for extraction; `translated` turns it into a language later."""
+    return message
+
+
+def translated(locale: str, message: str, **values: object) -> str:
+    with force_locale(locale):
+        return gettext(message, **values)
+
+
+@dataclass(frozen=True)
+class Recipient:
+    contact: Contact
+    locale: str
+
+
+def previous_completed(supplier_id: int, template_id: str) -> Assessment | None:
+    """The latest completed assessment of the same supplier and template."""
+    return db.session.scalar(
+        sa.select(Assessment)
+        .where(
+            Assessment.supplier_id == supplier_id,
+            Assessment.template_id == template_id,
+            Assessment.status == AssessmentStatus.completed,
+        )
+        .order_by(Assessment.completed_at.desc(), Assessment.id.desc())
+        .limit(1)
+        .options(selectinload(Assessment.answers).selectinload(Answer.files))
+    )
+
+
+def _carry_over(assessment: Assessment, previous: Assessment, template: Template) -> None:
+    known = {q.id for q in template.questions}
+    for old in previous.answers:
+        if old.question_id in known:
+            assessment.answers.append(
+                Answer(
+                    question_id=old.question_id,
+                    value=old.value,
+                    comment=old.comment,
+                    carried_over=True,
+                    files=list(old.files),
+                )
+            )
+    assessment.carried_over_from_id = previous.id
+
+
+def create_assessment(
+    supplier: Supplier,
+    template: Template,
+    due_on: date,
+    message: str,
+    recipients: Iterable[Recipient],
+    created_by: User | None,
+    now: datetime,
+    campaign: Campaign | None = None,
+) -> Assessment:
+    """Create an assessment, carry over the last completed answers, and invite each contact."""
+    recipients = list(recipients)
+    if not recipients:
+        raise AssessmentError(gettext("Choose at least one contact."))
+    if due_on <= clock.today():
+        raise AssessmentError(gettext("The due date must be in the future."))
+    previous = previous_completed(supplier.id, template.id)
+    assessment = Assessment(
+        supplier=supplier,
+        template_id=template.id,
+        template_version=template.version,
+        due_on=due_on,
+        message=message,
+        created_by=created_by,
+        campaign=campaign,
+        status=AssessmentStatus.sent,
+        sent_at=now,
+    )
+    db.session.add(assessment)
+    if previous is not None:
+        _carry_over(assessment, previous, template)
+    db.session.flush()
+    for recipient in recipients:
+        invite(assessment, template, recipient.contact, recipient.locale, now)
+    return assessment
+
+
+def invite(
+    assessment: Assessment,
+    template: Template,
+    contact: Contact,
+    locale: str,
+    now: datetime,
+    kind: str = "invitation",
+) -> Invitation:
+    """Issue a new link for one contact and queue the mail that carries it."""
+    if contact.supplier_id != assessment.supplier_id:
+        raise AssessmentError(gettext("This contact does not belong to the supplier."))
+    token = secrets.token_urlsafe(32)
+    invitation = Invitation(
+        assessment=assessment,
+        contact=contact,
+        email=contact.email,
+        locale=locale,
+        token_hash=token_hash(token),
+        created_at=now,
+        expires_at=invitation_expiry(assessment.due_on),
+    )
+    db.session.add(invitation)
+    db.session.flush()
+    supplier = assessment.supplier
+    subject = translated(
+        locale,
+        "Security questionnaire from %(company)s: %(title)s",
+        company=company_name(locale),
+        title=template.title.get(locale),
+    )
+    mail.send(
+        "invitation",
+        locale=locale,
+        recipient=contact.email,
+        recipient_name=contact.name,
+        subject=subject,
+        kind=kind,
+        dedupe_key=f"invitation:{invitation.id}",
+        contact_id=contact.id,
+        assessment_id=assessment.id,
+        link=portal_link(token),
+        contact=contact,
+        supplier=supplier,
+        assessment=assessment,
+        template=template,
+        owner=supplier.owner,
+        company=company_name(locale),
+        resend=kind == "resend",
+    )
+    return invitation
+
+
+def company_name(locale: str) -> str:
+    return (
+        current_app.config.get("COMPANY_NAME_EN" if locale == "en" else "COMPANY_NAME_JA")
+        or "vendorrisk"
+    )
+
+
+def _live(invitation: Invitation) -> bool:
+    return invitation.revoked_at is None
+
+
+def resend(invitation: Invitation, template: Template, now: datetime) -> Invitation:
+    """A new link for the same contact; the old one stops working."""
+    _require_open(invitation.assessment)
+    if invitation.contact is None:
+        raise AssessmentError(gettext("The contact of this invitation was deleted."))
+    invitation.revoked_at = invitation.revoked_at or now
+    return invite(
+        invitation.assessment, template, invitation.contact, invitation.locale, now, kind="resend"
+    )
+
+
+def revoke(invitation: Invitation, now: datetime) -> None:
+    if invitation.revoked_at is None:
+        invitation.revoked_at = now
+
+
+def _require_open(assessment: Assessment) -> None:
+    if not assessment.is_open:
+        raise AssessmentError(gettext("This assessment is no longer open."))
+
+
+def extend(assessment: Assessment, template: Template, new_due: date, now: datetime) -> None:
+    """Move the due date; live links follow it, and each contact is told."""
+    _require_open(assessment)
+    if new_due <= assessment.due_on:
+        raise AssessmentError(gettext("The new due date must be later than the current one."))
+    assessment.due_on = new_due
+    for invitation in filter(_live, assessment.invitations):
+        invitation.expires_at = invitation_expiry(new_due)
+        _notify(
+            invitation,
+            template,
+            "due_extended",
+            f"extended:{new_due.isoformat()}",
+            N_("New due date for the security questionnaire: %(title)s"),
+        )
+
+
+def cancel(assessment: Assessment, template: Template, now: datetime) -> None:
+    """Cancel: every link stops working and each contact is told."""
+    if assessment.status in (AssessmentStatus.completed, AssessmentStatus.cancelled):
+        raise AssessmentError(gettext("This assessment is no longer open."))
+    assessment.status = AssessmentStatus.cancelled
+    assessment.cancelled_at = now
+    for invitation in filter(_live, assessment.invitations):
+        invitation.revoked_at = now
+        _notify(
+            invitation,
+            template,
+            "cancelled",
+            "cancelled",
+            N_("The security questionnaire has been cancelled: %(title)s"),
+        )
+
+
+def _notify(invitation: Invitation, template: Template, name: str, key: str, subject: str) -> None:
+    locale = invitation.locale
+    assessment = invitation.assessment
+    mail.send(
+        name,
+        locale=locale,
+        recipient=invitation.email,
+        recipient_name=invitation.contact.name if invitation.contact else "",
+        subject=translated(locale, subject, title=template.title.get(locale)),
+        kind=name,
+        dedupe_key=f"{key}:{assessment.id}:{invitation.id}",
+        contact_id=invitation.contact_id,
+        assessment_id=assessment.id,
+        assessment=assessment,
+        supplier=assessment.supplier,
+        template=template,
+        owner=assessment.supplier.owner,
+        company=company_name(locale),
+    )
+
+
+def states_of(assessment: Assessment) -> dict[str, AnswerState]:
+    return {
+        a.question_id: AnswerState(
+            value=a.value, has_files=bool(a.files), carried_over=a.carried_over
+        )
+        for a in assessment.answers
+    }
+
+
+def progress_of(assessment: Assessment, template: Template) -> Progress:
+    return progress(template, states_of(assessment))
+
+
+def get_full(assessment_id: int) -> Assessment | None:
+    """An assessment with its supplier, invitations and answers, in a fixed number of queries."""
+    return db.session.scalar(
+        sa.select(Assessment)
+        .where(Assessment.id == assessment_id)
+        .options(
+            selectinload(Assessment.supplier).joinedload(Supplier.owner),
+            selectinload(Assessment.invitations).joinedload(Invitation.contact),
+            selectinload(Assessment.answers).selectinload(Answer.files),
+        )
+    )
+
+
+def history(assessment_id: int, limit: int = 100) -> list[AuditEvent]:
+    return list(
+        db.session.scalars(
+            sa.select(AuditEvent)
+            .where(AuditEvent.assessment_id == assessment_id, AuditEvent.object_type != "answers")
+            .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class CampaignResult:
+    campaign: Campaign
+    sent: list[Assessment]
+    without_contacts: list[Supplier]
+
+
+def run_campaign(
+    name: str,
+    template: Template,
+    suppliers: Iterable[Supplier],
+    due_on: date,
+    message: str,
+    created_by: User | None,
+    criteria: dict,
+    now: datetime,
+) -> CampaignResult:
+    """Send one template to many suppliers: each one's primary contact (else all contacts)."""
+    campaign = Campaign(
+        name=name,
+        template_id=template.id,
+        criteria=criteria,
+        created_by_id=created_by.id if created_by else None,
+    )
+    db.session.add(campaign)
+    sent, skipped = [], []
+    for supplier in suppliers:
+        contacts = [c for c in supplier.contacts if c.undeliverable_at is None]
+        primary = [c for c in contacts if c.is_primary]
+        chosen = primary or contacts
+        if not chosen:
+            skipped.append(supplier)
+            continue
+        sent.append(
+            create_assessment(
+                supplier,
+                template,
+                due_on,
+                message,
+                [Recipient(c, c.locale) for c in chosen],
+                created_by,
+                now,
+                campaign=campaign,
+            )
+        )
+    return CampaignResult(campaign=campaign, sent=sent, without_contacts=skipped)
+
+
+def record_action(assessment: Assessment, action: str, summary: str = "") -> None:
+    audit.record(action, assessment, summary=summary)

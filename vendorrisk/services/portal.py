@@ -1,0 +1,250 @@
+"""The supplier portal: links exchanged for sittings, answers saved without silent overwrites."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from vendorrisk import mail
+from vendorrisk.catalog import Question, Template
+from vendorrisk.catalog.types import AnswerError
+from vendorrisk.extensions import db
+from vendorrisk.models import (
+    Answer,
+    Assessment,
+    AssessmentStatus,
+    Invitation,
+    PortalSitting,
+    StoredFile,
+)
+from vendorrisk.services import audit, files
+from vendorrisk.services.answers import missing_for_submit
+from vendorrisk.services.assessments import company_name, states_of, token_hash, translated
+
+#: Why a link no longer works, in the order they are checked.
+CLOSED_REASONS = {
+    AssessmentStatus.submitted: "submitted",
+    AssessmentStatus.completed: "submitted",
+    AssessmentStatus.cancelled: "cancelled",
+    AssessmentStatus.expired: "expired",
+}
+
+
+def find_invitation(token: str) -> Invitation | None:
+    if not token or len(token) > 200:
+        return None
+    return db.session.scalar(
+        sa.select(Invitation).where(Invitation.token_hash == token_hash(token))
+    )
+
+
+def closed_reason(invitation: Invitation, now: datetime) -> str | None:
+    """None while the link may open the portal, else why not."""
+    reason = CLOSED_REASONS.get(invitation.assessment.status)
+    if reason:
+        return reason
+    if invitation.revoked_at is not None:
+        return "revoked"
+    if invitation.expires_at <= now:
+        return "expired"
+    return None
+
+
+def open_sitting(invitation: Invitation, ip: str | None, now: datetime) -> str:
+    """Exchange a link for a sitting; the returned token goes in the session cookie only."""
+    token = secrets.token_urlsafe(32)
+    db.session.add(
+        PortalSitting(invitation=invitation, token_hash=token_hash(token), created_at=now, ip=ip)
+    )
+    invitation.first_used_at = invitation.first_used_at or now
+    invitation.last_used_at = now
+    invitation.use_count += 1
+    if invitation.assessment.status == AssessmentStatus.sent:
+        invitation.assessment.status = AssessmentStatus.in_progress
+    audit.record("portal_opened", invitation, summary=invitation.email)
+    return token
+
+
+def load_sitting(sitting_token: str) -> Invitation | None:
+    row = db.session.scalar(
+        sa.select(PortalSitting).where(PortalSitting.token_hash == token_hash(sitting_token))
+    )
+    return row.invitation if row is not None else None
+
+
+@dataclass
+class Posted:
+    """One question as the supplier sent it."""
+
+    value: Any
+    comment: str
+    #: The version the page was rendered with (0: no answer existed).
+    version: int
+
+
+@dataclass
+class Conflict:
+    question: Question
+    theirs: Answer
+
+
+@dataclass
+class SaveResult:
+    saved: list[str] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def _same(answer: Answer, value: Any, comment: str) -> bool:
+    return answer.value == value and (answer.comment or "") == comment
+
+
+def save_answers(
+    assessment: Assessment,
+    template: Template,
+    posted: dict[str, Posted],
+    contact_id: int | None,
+    now: datetime,
+) -> SaveResult:
+    """Save what changed; an answer changed by someone else since the page was shown is a
+    conflict and is left as they saved it."""
+    result = SaveResult()
+    existing = {a.question_id: a for a in assessment.answers}
+    for qid, item in posted.items():
+        question = template.question(qid)
+        try:
+            value = question.kind.normalize(question, item.value)
+        except AnswerError:
+            result.errors[qid] = str(_l("This answer is not valid for the question."))
+            continue
+        comment = (item.comment or "").strip()[:5000]
+        answer = existing.get(qid)
+        if answer is None:
+            if value is None and not comment:
+                continue
+            answer = Answer(
+                question_id=qid,
+                value=value,
+                comment=comment,
+                version=1,
+                contact_id=contact_id,
+                updated_at=now,
+            )
+            assessment.answers.append(answer)
+            result.saved.append(qid)
+        elif _same(answer, value, comment):
+            if answer.carried_over:  # shown and kept: confirmed
+                answer.carried_over = False
+                answer.version += 1
+                answer.updated_at = now
+                result.saved.append(qid)
+        elif answer.version != item.version:
+            result.conflicts.append(Conflict(question, answer))
+        else:
+            answer.value, answer.comment, answer.carried_over = value, comment, False
+            answer.version += 1
+            answer.contact_id, answer.updated_at = contact_id, now
+            result.saved.append(qid)
+    if result.saved and assessment.status == AssessmentStatus.sent:
+        assessment.status = AssessmentStatus.in_progress
+    db.session.flush()
+    return result
+
+
+def attach_file(
+    assessment: Assessment,
+    question: Question,
+    stored: StoredFile,
+    contact_id: int | None,
+    now: datetime,
+) -> Answer:
+    """Add an evidence file to a question's answer (creating the answer if needed)."""
+    answer = next((a for a in assessment.answers if a.question_id == question.id), None)
+    if answer is None:
+        answer = Answer(question_id=question.id, value=None, comment="", version=1)
+        assessment.answers.append(answer)
+    answer.files.append(stored)
+    answer.version += 1 if answer.id else 0
+    answer.contact_id, answer.updated_at = contact_id, now
+    db.session.flush()
+    return answer
+
+
+def detach_file(assessment: Assessment, stored: StoredFile, now: datetime) -> None:
+    for answer in assessment.answers:
+        if stored in answer.files:
+            answer.files.remove(stored)
+            answer.version += 1
+            answer.updated_at = now
+    files.discard(stored)  # unless a carried-over answer of an earlier assessment keeps it
+
+
+def file_of(assessment: Assessment, file_id: int) -> StoredFile | None:
+    """A file attached to this assessment's answers, and only then."""
+    for answer in assessment.answers:
+        for stored in answer.files:
+            if stored.id == file_id:
+                return stored
+    return None
+
+
+def missing(assessment: Assessment, template: Template):
+    return missing_for_submit(template, states_of(assessment))
+
+
+def submit(
+    assessment: Assessment, template: Template, invitation: Invitation, now: datetime
+) -> None:
+    """Freeze the answers and tell the contact and the supplier's owner."""
+    assessment.status = AssessmentStatus.submitted
+    assessment.submitted_at = now
+    audit.record("submitted", assessment, summary=invitation.email)
+    locale = invitation.locale
+    supplier = assessment.supplier
+    mail.send(
+        "submitted_contact",
+        locale=locale,
+        recipient=invitation.email,
+        recipient_name=invitation.contact.name if invitation.contact else "",
+        subject=translated(
+            locale,
+            "Thank you: your answers have been submitted (%(title)s)",
+            title=template.title.get(locale),
+        ),
+        kind="submitted",
+        dedupe_key=f"submitted:{assessment.id}:{invitation.id}",
+        contact_id=invitation.contact_id,
+        assessment_id=assessment.id,
+        assessment=assessment,
+        supplier=supplier,
+        template=template,
+        company=company_name(locale),
+        owner=supplier.owner,
+    )
+    owner = supplier.owner
+    if owner is not None:
+        owner_locale = owner.locale or "ja"
+        mail.send(
+            "submitted_owner",
+            locale=owner_locale,
+            recipient=owner.email,
+            recipient_name=owner.name,
+            subject=translated(
+                owner_locale,
+                "%(supplier)s submitted the questionnaire %(title)s",
+                supplier=supplier.name_for(owner_locale),
+                title=template.title.get(owner_locale),
+            ),
+            kind="submitted_owner",
+            dedupe_key=f"submitted-owner:{assessment.id}",
+            assessment_id=assessment.id,
+            assessment=assessment,
+            supplier=supplier,
+            template=template,
+            owner=owner,
+        )
