@@ -82,6 +82,16 @@ def app(tmp_path_factory) -> Iterator[Flask]:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> Iterator[None]:
+    """Rate-limit counters live on the shared extension: no test inherits another's."""
+    from vendorrisk.extensions import limiter
+
+    yield
+    if limiter.initialized:
+        limiter.reset()
+
+
+@pytest.fixture(autouse=True)
 def _clean_tables(request) -> Iterator[None]:
     """Each test starts from empty tables (cheaper than rebuilding the schema)."""
     yield

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from werkzeug.serving import make_server
 
 from tests.conftest import PASSWORD
@@ -88,3 +89,76 @@ def test_procurement_registers_a_supplier_in_the_browser(live_server, page, make
     page.wait_for_selector("text=Data and access shared")
     page.click("text=Suppliers")
     assert page.locator("table.list tbody tr").count() == 1
+
+
+@pytest.fixture
+def portal_link(app, live_server, make_supplier, make_contact):
+    """An open assessment of the supplier questionnaire and a link to it."""
+    from datetime import UTC, date, datetime, timedelta
+
+    from vendorrisk.extensions import db
+    from vendorrisk.models import Assessment, AssessmentStatus, Invitation
+    from vendorrisk.services.assessments import token_hash
+
+    supplier = make_supplier(name_ja="株式会社ブラウザ回答")
+    contact = make_contact(supplier, email="answer@example.jp")
+    token = "browser-portal-token-" + "x" * 30
+    with app.app_context():
+        assessment = Assessment(
+            supplier_id=supplier.id,
+            template_id="csm-v2-supplier",
+            template_version=1,
+            due_on=date.today() + timedelta(days=30),
+            status=AssessmentStatus.sent,
+        )
+        db.session.add(assessment)
+        db.session.flush()
+        db.session.add(
+            Invitation(
+                assessment_id=assessment.id,
+                contact_id=contact.id,
+                email=contact.email,
+                token_hash=token_hash(token),
+                expires_at=datetime.now(UTC) + timedelta(days=60),
+            )
+        )
+        db.session.commit()
+        assessment_id = assessment.id
+        db.session.remove()
+    return f"{live_server}/portal/{token}", assessment_id
+
+
+def _stored(app, assessment_id, question_id):
+    from vendorrisk.extensions import db
+    from vendorrisk.models import Answer
+
+    with app.app_context():
+        value = db.session.scalar(
+            sa.select(Answer.value).where(
+                Answer.assessment_id == assessment_id, Answer.question_id == question_id
+            )
+        )
+        db.session.remove()
+    return value
+
+
+def test_the_portal_shows_conditions_and_saves_as_the_supplier_types(app, page, portal_link):
+    link, assessment_id = portal_link
+    page.goto(link)
+    assert "/portal/q/" not in page.url  # the link's page itself changes nothing
+    page.click("button.big-button")
+    page.wait_for_url("**/portal/q/")
+    page.goto(page.url + "section/d9-specifics")
+    certificate = page.locator("#q-sup-d9s-05")
+    assert certificate.is_hidden()
+    page.check("input[name='a-sup-d9s-04'][value='yes']")  # ISMS certified: yes
+    certificate.wait_for(state="visible")
+    page.fill("textarea[name='a-sup-d9s-05']", "IS 123456")
+    # No button pressed: the answer saves itself.
+    page.locator("#q-sup-d9s-05 .save-state:has-text('保存しました')").wait_for(timeout=10000)
+    assert _stored(app, assessment_id, "sup-d9s-05") == "IS 123456"
+    assert _stored(app, assessment_id, "sup-d9s-04") == "yes"
+    page.reload()
+    assert page.input_value("textarea[name='a-sup-d9s-05']") == "IS 123456"
+    page.check("input[name='a-sup-d9s-04'][value='no']")
+    certificate.wait_for(state="hidden")

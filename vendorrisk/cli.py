@@ -88,5 +88,7 @@ def seed_demo_command(if_empty: bool) -> None:
 
 
 def init_app(app: Flask) -> None:
-    for command in (create_user_command, questionnaires_group, seed_demo_command):
+    from vendorrisk.mail import outbox_group
+
+    for command in (create_user_command, questionnaires_group, seed_demo_command, outbox_group):
         app.cli.add_command(command)

@@ -96,6 +96,11 @@ OBJECT_LABELS = {
     "attestations": _l("Certification or declaration"),
     "users": _l("User"),
     "stored_files": _l("File"),
+    "assessments": _l("Assessment"),
+    "invitations": _l("Invitation"),
+    "answers": _l("Answer"),
+    "campaigns": _l("Bulk send"),
+    "outbox_messages": _l("Mail"),
 }
 
 

@@ -207,7 +207,9 @@ class Answer(db.Model):
 
     assessment: Mapped[Assessment] = relationship(back_populates="answers")
     contact = relationship("Contact")
-    files = relationship("StoredFile", secondary=answer_files, order_by="StoredFile.id")
+    files = relationship(
+        "StoredFile", secondary=answer_files, order_by="StoredFile.id", lazy="selectin"
+    )
 
     __table_args__ = (
         sa.UniqueConstraint("assessment_id", "question_id", name="uq_answers_question"),
