@@ -8,7 +8,16 @@ import pytest
 
 from vendorrisk.access import PASSWORD_CHANGE_ENDPOINTS, AccessRule
 from vendorrisk.extensions import db
-from vendorrisk.models import Assessment, AssessmentStatus, Invitation, OutboxMessage, Role
+from vendorrisk.models import (
+    Assessment,
+    AssessmentStatus,
+    Clarification,
+    Finding,
+    Invitation,
+    OutboxMessage,
+    Role,
+    Severity,
+)
 
 #: Routes a user may POST to whatever the role: they change only the user's own session.
 SELF_SERVICE = PASSWORD_CHANGE_ENDPOINTS
@@ -73,14 +82,21 @@ def world(make_supplier, make_contact, make_contract, make_attestation, make_use
             kind="test",
             dedupe_key="access-test",
         )
+        clarification = Clarification(assessment_id=assessment.id, question_id="sup-d1-01")
+        finding = Finding(
+            supplier_id=supplier.id, assessment_id=assessment.id, title="t", severity=Severity.low
+        )
+        db.session.add_all([clarification, finding])
         db.session.add_all([invitation, message])
         db.session.commit()
-        ids = (assessment.id, invitation.id, message.id)
+        ids = (assessment.id, invitation.id, message.id, clarification.id, finding.id)
         db.session.remove()
     return {
         "assessment_id": ids[0],
         "invitation_id": ids[1],
         "message_id": ids[2],
+        "clarification_id": ids[3],
+        "finding_id": ids[4],
         "token": "t" * 43,
         "section_id": "d1",
         "supplier_id": supplier.id,

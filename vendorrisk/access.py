@@ -18,6 +18,16 @@ READERS = ALL_ROLES
 #: Those who keep the supplier register.
 REGISTER_EDITORS = frozenset({Role.admin, Role.procurement})
 ADMINS = frozenset({Role.admin})
+#: Who reviews submitted answers and raises findings.
+REVIEWERS = frozenset({Role.admin, Role.reviewer, Role.ciso})
+#: Who follows findings up (the supplier's owner in procurement too).
+FINDING_EDITORS = frozenset({Role.admin, Role.reviewer, Role.ciso, Role.procurement})
+#: Who may accept a residual risk (残留リスク).
+RISK_APPROVERS = frozenset({Role.ciso})
+#: Who may set a supplier's tier by hand.
+TIER_EDITORS = frozenset({Role.admin, Role.procurement, Role.ciso})
+#: Who may read the settings (tier rules, cadences); only admins change them.
+SETTINGS_READERS = frozenset({Role.admin, Role.ciso, Role.auditor})
 #: Who may read the audit log.
 AUDIT_READERS = frozenset({Role.admin, Role.auditor, Role.ciso})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -17,8 +17,11 @@ from vendorrisk.models import (
     AssessmentStatus,
     AttestationKind,
     Criticality,
+    Decision,
+    FindingStatus,
     Role,
     SecurityActionLevel,
+    Severity,
     SupplierCategory,
     SupplierStatus,
 )
@@ -68,6 +71,23 @@ LABELS = {
         AssessmentStatus.completed: _l("Completed"),
         AssessmentStatus.cancelled: _l("Cancelled"),
         AssessmentStatus.expired: _l("Expired"),
+    },
+    Severity: {
+        Severity.low: _l("Low"),
+        Severity.medium: _l("Medium"),
+        Severity.high: _l("High"),
+        Severity.critical: _l("Critical"),
+    },
+    FindingStatus: {
+        FindingStatus.open: _l("Open"),
+        FindingStatus.in_progress: _l("In progress"),
+        FindingStatus.resolved: _l("Resolved"),
+        FindingStatus.risk_accepted: _l("Risk accepted"),
+    },
+    Decision: {
+        Decision.approved: _l("Approved"),
+        Decision.approved_with_conditions: _l("Approved with conditions"),
+        Decision.rejected: _l("Rejected"),
     },
     SecurityActionLevel: {
         SecurityActionLevel.star1: _l("★ one star"),
@@ -159,6 +179,61 @@ ANSWER_LABELS = {
 }
 
 
+RISK_REASONS = {
+    "personal_info": _l("handles personal information we entrust to it"),
+    "confidential_info": _l("our confidential information sits on its systems"),
+    "network_access": _l("can reach our internal systems over the network"),
+    "admin_access": _l("has administrator access to our systems"),
+    "outage_hours": _l("we could bear its stopping for hours only"),
+    "outage_days": _l("we could bear its stopping for a few days only"),
+    "outage_weeks": _l("we could bear its stopping for a few weeks"),
+    "outage_months": _l("we could bear its stopping for months"),
+    "hard_to_replace": _l("hard to replace"),
+    "moderate_to_replace": _l("replaceable with some effort"),
+    "easy_to_replace": _l("easily replaced"),
+    "criticality_critical": _l("business criticality: critical"),
+    "criticality_high": _l("business criticality: high"),
+    "criticality_medium": _l("business criticality: medium"),
+    "criticality_low": _l("business criticality: low"),
+    "unscored": _l("not yet assessed"),
+}
+TIER_NAMES = {
+    "low": _l("Low"),
+    "medium": _l("Medium"),
+    "high": _l("High"),
+    "critical": _l("Critical"),
+}
+LEVEL_NAMES = {
+    "none": _l("None"),
+    "star1": _l("SECURITY ACTION ★"),
+    "star2": _l("SECURITY ACTION ★★"),
+    "star3": "SCS ★3",
+    "star4": "SCS ★4",
+    "star5": "SCS ★5",
+}
+
+
+def risk_reason(key: str) -> str:
+    """A tier or risk reason key in words."""
+    if key in RISK_REASONS:
+        return str(RISK_REASONS[key])
+    if key.startswith("inherent_"):
+        return str(_l("inherent risk %(level)s", level=TIER_NAMES.get(key[9:], key[9:])))
+    if key.startswith("score_below_"):
+        return str(_l("latest score below %(n)s", n=key[12:]))
+    if key.startswith("score_from_"):
+        return str(_l("latest score %(n)s or more", n=key[11:]))
+    return key
+
+
+def tier_name(tier: str | None) -> str:
+    return str(TIER_NAMES.get(tier or "", "—"))
+
+
+def level_name(level: str | None) -> str:
+    return str(LEVEL_NAMES.get(level or "none", level))
+
+
 def answer_label(question: object, value: object, locale: str | None = None) -> str:
     """How an answer reads in the current (or given) language."""
     if value is None or value == "":
@@ -243,6 +318,9 @@ def init_app(app: Flask) -> None:
         object_label=object_label,
         audit_value=audit_value,
         audit_filled=audit_filled,
+        risk_reason=risk_reason,
+        tier_name=tier_name,
+        level_name=level_name,
         label_of=label_of,
     )
     app.jinja_env.globals.update(
@@ -251,6 +329,8 @@ def init_app(app: Flask) -> None:
         answer_types=ANSWER_TYPES,
         answer_label=answer_label,
         ANSWER_LABELS=ANSWER_LABELS,
+        tier_name=tier_name,
+        level_name=level_name,
     )
 
 

@@ -14,6 +14,16 @@ from vendorrisk.models.attestation import Attestation, AttestationKind, Security
 from vendorrisk.models.audit import AuditEvent
 from vendorrisk.models.contract import CONTRACT_CLAUSES, Contract
 from vendorrisk.models.outbox import OutboxMessage, OutboxStatus
+from vendorrisk.models.review import (
+    Clarification,
+    ClarificationMessage,
+    Decision,
+    Finding,
+    FindingStatus,
+    Setting,
+    Severity,
+    TierChange,
+)
 from vendorrisk.models.stored_file import StoredFile
 from vendorrisk.models.supplier import (
     SHARING_FLAGS,
@@ -26,6 +36,14 @@ from vendorrisk.models.supplier import (
 from vendorrisk.models.user import Role, User, UserSession
 
 __all__ = [
+    "Clarification",
+    "ClarificationMessage",
+    "Decision",
+    "Finding",
+    "FindingStatus",
+    "Setting",
+    "Severity",
+    "TierChange",
     "OPEN_STATUSES",
     "Answer",
     "Assessment",

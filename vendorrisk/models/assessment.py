@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from vendorrisk.extensions import db
 from vendorrisk.models.base import TimestampMixin, UTCDateTime, enum_column, utcnow
+from vendorrisk.models.review import Decision
 
 
 class AssessmentStatus(enum.StrEnum):
@@ -92,6 +93,18 @@ class Assessment(TimestampMixin, db.Model):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: When it was cancelled.
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: When it was last returned for changes (差し戻し).
+    returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The reviewer.
+    reviewer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    #: The review's decision, set on completion.
+    decision: Mapped[Decision | None] = mapped_column(enum_column(Decision, "review_decision"))
+    #: The reviewer's note: conditions, reasons, or what to change when returned.
+    review_note: Mapped[str] = mapped_column(sa.Text, default="")
+    #: Overall score (0-100) stored on completion.
+    score: Mapped[float | None] = mapped_column(sa.Float)
+    #: The whole score, per directive and question, as computed on completion.
+    score_detail: Mapped[dict | None] = mapped_column(sa.JSON)
 
     supplier = relationship("Supplier", back_populates="assessments")
     campaign = relationship("Campaign")
@@ -102,6 +115,13 @@ class Assessment(TimestampMixin, db.Model):
     answers: Mapped[list[Answer]] = relationship(
         back_populates="assessment", cascade="all, delete-orphan", order_by="Answer.id"
     )
+    clarifications = relationship(
+        "Clarification",
+        back_populates="assessment",
+        cascade="all, delete-orphan",
+        order_by="Clarification.id",
+    )
+    reviewer = relationship("User", foreign_keys=[reviewer_id])
 
     @property
     def is_open(self) -> bool:
@@ -204,6 +224,8 @@ class Answer(db.Model):
     )
     #: When it was last saved (UTC).
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: Returned for changes: the supplier may change this answer again.
+    reopened: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     assessment: Mapped[Assessment] = relationship(back_populates="answers")
     contact = relationship("Contact")

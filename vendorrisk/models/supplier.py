@@ -45,6 +45,16 @@ SHARING_FLAGS = (
 class Supplier(TimestampMixin, db.Model):
     __tablename__ = "suppliers"
     __audited__ = True
+    __table_args__ = (
+        sa.CheckConstraint("max_outage IN ('hours', 'days', 'weeks', 'months')", name="outage"),
+        sa.CheckConstraint("replaceability IN ('easy', 'moderate', 'hard')", name="replaceability"),
+        sa.CheckConstraint(
+            "scs_level IS NULL OR scs_level IN ('star3', 'star4', 'star5')", name="scs_level"
+        ),
+        sa.CheckConstraint(
+            "tier IS NULL OR tier IN ('low', 'medium', 'high', 'critical')", name="tier"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: Name in Japanese (as registered).
@@ -87,6 +97,24 @@ class Supplier(TimestampMixin, db.Model):
     has_admin_access: Mapped[bool] = mapped_column(default=False)
     #: Free-text notes.
     notes: Mapped[str] = mapped_column(sa.Text, default="")
+    #: How long we could bear its stopping.
+    max_outage: Mapped[str] = mapped_column(sa.String(10), default="weeks", server_default="weeks")
+    #: How easily it could be replaced: easy, moderate, hard.
+    replaceability: Mapped[str] = mapped_column(
+        sa.String(10), default="moderate", server_default="moderate"
+    )
+    #: METI SCS evaluation level held (star3/star4/star5), if evaluated.
+    scs_level: Mapped[str | None] = mapped_column(sa.String(10))
+    #: Until when the SCS evaluation is valid.
+    scs_expires_on: Mapped[date | None] = mapped_column(sa.Date)
+    #: Risk tier (重要度): critical, high, medium, low; None until first decided.
+    tier: Mapped[str | None] = mapped_column(sa.String(10), index=True)
+    #: "rule" or "manual" (a person's override, kept until changed by a person).
+    tier_source: Mapped[str | None] = mapped_column(sa.String(10))
+    #: Overall score of the latest completed assessment.
+    latest_score: Mapped[float | None] = mapped_column(sa.Float, index=True)
+    #: When that assessment was completed.
+    latest_score_on: Mapped[date | None] = mapped_column(sa.Date)
     #: Date of the next periodic re-check (定期再評価).
     next_review_on: Mapped[date | None] = mapped_column(sa.Date, index=True)
 

@@ -36,6 +36,11 @@ class AssessmentError(ValueError):
     """A request that the assessment's state does not allow; the message is translated."""
 
 
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "translated later"
+    """Mark a message for extraction; `translated` turns it into a language later."""
+    return message
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -49,11 +54,6 @@ def invitation_expiry(due_on: date) -> datetime:
     zone = ZoneInfo(current_app.config["TIMEZONE"])
     end = datetime.combine(due_on + timedelta(days=1), time.min, tzinfo=zone)
     return end + timedelta(days=current_app.config["PORTAL_GRACE_DAYS"])
-
-
-def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "translated later"
-    """Mark a message for extraction; `translated` turns it into a language later."""
-    return message
 
 
 def translated(locale: str, message: str, **values: object) -> str:
@@ -135,6 +135,15 @@ def create_assessment(
     return assessment
 
 
+#: The subject of a mail carrying a link, by why it is sent.
+INVITATION_SUBJECTS = {
+    "invitation": N_("Security questionnaire from %(company)s: %(title)s"),
+    "resend": N_("Security questionnaire from %(company)s: %(title)s"),
+    "clarification": N_("%(company)s has a question about your answers: %(title)s"),
+    "returned": N_("%(company)s has returned questions for changes: %(title)s"),
+}
+
+
 def invite(
     assessment: Assessment,
     template: Template,
@@ -161,7 +170,7 @@ def invite(
     supplier = assessment.supplier
     subject = translated(
         locale,
-        "Security questionnaire from %(company)s: %(title)s",
+        INVITATION_SUBJECTS.get(kind, INVITATION_SUBJECTS["invitation"]),
         company=company_name(locale),
         title=template.title.get(locale),
     )
@@ -183,6 +192,7 @@ def invite(
         owner=supplier.owner,
         company=company_name(locale),
         resend=kind == "resend",
+        link_kind=kind,
     )
     return invitation
 

@@ -44,15 +44,30 @@ def find_invitation(token: str) -> Invitation | None:
 
 
 def closed_reason(invitation: Invitation, now: datetime) -> str | None:
-    """None while the link may open the portal, else why not."""
-    reason = CLOSED_REASONS.get(invitation.assessment.status)
-    if reason:
+    """None while the link may open the portal, else why not.
+
+    After submission the link still opens while a reviewer's question awaits an answer, and
+    after completion while a finding awaits the supplier's plan.
+    """
+    assessment = invitation.assessment
+    reason = CLOSED_REASONS.get(assessment.status)
+    if reason and not _still_needed(assessment):
         return reason
     if invitation.revoked_at is not None:
         return "revoked"
     if invitation.expires_at <= now:
         return "expired"
     return None
+
+
+def _still_needed(assessment: Assessment) -> bool:
+    from vendorrisk.services import review
+
+    if assessment.status == AssessmentStatus.submitted:
+        return bool(review.awaiting_supplier(assessment))
+    if assessment.status == AssessmentStatus.completed:
+        return bool(review.open_findings_for_portal(assessment))
+    return False
 
 
 def open_sitting(invitation: Invitation, ip: str | None, now: datetime) -> str:
@@ -124,6 +139,14 @@ def save_answers(
             continue
         comment = (item.comment or "").strip()[:5000]
         answer = existing.get(qid)
+        if assessment.status == AssessmentStatus.returned and not (answer and answer.reopened):
+            if answer is None and value is None and not comment:
+                continue
+            if answer is None or not _same(answer, value, comment):
+                result.errors[qid] = str(
+                    _l("This answer was not returned for changes and cannot be changed.")
+                )
+            continue
         if answer is None:
             if value is None and not comment:
                 continue
@@ -201,6 +224,8 @@ def submit(
     assessment: Assessment, template: Template, invitation: Invitation, now: datetime
 ) -> None:
     """Freeze the answers and tell the contact and the supplier's owner."""
+    for answer in assessment.answers:
+        answer.reopened = False
     assessment.status = AssessmentStatus.submitted
     assessment.submitted_at = now
     audit.record("submitted", assessment, summary=invitation.email)

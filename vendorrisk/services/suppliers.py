@@ -9,11 +9,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
 
+from vendorrisk import clock, scoring
 from vendorrisk.extensions import db
 from vendorrisk.models import (
     Answer,
     Assessment,
     Attestation,
+    AttestationKind,
     AuditEvent,
     Contact,
     Contract,
@@ -22,22 +24,39 @@ from vendorrisk.models import (
     Supplier,
     User,
 )
-from vendorrisk.services import files
+from vendorrisk.services import d9, files
 from vendorrisk.validation import normalize_corporate_number
 
 _CRITICALITY_ORDER = sa.case(
     {c.value: i for i, c in enumerate(Criticality)}, value=Supplier.criticality
 )
+_TIER_ORDER = sa.case({tier: i for i, tier in enumerate(scoring.LEVELS)}, value=Supplier.tier)
+_INSURANCE_UNTIL = d9.valid_until(AttestationKind.cyber_insurance)
 SORTS: dict[str, tuple[Any, ...]] = {
     "name": (Supplier.name_ja.asc(), Supplier.id.asc()),
     "-name": (Supplier.name_ja.desc(), Supplier.id.desc()),
     "criticality": (_CRITICALITY_ORDER.desc(), Supplier.name_ja.asc(), Supplier.id.asc()),
     "-criticality": (_CRITICALITY_ORDER.asc(), Supplier.name_ja.asc(), Supplier.id.asc()),
+    "tier": (
+        Supplier.tier.is_(None),
+        _TIER_ORDER.desc(),
+        Supplier.name_ja.asc(),
+        Supplier.id.asc(),
+    ),
+    "-tier": (
+        Supplier.tier.is_(None),
+        _TIER_ORDER.asc(),
+        Supplier.name_ja.asc(),
+        Supplier.id.asc(),
+    ),
+    "score": (Supplier.latest_score.is_(None), Supplier.latest_score.asc(), Supplier.id.asc()),
+    "-score": (Supplier.latest_score.is_(None), Supplier.latest_score.desc(), Supplier.id.asc()),
     "next_review": (
         Supplier.next_review_on.is_(None),
         Supplier.next_review_on.asc(),
         Supplier.id.asc(),
     ),
+    "insurance": (_INSURANCE_UNTIL.is_(None), _INSURANCE_UNTIL.asc(), Supplier.id.asc()),
     "-updated": (Supplier.updated_at.desc(), Supplier.id.desc()),
 }
 
@@ -50,10 +69,34 @@ class SupplierFilter:
     owner_id: int | None = None
     criticality: str = ""
     sort: str = "name"
+    #: Risk tier, one of scoring.LEVELS.
+    tier: str = ""
+    #: The Directive 9 filters, as d9.conditions takes them.
+    insurance: str = ""
+    isms: str = ""
+    security_action: str = ""
+    clause_missing: str = ""
+    level: str = ""
+    findings: str = ""
+    overdue: bool = False
+
+    def d9_filters(self) -> dict[str, Any]:
+        return {
+            "insurance": self.insurance,
+            "isms": self.isms,
+            "security_action": self.security_action,
+            "clause_missing": self.clause_missing,
+            "level": self.level,
+            "findings": self.findings,
+            "overdue": self.overdue,
+        }
 
 
-def search(f: SupplierFilter) -> sa.Select:
-    """Suppliers matching the filter, with their owner, in the chosen order."""
+def search(f: SupplierFilter, today: date | None = None) -> sa.Select:
+    """Suppliers matching the filter, with their owner, in the chosen order.
+
+    `today` (by default the company's today) dates the expiry and re-check filters.
+    """
     stmt = sa.select(Supplier).options(joinedload(Supplier.owner))
     if f.q.strip():
         q = f.q.strip()
@@ -69,11 +112,14 @@ def search(f: SupplierFilter) -> sa.Select:
         (Supplier.category, f.category),
         (Supplier.status, f.status),
         (Supplier.criticality, f.criticality),
+        (Supplier.tier, f.tier),
     ):
         if value:
             stmt = stmt.where(column == value)
     if f.owner_id:
         stmt = stmt.where(Supplier.owner_id == f.owner_id)
+    if any(f.d9_filters().values()):
+        stmt = stmt.where(*d9.conditions(today or clock.today(), **f.d9_filters()))
     return stmt.order_by(*SORTS.get(f.sort, SORTS["name"]))
 
 

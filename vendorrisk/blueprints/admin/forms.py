@@ -97,3 +97,77 @@ class DeliverOutboxForm(FlaskForm):
 
 class RetryMessageForm(FlaskForm):
     submit = SubmitField(_l("Send again"))
+
+
+def tier_rules_form(rules, templates, formdata=None):
+    """The tier rules as a form: points per factor, thresholds, score bounds, cadences."""
+    from wtforms import DecimalField, IntegerField
+    from wtforms.validators import InputRequired, NumberRange
+
+    from vendorrisk.i18n import risk_reason, tier_name
+
+    class TierRulesForm(FlaskForm):
+        submit = SubmitField(_l("Save the rules"))
+
+    def number(label, low, high, integer=True):
+        kind = IntegerField if integer else DecimalField
+        return kind(label, validators=[InputRequired(), NumberRange(min=low, max=high)])
+
+    for key in rules.points:
+        setattr(TierRulesForm, f"points__{key}", number(risk_reason(key), 0, 20))
+    for level in ("medium", "high", "critical"):
+        setattr(
+            TierRulesForm,
+            f"threshold__{level}",
+            number(_l("Points for inherent risk %(level)s", level=tier_name(level)), 0, 100),
+        )
+    TierRulesForm.poor_score_below = number(
+        _l("A score below this raises the tier"), 0, 100, integer=False
+    )
+    TierRulesForm.good_score_from = number(
+        _l("A score of this or more lowers the tier"), 0, 100, integer=False
+    )
+    TierRulesForm.unscored_raise = BooleanField(_l("Raise the tier until a first score exists"))
+    template_choices = options((t.id, t.title.get("ja")) for t in templates)
+    for level in ("critical", "high", "medium", "low"):
+        setattr(
+            TierRulesForm,
+            f"cadence__{level}",
+            number(_l("Months between re-checks: %(tier)s", tier=tier_name(level)), 1, 60),
+        )
+        setattr(
+            TierRulesForm,
+            f"template__{level}",
+            SelectField(
+                _l("Questionnaire for %(tier)s", tier=tier_name(level)), choices=template_choices
+            ),
+        )
+    data = {f"points__{k}": v for k, v in rules.points.items()}
+    data |= {f"threshold__{k}": v for k, v in rules.inherent_thresholds.items()}
+    data |= {f"cadence__{k}": v for k, v in rules.cadence_months.items()}
+    data |= {f"template__{k}": v for k, v in rules.template_by_tier.items()}
+    data |= {
+        "poor_score_below": rules.poor_score_below,
+        "good_score_from": rules.good_score_from,
+        "unscored_raise": rules.unscored_raise,
+    }
+    return TierRulesForm(formdata=formdata, data=data)
+
+
+def rules_from_form(form) -> dict:
+    """The form's values in the shape TierRules.from_dict reads."""
+    out = {"points": {}, "inherent_thresholds": {}, "cadence_months": {}, "template_by_tier": {}}
+    sections = {
+        "points": "points",
+        "threshold": "inherent_thresholds",
+        "cadence": "cadence_months",
+        "template": "template_by_tier",
+    }
+    for name, field in form._fields.items():
+        if "__" in name:
+            section, key = name.split("__", 1)
+            out[sections[section]][key] = field.data
+    out["poor_score_below"] = float(form.poor_score_below.data)
+    out["good_score_from"] = float(form.good_score_from.data)
+    out["unscored_raise"] = bool(form.unscored_raise.data)
+    return out

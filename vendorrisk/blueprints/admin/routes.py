@@ -3,8 +3,8 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from vendorrisk import mail
-from vendorrisk.access import ADMINS, AUDIT_READERS, access
+from vendorrisk import mail, scoring
+from vendorrisk.access import ADMINS, AUDIT_READERS, SETTINGS_READERS, access
 from vendorrisk.blueprints.admin import bp
 from vendorrisk.blueprints.admin.forms import (
     OUTBOX_STATUS_LABELS,
@@ -15,11 +15,14 @@ from vendorrisk.blueprints.admin.forms import (
     OutboxFilterForm,
     ResetPasswordForm,
     RetryMessageForm,
+    rules_from_form,
+    tier_rules_form,
 )
+from vendorrisk.catalog import catalog
 from vendorrisk.extensions import db
 from vendorrisk.models import AuditEvent, OutboxMessage, OutboxStatus, Role, User
 from vendorrisk.models.base import utcnow
-from vendorrisk.services import audit, users
+from vendorrisk.services import audit, review, users
 
 
 @bp.route("/users")
@@ -155,3 +158,29 @@ def outbox_retry(message_id: int):
         else:
             flash(_("Only a message that failed can be sent again."), "error")
     return redirect(url_for(".outbox_message", message_id=message_id))
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@access(read=SETTINGS_READERS, write=ADMINS)
+def settings():
+    """Tier rules and re-check cadences: changed here, kept in the database, audited."""
+    current = review.tier_rules()
+    templates = [t for t in catalog().current() if t.audience == "supplier"]
+    form = tier_rules_form(current, templates, request.form if request.method == "POST" else None)
+    if form.validate_on_submit():
+        try:
+            rules = scoring.TierRules.from_dict(rules_from_form(form))
+        except ValueError as exc:
+            flash(str(exc), "error")
+        else:
+            review.save_tier_rules(rules)
+            db.session.commit()
+            flash(
+                _(
+                    "The rules have been saved. Tiers change as suppliers are next assessed or "
+                    "edited."
+                ),
+                "success",
+            )
+            return redirect(url_for(".settings"))
+    return render_template("admin/settings.html", form=form)

@@ -3,6 +3,7 @@ from datetime import date, timedelta
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     SelectField,
     SelectMultipleField,
@@ -10,7 +11,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from vendorrisk import clock
@@ -122,3 +123,56 @@ class AssessmentFilterForm(FlaskForm):
         self.template.choices = options(
             [("", _l("All questionnaires")), *((t.id, t.title.get(lang)) for t in templates)]
         )
+
+
+class AskForm(FlaskForm):
+    """A clarification request (確認依頼) about one answer."""
+
+    question_id = SelectField(_l("Question"))
+    body = TextAreaField(
+        _l("Your question to the supplier"), validators=[DataRequired(), Length(max=10000)]
+    )
+    submit = SubmitField(_l("Ask the supplier"))
+
+
+class ReturnForm(FlaskForm):
+    question_ids = SelectMultipleField(
+        _l("Questions to open again"),
+        validators=[DataRequired(message=_l("Choose the questions to open again."))],
+    )
+    note = TextAreaField(_l("What to change"), validators=[DataRequired(), Length(max=10000)])
+    submit = SubmitField(_l("Return for changes"))
+
+
+class CompleteForm(FlaskForm):
+    decision = SelectField(_l("Decision"))
+    note = TextAreaField(_l("Conditions or reasons"), validators=[Length(max=10000)])
+    submit = SubmitField(_l("Complete the review"))
+
+
+class FindingForm(FlaskForm):
+    question_id = SelectField(_l("Question"), default="")
+    title = StringField(_l("Finding"), validators=[DataRequired(), Length(max=300)])
+    severity = SelectField(_l("Severity"))
+    required_action = TextAreaField(_l("Required action"), validators=[Length(max=10000)])
+    due_on = DateField(_l("Remediation due date"), validators=[Optional()])
+    owner_id = SelectField(
+        _l("Owner"), coerce=lambda v: int(v) if v else None, validate_choice=False
+    )
+    visible_to_supplier = BooleanField(
+        _l("Show to the supplier, who answers with a plan"), default=True
+    )
+    submit = SubmitField(_l("Raise the finding"))
+
+
+class FindingStatusForm(FlaskForm):
+    status = SelectField(_l("Status"))
+    submit = SubmitField(_l("Change the status"))
+
+
+class AcceptRiskForm(FlaskForm):
+    reason = TextAreaField(
+        _l("Why the residual risk is accepted"), validators=[DataRequired(), Length(max=10000)]
+    )
+    until = DateField(_l("Accepted until"), validators=[DataRequired(), _future])
+    submit = SubmitField(_l("Accept the risk"))

@@ -4,21 +4,44 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from vendorrisk import clock, mail
-from vendorrisk.access import READERS, REGISTER_EDITORS, access
+from vendorrisk.access import (
+    FINDING_EDITORS,
+    READERS,
+    REGISTER_EDITORS,
+    REVIEWERS,
+    RISK_APPROVERS,
+    access,
+)
 from vendorrisk.blueprints.assessments import bp
 from vendorrisk.blueprints.assessments.forms import (
+    AcceptRiskForm,
     ActionForm,
+    AskForm,
     AssessmentFilterForm,
     CampaignForm,
+    CompleteForm,
     ExtendForm,
+    FindingForm,
+    FindingStatusForm,
     InviteForm,
+    ReturnForm,
     SendForm,
 )
 from vendorrisk.catalog import catalog
 from vendorrisk.extensions import db
-from vendorrisk.i18n import choices, current_locale
-from vendorrisk.models import Answer, Assessment, AssessmentStatus, Invitation, Supplier
-from vendorrisk.services import assessments, suppliers
+from vendorrisk.i18n import choices, current_locale, options
+from vendorrisk.models import (
+    Answer,
+    Assessment,
+    AssessmentStatus,
+    Decision,
+    Finding,
+    FindingStatus,
+    Invitation,
+    Severity,
+    Supplier,
+)
+from vendorrisk.services import assessments, review, suppliers
 
 
 def _supplier_templates():
@@ -163,10 +186,23 @@ def detail(assessment_id: int):
     invite_form.contact_id.choices = [
         (c.id, f"{c.name} <{c.email}>") for c in assessment.supplier.contacts if c.id not in live
     ]
+    result = review.current_score(assessment, template)
+    previous = review.previous_assessment(assessment)
     return render_template(
         "assessments/detail.html",
         assessment=assessment,
         template=template,
+        result=result,
+        flags=review.flags(assessment, template, result, clock.today()),
+        suggestions=review.suggested_findings(assessment, template, result)
+        if assessment.status in (AssessmentStatus.submitted, AssessmentStatus.completed)
+        else [],
+        previous=previous,
+        previous_answers={a.question_id: a for a in previous.answers} if previous else {},
+        findings=db.session.scalars(
+            sa.select(Finding).where(Finding.assessment_id == assessment.id).order_by(Finding.id)
+        ).all(),
+        **_review_forms(assessment, template),
         progress=assessments.progress_of(assessment, template),
         answers={a.question_id: a for a in assessment.answers},
         history=assessments.history(assessment.id),
@@ -267,3 +303,191 @@ def cancel(assessment_id: int):
         lambda a, t: assessments.cancel(a, t, clock.now()),
         _("The assessment has been cancelled and the contacts informed."),
     )
+
+
+# -- review ---------------------------------------------------------------------------------
+
+
+def _review_forms(assessment, template):
+    lang = current_locale()
+    questions = [(q.id, f"{q.id} — {q.text.get(lang)[:80]}") for q in template.questions]
+    ask = AskForm(prefix="ask")
+    ask.question_id.choices = options(questions)
+    ret = ReturnForm(prefix="ret")
+    ret.question_ids.choices = options(questions)
+    done = CompleteForm(prefix="done")
+    done.decision.choices = choices(Decision)
+    finding = FindingForm(prefix="finding")
+    finding.question_id.choices = options([("", "—"), *questions])
+    finding.severity.choices = choices(Severity)
+    finding.owner_id.choices = options([("", "—"), *((u.id, u.label) for u in suppliers.owners())])
+    return {"ask_form": ask, "return_form": ret, "complete_form": done, "finding_form": finding}
+
+
+@bp.route("/assessments/<int:assessment_id>/clarifications", methods=["POST"])
+@access(write=REVIEWERS)
+def ask(assessment_id: int):
+    assessment = _assessment(assessment_id)
+    form = _review_forms(assessment, _template_of(assessment))["ask_form"]
+    if not form.validate_on_submit():
+        flash(" ".join(str(e) for errs in form.errors.values() for e in errs), "error")
+        return redirect(url_for(".detail", assessment_id=assessment_id))
+    return _act(
+        assessment_id,
+        lambda a, t: review.ask(
+            a, t, form.question_id.data, form.body.data, current_user, clock.now()
+        ),
+        _("The question has been sent to the supplier."),
+    )
+
+
+@bp.route(
+    "/assessments/<int:assessment_id>/clarifications/<int:clarification_id>/close", methods=["POST"]
+)
+@access(write=REVIEWERS)
+def close_clarification(assessment_id: int, clarification_id: int):
+    ActionForm().validate_on_submit() or abort(400)
+
+    def change(a, t):
+        found = next((c for c in a.clarifications if c.id == clarification_id), None)
+        review.close_clarification(found or abort(404), clock.now())
+
+    return _act(assessment_id, change, _("The question has been closed."))
+
+
+@bp.route("/assessments/<int:assessment_id>/return", methods=["POST"])
+@access(write=REVIEWERS)
+def return_for_changes(assessment_id: int):
+    assessment = _assessment(assessment_id)
+    form = _review_forms(assessment, _template_of(assessment))["return_form"]
+    if not form.validate_on_submit():
+        flash(" ".join(str(e) for errs in form.errors.values() for e in errs), "error")
+        return redirect(url_for(".detail", assessment_id=assessment_id))
+    return _act(
+        assessment_id,
+        lambda a, t: review.return_for_changes(
+            a, t, form.question_ids.data, form.note.data, current_user, clock.now()
+        ),
+        _("The assessment has been returned to the supplier for changes."),
+    )
+
+
+@bp.route("/assessments/<int:assessment_id>/complete", methods=["POST"])
+@access(write=REVIEWERS)
+def complete(assessment_id: int):
+    assessment = _assessment(assessment_id)
+    form = _review_forms(assessment, _template_of(assessment))["complete_form"]
+    if not form.validate_on_submit():
+        flash(" ".join(str(e) for errs in form.errors.values() for e in errs), "error")
+        return redirect(url_for(".detail", assessment_id=assessment_id))
+    return _act(
+        assessment_id,
+        lambda a, t: review.complete(
+            a, t, Decision(form.decision.data), form.note.data or "", current_user, clock.now()
+        ),
+        _("The review has been completed."),
+    )
+
+
+@bp.route("/assessments/<int:assessment_id>/findings", methods=["POST"])
+@access(write=REVIEWERS)
+def raise_finding(assessment_id: int):
+    assessment = _assessment(assessment_id)
+    form = _review_forms(assessment, _template_of(assessment))["finding_form"]
+    if not form.validate_on_submit():
+        flash(" ".join(str(e) for errs in form.errors.values() for e in errs), "error")
+        return redirect(url_for(".detail", assessment_id=assessment_id, _anchor="findings"))
+    review.raise_finding(
+        assessment.supplier,
+        {
+            "question_id": form.question_id.data or None,
+            "title": form.title.data,
+            "severity": Severity(form.severity.data),
+            "required_action": form.required_action.data,
+            "due_on": form.due_on.data,
+            "owner_id": form.owner_id.data,
+            "visible_to_supplier": form.visible_to_supplier.data,
+        },
+        assessment,
+    )
+    db.session.commit()
+    flash(_("The finding has been raised."), "success")
+    return redirect(url_for(".detail", assessment_id=assessment_id, _anchor="findings"))
+
+
+# -- findings -------------------------------------------------------------------------------
+
+
+@bp.route("/findings/")
+@access(read=READERS)
+def findings():
+    status = request.args.get("status", "open")
+    stmt = sa.select(Finding).options(
+        sa.orm.joinedload(Finding.supplier), sa.orm.joinedload(Finding.owner)
+    )
+    if status == "open":
+        stmt = stmt.where(Finding.status.in_([FindingStatus.open, FindingStatus.in_progress]))
+    elif status in FindingStatus.__members__:
+        stmt = stmt.where(Finding.status == status)
+    stmt = stmt.order_by(Finding.due_on.is_(None), Finding.due_on, Finding.id)
+    page = db.paginate(stmt, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    return render_template(
+        "assessments/findings.html",
+        page=page,
+        status=status,
+        statuses=list(FindingStatus),
+        today=clock.today(),
+    )
+
+
+@bp.route("/findings/<int:finding_id>")
+@access(read=READERS)
+def finding(finding_id: int):
+    item = db.get_or_404(Finding, finding_id)
+    status_form = FindingStatusForm(status=item.status.value)
+    status_form.status.choices = choices(FindingStatus)
+    return render_template(
+        "assessments/finding.html",
+        finding=item,
+        status_form=status_form,
+        accept_form=AcceptRiskForm(),
+        today=clock.today(),
+    )
+
+
+@bp.route("/findings/<int:finding_id>/status", methods=["POST"])
+@access(write=FINDING_EDITORS)
+def finding_status(finding_id: int):
+    item = db.get_or_404(Finding, finding_id)
+    form = FindingStatusForm()
+    form.status.choices = choices(FindingStatus)
+    if form.validate_on_submit():
+        try:
+            review.move_finding(item, FindingStatus(form.status.data), clock.now())
+        except assessments.AssessmentError as exc:
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(_("The changes have been saved."), "success")
+    return redirect(url_for(".finding", finding_id=finding_id))
+
+
+@bp.route("/findings/<int:finding_id>/accept", methods=["POST"])
+@access(write=RISK_APPROVERS)
+def accept_risk(finding_id: int):
+    item = db.get_or_404(Finding, finding_id)
+    form = AcceptRiskForm()
+    if not form.validate_on_submit():
+        flash(" ".join(str(e) for errs in form.errors.values() for e in errs), "error")
+        return redirect(url_for(".finding", finding_id=finding_id))
+    try:
+        review.accept_risk(item, current_user, form.reason.data, form.until.data, clock.today())
+    except assessments.AssessmentError as exc:
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(
+            _("The risk has been accepted until %(date)s.", date=form.until.data.isoformat()),
+            "success",
+        )
+    return redirect(url_for(".finding", finding_id=finding_id))

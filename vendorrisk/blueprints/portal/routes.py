@@ -19,7 +19,9 @@ from vendorrisk.blueprints.portal import bp
 from vendorrisk.blueprints.portal.forms import field_names, posted_answers
 from vendorrisk.catalog import catalog
 from vendorrisk.extensions import db, limiter
+from vendorrisk.models import AssessmentStatus, Clarification, Finding
 from vendorrisk.services import audit, excel, files, portal
+from vendorrisk.services import review as reviews
 from vendorrisk.services.answers import is_visible
 from vendorrisk.services.assessments import progress_of, states_of
 
@@ -132,6 +134,8 @@ def exchange(token: str):
 def overview():
     return render_template(
         "portal/overview.html",
+        clarifications=g.assessment.clarifications,
+        findings=reviews.open_findings_for_portal(g.assessment),
         progress=progress_of(g.assessment, g.template),
         states=states_of(g.assessment),
     )
@@ -165,6 +169,7 @@ def _render_section(section, result=None, file_errors=None, status=200):
         file_errors=file_errors or {},
         prev_id=prev_id,
         next_id=next_id,
+        editable=_editable,
         progress=progress_of(g.assessment, g.template),
     ), status
 
@@ -175,10 +180,26 @@ def section(section_id: str):
     return _render_section(_section(section_id))
 
 
+def _frozen():
+    """Changes after submission (outside what was returned) are refused, clearly."""
+    return render_template("portal/frozen.html"), 409
+
+
+def _editable(question_id: str) -> bool:
+    if not g.assessment.is_open:
+        return False
+    if g.assessment.status != AssessmentStatus.returned:
+        return True
+    answer = next((a for a in g.assessment.answers if a.question_id == question_id), None)
+    return bool(answer and answer.reopened)
+
+
 def _store_uploads(section) -> dict[str, str]:
     errors = {}
     limit = current_app.config["MAX_UPLOAD_BYTES"]
     for q in section.questions:
+        if not _editable(q.id):
+            continue
         for upload in request.files.getlist(field_names(q)["files"]):
             if not upload or not upload.filename:
                 continue
@@ -204,6 +225,8 @@ def _remove_files() -> None:
 @portal_only
 def save_section(section_id: str):
     section = _section(section_id)
+    if not g.assessment.is_open:
+        return _frozen()
     result = portal.save_answers(
         g.assessment,
         g.template,
@@ -239,6 +262,11 @@ def _after_save(section, action: str) -> str:
 @portal_only
 def autosave():
     """JavaScript saves one question as it is typed; the same rules as the form."""
+    if not g.assessment.is_open:
+        return jsonify(
+            status="frozen",
+            message=_("The answers have been submitted and can no longer be changed."),
+        ), 409
     qid = request.form.get("question", "")
     try:
         question = g.template.question(qid)
@@ -298,6 +326,8 @@ def review():
 @bp.route("/q/submit", methods=["POST"])
 @portal_only
 def submit():
+    if not g.assessment.is_open:
+        return _frozen()
     missing = portal.missing(g.assessment, g.template)
     if missing:
         return render_template(
@@ -339,6 +369,8 @@ def excel_download():
 @bp.route("/q/excel", methods=["POST"])
 @portal_only
 def excel_upload():
+    if not g.assessment.is_open:
+        return _frozen()
     upload = request.files.get("workbook")
     if not upload or not upload.filename:
         flash(_("Choose the Excel file to upload."), "error")
@@ -352,3 +384,48 @@ def excel_upload():
     db.session.commit()
     flash(_("%(n)d answers were imported from the Excel file.", n=result.saved), "success")
     return redirect(url_for(".overview"))
+
+
+@bp.route("/q/clarifications/<int:clarification_id>", methods=["POST"])
+@portal_only
+def clarification_reply(clarification_id: int):
+    clarification = db.session.get(Clarification, clarification_id)
+    if clarification is None or clarification.assessment_id != g.assessment.id:
+        abort(404)
+    body = (request.form.get("body") or "").strip()
+    if not body:
+        flash(_("Write your answer before sending."), "error")
+    else:
+        try:
+            reviews.reply(clarification, g.portal, body[:10000], clock.now())
+        except reviews.AssessmentError as exc:
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            mail.deliver_pending(limit=current_app.config["MAIL_DELIVER_IN_REQUEST"])
+            flash(_("Your answer has been sent."), "success")
+    return redirect(url_for(".overview", _anchor=f"clarification-{clarification_id}"))
+
+
+@bp.route("/q/findings/<int:finding_id>", methods=["POST"])
+@portal_only
+def finding_plan(finding_id: int):
+    finding = db.session.get(Finding, finding_id)
+    if (
+        finding is None
+        or finding.assessment_id != g.assessment.id
+        or not finding.visible_to_supplier
+    ):
+        abort(404)
+    plan = (request.form.get("plan") or "").strip()
+    if not plan:
+        flash(_("Write your remediation plan before sending."), "error")
+    else:
+        try:
+            reviews.supplier_plan(finding, plan[:10000], clock.now())
+        except reviews.AssessmentError as exc:
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(_("Your remediation plan has been sent."), "success")
+    return redirect(url_for(".overview", _anchor=f"finding-{finding_id}"))

@@ -24,8 +24,9 @@ from wtforms.validators import (
 )
 
 from vendorrisk.extensions import db
-from vendorrisk.i18n import choices, label, options
+from vendorrisk.i18n import choices, label, label_of, options
 from vendorrisk.models import (
+    CONTRACT_CLAUSES,
     AttestationKind,
     Contact,
     Criticality,
@@ -34,6 +35,7 @@ from vendorrisk.models import (
     SupplierCategory,
     SupplierStatus,
 )
+from vendorrisk.services import d9
 from vendorrisk.services.suppliers import SupplierFilter
 from vendorrisk.validation import (
     is_valid_corporate_number,
@@ -94,6 +96,33 @@ class SupplierForm(ModelForm):
     shares_confidential_info = BooleanField(_l("Holds our confidential information on its systems"))
     has_network_access = BooleanField(_l("Has a network connection into our systems"))
     has_admin_access = BooleanField(_l("Has administrator access to our systems"))
+    max_outage = SelectField(
+        _l("How long could we bear its stopping?"),
+        default="weeks",
+        choices=options(
+            [
+                ("hours", _l("Hours")),
+                ("days", _l("A few days")),
+                ("weeks", _l("A few weeks")),
+                ("months", _l("Months or more")),
+            ]
+        ),
+    )
+    replaceability = SelectField(
+        _l("How easily could it be replaced?"),
+        default="moderate",
+        choices=options(
+            [("easy", _l("Easily")), ("moderate", _l("With some effort")), ("hard", _l("Hardly"))]
+        ),
+    )
+    scs_level = SelectField(
+        _l("METI supply-chain evaluation level held"),
+        coerce=lambda v: v or None,
+        choices=options(
+            [("", _l("Not evaluated")), ("star3", "★3"), ("star4", "★4"), ("star5", "★5")]
+        ),
+    )
+    scs_expires_on = DateField(_l("Evaluation valid until"), validators=[Optional()])
     notes = TextAreaField(_l("Notes"), validators=[Length(max=10000)])
     next_review_on = DateField(_l("Next re-check"), validators=[Optional()])
     submit = SubmitField(_l("Save"))
@@ -303,7 +332,7 @@ class AttestationForm(ModelForm):
 
 
 class FilterForm(FlaskForm):
-    """The supplier list's search and filters (GET, bookmarkable)."""
+    """The supplier list's search and filters (GET: the query string is the saved filter)."""
 
     class Meta:
         csrf = False
@@ -320,6 +349,64 @@ class FilterForm(FlaskForm):
         _l("Business criticality"),
         choices=options([("", _l("Any criticality")), *choices(Criticality)]),
     )
+    tier = SelectField(
+        _l("Tier"),
+        choices=options(
+            [
+                ("", _l("All tiers")),
+                ("critical", _l("Critical")),
+                ("high", _l("High")),
+                ("medium", _l("Medium")),
+                ("low", _l("Low")),
+            ]
+        ),
+    )
+    insurance = SelectField(
+        _l("Cyber insurance"),
+        choices=options(
+            [("", _l("Any")), ("valid", _l("Valid")), ("missing", _l("Expired or missing"))]
+        ),
+    )
+    isms = SelectField(
+        _l("ISMS"),
+        choices=options(
+            [("", _l("Any")), ("valid", _l("Valid")), ("missing", _l("Expired or missing"))]
+        ),
+    )
+    security_action = SelectField(
+        _l("SECURITY ACTION"),
+        choices=options(
+            [
+                ("", _l("Any")),
+                ("none", _l("None declared")),
+                ("star1", _l("★ or more")),
+                ("star2", _l("★★")),
+            ]
+        ),
+    )
+    clause_missing = SelectField(
+        _l("Contract clause missing"),
+        choices=options([("", _l("Any")), *((c, d9.CLAUSE_LABELS[c]) for c in CONTRACT_CLAUSES)]),
+    )
+    level = SelectField(
+        _l("Evaluation level"),
+        choices=options(
+            [
+                ("", _l("Any")),
+                ("meets", _l("Meets the required level")),
+                ("below", _l("Below the required level")),
+            ]
+        ),
+    )
+    findings = SelectField(
+        _l("Findings"),
+        choices=options(
+            [("", _l("Any")), ("open", _l("Has open findings")), ("none", _l("No open finding"))]
+        ),
+    )
+    review = SelectField(
+        _l("Re-check"), choices=options([("", _l("Any")), ("overdue", _l("Overdue"))])
+    )
     sort = SelectField(
         _l("Sort by"),
         choices=options(
@@ -328,35 +415,95 @@ class FilterForm(FlaskForm):
                 ("-name", _l("Name (Z→A)")),
                 ("criticality", _l("Criticality (highest first)")),
                 ("-criticality", _l("Criticality (lowest first)")),
+                ("tier", _l("Tier (highest first)")),
+                ("-tier", _l("Tier (lowest first)")),
+                ("score", _l("Latest score (lowest first)")),
+                ("-score", _l("Latest score (highest first)")),
                 ("next_review", _l("Next re-check")),
+                ("insurance", _l("Insurance expiry (soonest first)")),
                 ("-updated", _l("Recently changed")),
             ]
         ),
     )
 
+    #: The filters, in the order the page lists them and the heading summarises them.
+    FILTERS = (
+        "q",
+        "category",
+        "status",
+        "owner",
+        "criticality",
+        "tier",
+        "insurance",
+        "isms",
+        "security_action",
+        "clause_missing",
+        "level",
+        "findings",
+        "review",
+    )
+
     def __init__(self, *args, owners=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.owner.choices = options([("", _l("All owners")), *((u.id, u.label) for u in owners)])
+        self._chosen: dict | None = None
+
+    def chosen(self) -> dict:
+        """The valid, non-empty values of the query string by field name; the rest is ignored."""
+        if self._chosen is None:
+            self.validate()
+            fields = [self[name] for name in (*self.FILTERS, "sort")]
+            data = {f.name: f.data for f in fields if not f.errors}
+            data["q"] = (data.get("q") or "").strip()
+            self._chosen = {name: value for name, value in data.items() if value not in (None, "")}
+        return self._chosen
 
     def criteria(self) -> SupplierFilter:
         """The filter from the query string; a value that is not one of the choices is ignored."""
-        self.validate()
-
-        def valid(field) -> str:
-            return field.data if field.data and not field.errors else ""
-
-        owner = (
-            self.owner.data if isinstance(self.owner.data, int) and not self.owner.errors else None
-        )
+        values = self.chosen()
+        text = {n: values.get(n, "") for n in self.FILTERS if n not in ("owner", "review")}
         return SupplierFilter(
-            q=(self.q.data or "").strip(),
-            category=valid(self.category),
-            status=valid(self.status),
-            owner_id=owner,
-            criticality=valid(self.criticality),
-            sort=valid(self.sort) or "name",
+            **text,
+            owner_id=values.get("owner"),
+            overdue=values.get("review") == "overdue",
+            sort=values.get("sort", "name"),
         )
+
+    def query_args(self) -> dict:
+        """The query string of this filter and order, without anything invalid (for a link)."""
+        values = dict(self.chosen())
+        if values.get("sort") == "name":
+            del values["sort"]
+        return values
+
+    def summary(self) -> list[str]:
+        """The active filters in words, e.g. "Tier: Critical"."""
+        values = self.chosen()
+        return [
+            f"{self[name].label.text}: "
+            + (values[name] if name == "q" else label_of(values[name], self[name]))
+            for name in self.FILTERS
+            if name in values
+        ]
 
 
 class DeleteForm(FlaskForm):
     submit = SubmitField(_l("Delete"))
+
+
+class TierForm(FlaskForm):
+    """Set the tier by hand, with the reason kept in its history."""
+
+    tier = SelectField(
+        _l("Tier"),
+        choices=options(
+            [
+                ("critical", _l("Critical")),
+                ("high", _l("High")),
+                ("medium", _l("Medium")),
+                ("low", _l("Low")),
+            ]
+        ),
+    )
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=2000)])
+    submit = SubmitField(_l("Set the tier"))

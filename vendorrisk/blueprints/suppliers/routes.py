@@ -3,7 +3,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from vendorrisk import clock
-from vendorrisk.access import READERS, REGISTER_EDITORS, access
+from vendorrisk.access import READERS, REGISTER_EDITORS, TIER_EDITORS, access
 from vendorrisk.blueprints.suppliers import bp
 from vendorrisk.blueprints.suppliers.forms import (
     AttestationForm,
@@ -12,10 +12,11 @@ from vendorrisk.blueprints.suppliers.forms import (
     DeleteForm,
     FilterForm,
     SupplierForm,
+    TierForm,
 )
 from vendorrisk.extensions import db
 from vendorrisk.models import Attestation, AttestationKind, Contact, Contract, StoredFile, Supplier
-from vendorrisk.services import files, suppliers
+from vendorrisk.services import d9, files, review, suppliers
 
 
 def _supplier(supplier_id: int) -> Supplier:
@@ -65,12 +66,18 @@ def _save_child(form, obj, file_field: str, add) -> bool:
 @bp.route("/")
 @access(read=READERS)
 def index():
-    owners = suppliers.owners()
-    form = FilterForm(request.args, owners=owners)
-    page = db.paginate(
-        suppliers.search(form.criteria()), per_page=current_app.config["PAGE_SIZE"], error_out=False
+    today = clock.today()
+    form = FilterForm(request.args, owners=suppliers.owners())
+    page = d9.list_rows(
+        suppliers.search(form.criteria(), today),
+        today,
+        page=request.args.get("page", 1, type=int),
+        per_page=current_app.config["PAGE_SIZE"],
     )
-    return render_template("suppliers/index.html", form=form, page=page)
+    share_url = url_for(".index", _external=True, **form.query_args())
+    return render_template(
+        "suppliers/index.html", form=form, page=page, today=today, share_url=share_url
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -79,6 +86,7 @@ def new():
     form = SupplierForm(owners=suppliers.owners(), owner_id=current_user.id)
     if form.validate_on_submit():
         supplier = suppliers.create_supplier(form.model_data())
+        review.apply_tier_rules(supplier, review.tier_rules(), clock.now())
         db.session.commit()
         flash(_("The supplier has been registered."), "success")
         return redirect(url_for(".detail", supplier_id=supplier.id))
@@ -99,6 +107,10 @@ def detail(supplier_id: int):
         kinds=AttestationKind,
         delete_form=DeleteForm(),
         assessments=suppliers.assessments_of(supplier_id),
+        risk=review.risk_view(supplier, today),
+        tier_history=review.tier_history(supplier_id),
+        tier_form=TierForm(tier=supplier.tier),
+        d9=d9.status_of(supplier, today),
     )
 
 
@@ -111,6 +123,7 @@ def edit(supplier_id: int):
     )
     if form.validate_on_submit():
         suppliers.apply(supplier, form.model_data())
+        review.apply_tier_rules(supplier, review.tier_rules(), clock.now())
         db.session.commit()
         flash(_("The changes have been saved."), "success")
         return redirect(url_for(".detail", supplier_id=supplier.id))
@@ -214,3 +227,28 @@ def download(file_id: int):
     return send_file(
         path, mimetype=stored.content_type, as_attachment=True, download_name=stored.original_name
     )
+
+
+@bp.route("/<int:supplier_id>/tier", methods=["POST"])
+@access(write=TIER_EDITORS)
+def set_tier(supplier_id: int):
+    supplier = _supplier(supplier_id)
+    form = TierForm()
+    if form.validate_on_submit():
+        review.override_tier(supplier, form.tier.data, form.reason.data, current_user, clock.now())
+        db.session.commit()
+        flash(_("The tier has been set by hand."), "success")
+    else:
+        flash(_("Give the reason for setting the tier by hand."), "error")
+    return redirect(url_for(".detail", supplier_id=supplier_id, _anchor="risk"))
+
+
+@bp.route("/<int:supplier_id>/tier/rules", methods=["POST"])
+@access(write=TIER_EDITORS)
+def tier_by_rules(supplier_id: int):
+    supplier = _supplier(supplier_id)
+    if DeleteForm().validate_on_submit():
+        review.clear_override(supplier, current_user, clock.now())
+        db.session.commit()
+        flash(_("The tier follows the rules again."), "success")
+    return redirect(url_for(".detail", supplier_id=supplier_id, _anchor="risk"))

@@ -1,0 +1,203 @@
+"""Review after submission: clarifications, findings (指摘事項), risk acceptance, tier history."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from vendorrisk.extensions import db
+from vendorrisk.models.base import TimestampMixin, UTCDateTime, enum_column, utcnow
+
+
+class Decision(enum.StrEnum):
+    approved = "approved"
+    approved_with_conditions = "approved_with_conditions"
+    rejected = "rejected"
+
+
+class Severity(enum.StrEnum):
+    low = "low"
+    medium = "medium"
+    high = "high"
+    critical = "critical"
+
+
+class FindingStatus(enum.StrEnum):
+    open = "open"
+    in_progress = "in_progress"
+    resolved = "resolved"
+    risk_accepted = "risk_accepted"
+
+
+class Clarification(db.Model):
+    """A reviewer's question about one answer (確認依頼) and the thread that follows."""
+
+    __tablename__ = "clarifications"
+    __audited__ = True
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The assessment asked about.
+    assessment_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("assessments.id", ondelete="CASCADE"), index=True
+    )
+    #: The template question asked about.
+    question_id: Mapped[str] = mapped_column(sa.String(100))
+    #: Open until the reviewer closes it.
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: When it was asked (UTC).
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    assessment = relationship("Assessment", back_populates="clarifications")
+    messages: Mapped[list[ClarificationMessage]] = relationship(
+        back_populates="clarification",
+        cascade="all, delete-orphan",
+        order_by="ClarificationMessage.id",
+        lazy="selectin",
+    )
+
+    @property
+    def awaiting_supplier(self) -> bool:
+        return (
+            self.closed_at is None
+            and bool(self.messages)
+            and self.messages[-1].author_type == "reviewer"
+        )
+
+
+class ClarificationMessage(db.Model):
+    __tablename__ = "clarification_messages"
+    __audited__ = True
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The thread.
+    clarification_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("clarifications.id", ondelete="CASCADE"), index=True
+    )
+    #: "reviewer" or "contact".
+    author_type: Mapped[str] = mapped_column(sa.String(10))
+    #: Who wrote it (email), kept as text.
+    author_label: Mapped[str] = mapped_column(sa.String(254))
+    #: The message.
+    body: Mapped[str] = mapped_column(sa.Text)
+    #: When it was written (UTC).
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    clarification: Mapped[Clarification] = relationship(back_populates="messages")
+
+    __table_args__ = (
+        sa.CheckConstraint("author_type IN ('reviewer', 'contact')", name="author_type"),
+    )
+
+
+class Finding(TimestampMixin, db.Model):
+    """A gap raised from an answer or by hand, tracked to resolution or accepted as a risk."""
+
+    __tablename__ = "findings"
+    __audited__ = True
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The supplier concerned.
+    supplier_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("suppliers.id", ondelete="CASCADE"), index=True
+    )
+    #: The assessment it came from, if any.
+    assessment_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("assessments.id", ondelete="SET NULL"), index=True
+    )
+    #: The question it came from, if any.
+    question_id: Mapped[str | None] = mapped_column(sa.String(100))
+    #: Short statement of the gap.
+    title: Mapped[str] = mapped_column(sa.String(300))
+    #: How serious.
+    severity: Mapped[Severity] = mapped_column(enum_column(Severity, "finding_severity"))
+    #: What must be done (是正内容).
+    required_action: Mapped[str] = mapped_column(sa.Text, default="")
+    #: Remediation due date (是正期限).
+    due_on: Mapped[date | None] = mapped_column(sa.Date, index=True)
+    #: Our person following it up.
+    owner_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    #: Where it stands.
+    status: Mapped[FindingStatus] = mapped_column(
+        enum_column(FindingStatus, "finding_status"), default=FindingStatus.open, index=True
+    )
+    #: Shown to the supplier in the portal, who answers with a remediation plan.
+    visible_to_supplier: Mapped[bool] = mapped_column(default=True)
+    #: The supplier's remediation plan (是正計画).
+    supplier_plan: Mapped[str] = mapped_column(sa.Text, default="")
+    #: When the plan was last given (UTC).
+    supplier_plan_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: When it was resolved (UTC).
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Risk acceptance: the approver (a CISO).
+    accepted_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    #: Risk acceptance: why the residual risk (残留リスク) is accepted.
+    accepted_reason: Mapped[str] = mapped_column(sa.Text, default="")
+    #: Risk acceptance: until when; to be looked at again after.
+    accepted_until: Mapped[date | None] = mapped_column(sa.Date, index=True)
+
+    supplier = relationship("Supplier")
+    assessment = relationship("Assessment")
+    owner = relationship("User", foreign_keys=[owner_id])
+    accepted_by = relationship("User", foreign_keys=[accepted_by_id])
+
+    __table_args__ = (
+        sa.CheckConstraint(
+            "status != 'risk_accepted' OR "
+            "(accepted_by_id IS NOT NULL AND accepted_until IS NOT NULL)",
+            name="acceptance_complete",
+        ),
+    )
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (FindingStatus.open, FindingStatus.in_progress)
+
+
+class TierChange(db.Model):
+    """The tier's history: who, when, why, from the rules or by hand."""
+
+    __tablename__ = "tier_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The supplier.
+    supplier_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("suppliers.id", ondelete="CASCADE"), index=True
+    )
+    #: The tier before.
+    previous: Mapped[str | None] = mapped_column(sa.String(10))
+    #: The tier after.
+    tier: Mapped[str] = mapped_column(sa.String(10))
+    #: "rule" or "manual".
+    source: Mapped[str] = mapped_column(sa.String(10))
+    #: Why: the rule's reasons, or the person's reason.
+    reason: Mapped[str] = mapped_column(sa.Text, default="")
+    #: Who overrode it (None for the rules).
+    changed_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    #: When (UTC).
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    changed_by = relationship("User")
+
+    __table_args__ = (sa.CheckConstraint("source IN ('rule', 'manual')", name="source"),)
+
+
+class Setting(db.Model):
+    """Settings an admin changes in the UI (tier rules, cadences), as JSON by key."""
+
+    __tablename__ = "settings"
+    __audited__ = True
+
+    key: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    #: The value.
+    value: Mapped[dict] = mapped_column(sa.JSON)
+    #: When it last changed (UTC).
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -1,0 +1,427 @@
+"""Directive 9 status of every supplier: declarations, certificates, insurance, contract, findings.
+
+The same facts are computed twice. ``status_of`` works in Python on a supplier whose attestations
+and contracts are loaded (the supplier page); the SQL twins below are correlated scalar
+subqueries, so that the supplier list reads a page of suppliers with all of these facts in one
+query, and filters and sorts on them without a query per row.
+
+The Python side is the source of truth: ``scoring.required_level``, ``review.held_level``,
+``Attestation.is_expired``, ``Contract.is_active_on`` and ``Finding.is_open``. Each SQL twin
+mirrors one of them; tests/test_d9_status.py checks that both agree on every demo supplier, so a
+change to a rule must be made on both sides.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from dataclasses import dataclass
+from datetime import date
+from functools import reduce
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import lazyload
+
+from vendorrisk import scoring
+from vendorrisk.extensions import db
+from vendorrisk.models import (
+    CONTRACT_CLAUSES,
+    Attestation,
+    AttestationKind,
+    Contract,
+    Finding,
+    FindingStatus,
+    SecurityActionLevel,
+    Supplier,
+)
+from vendorrisk.services import review
+
+#: Days before its expiry from which a certificate or a policy is "expiring soon".
+SOON_DAYS = 60
+#: Finding statuses that count as open (mirrors Finding.is_open).
+OPEN_FINDINGS = (FindingStatus.open, FindingStatus.in_progress)
+#: The short name of each Directive 9 clause, as on the supplier page's contract table.
+CLAUSE_LABELS = {
+    "clause_security_requirements": _l("Security requirements"),
+    "clause_incident_notification": _l("Incident notification duty"),
+    "clause_audit_rights": _l("Right to audit"),
+    "clause_subcontracting_approval": _l("Subcontracting approval"),
+    "clause_data_return_deletion": _l("Return and deletion of data"),
+    "clause_policy_compliance": _l("Policy compliance"),
+    "clause_cyber_insurance": _l("Cyber insurance"),
+}
+_RANK = {level: index for index, level in enumerate(scoring.HELD_ORDER)}
+
+
+@dataclass(frozen=True)
+class D9Status:
+    """What a supplier holds and what its contract says, as of `today`."""
+
+    today: date
+    #: Highest SECURITY ACTION declaration in force: "none", "star1" or "star2".
+    security_action: str
+    #: Its declaration id ("" without one).
+    security_action_id: str
+    #: Latest expiry of its ISMS certificates, Privacy Marks and cyber insurance policies.
+    isms_until: date | None
+    pmark_until: date | None
+    insurance_until: date | None
+    #: A contract is in force today.
+    has_contract: bool
+    #: Clauses set on the best contract in force (most clauses, then newest); 0 without one.
+    clauses: int
+    #: The CONTRACT_CLAUSES that contract lacks (all of them without a contract), in order.
+    missing_clauses: tuple[str, ...]
+    #: Findings open or in progress.
+    open_findings: int
+    #: SCS level to ask for (scoring.required_level) and level held (review.held_level).
+    required: str
+    held: str
+
+    @property
+    def gap(self) -> int:
+        """Steps the held level is below the required one (0 when met)."""
+        return scoring.level_gap(self.required, self.held)
+
+    @property
+    def missing_clause_labels(self) -> list[str]:
+        return [str(CLAUSE_LABELS[name]) for name in self.missing_clauses]
+
+    def state(self, until: date | None) -> str:
+        """The state of an expiry date: "missing", "expired", "soon" (SOON_DAYS) or "valid"."""
+        if until is None:
+            return "missing"
+        if until < self.today:
+            return "expired"
+        return "soon" if (until - self.today).days <= SOON_DAYS else "valid"
+
+
+# -- Python: the source of truth ------------------------------------------------------------
+
+
+def status_of(supplier: Supplier, today: date) -> D9Status:
+    """The supplier page's Directive 9 panel, from its loaded attestations and contracts."""
+    declaration = _best_declaration(supplier, today)
+    contract = _best_contract(supplier, today)
+    return D9Status(
+        today=today,
+        security_action=declaration.level.value if declaration else "none",
+        security_action_id=declaration.identifier if declaration else "",
+        isms_until=_latest_expiry(supplier, AttestationKind.isms),
+        pmark_until=_latest_expiry(supplier, AttestationKind.pmark),
+        insurance_until=_latest_expiry(supplier, AttestationKind.cyber_insurance),
+        has_contract=contract is not None,
+        clauses=contract.clause_count if contract else 0,
+        missing_clauses=tuple(c for c in CONTRACT_CLAUSES if not getattr(contract, c, False)),
+        open_findings=_open_findings(supplier),
+        required=scoring.required_level(review.profile_of(supplier))[0],
+        held=review.held_level(supplier, today),
+    )
+
+
+def _best_declaration(supplier: Supplier, today: date) -> Attestation | None:
+    """The SECURITY ACTION declaration in force with the most stars, then the newest."""
+    valid = [
+        a
+        for a in supplier.attestations
+        if a.kind is AttestationKind.security_action and a.level and not a.is_expired(today)
+    ]
+    return max(valid, key=lambda a: (_RANK[a.level.value], a.id), default=None)
+
+
+def _best_contract(supplier: Supplier, today: date) -> Contract | None:
+    """As suppliers.active_contract: the contract in force with the most clauses, then newest."""
+    live = [c for c in supplier.contracts if c.is_active_on(today)]
+    return max(live, key=lambda c: (c.clause_count, c.id), default=None)
+
+
+def _latest_expiry(supplier: Supplier, kind: AttestationKind) -> date | None:
+    dates = [a.expires_on for a in supplier.attestations if a.kind is kind and a.expires_on]
+    return max(dates, default=None)
+
+
+def _open_findings(supplier: Supplier) -> int:
+    findings = db.session.scalars(sa.select(Finding).where(Finding.supplier_id == supplier.id))
+    return sum(f.is_open for f in findings)
+
+
+# -- SQL twins: correlated to the enclosing select of Supplier ----------------------------------
+
+
+def _valid_on(expires_on: Any, today: date) -> sa.ColumnElement[bool]:
+    """Mirrors Attestation.is_expired (negated): no expiry, or not before today."""
+    return sa.or_(expires_on.is_(None), expires_on >= today)
+
+
+def _star_rank() -> sa.ColumnElement[int]:
+    return sa.case(
+        *((Attestation.level == level, _RANK[level.value]) for level in SecurityActionLevel),
+        else_=0,
+    )
+
+
+def _declarations_in_force(today: date) -> tuple[sa.ColumnElement[bool], ...]:
+    return (
+        Attestation.supplier_id == Supplier.id,
+        Attestation.kind == AttestationKind.security_action,
+        _valid_on(Attestation.expires_on, today),
+    )
+
+
+def security_action_rank(today: date) -> sa.ColumnElement[int]:
+    """Index in HELD_ORDER of the best SECURITY ACTION declaration in force (0 without)."""
+    best = sa.select(sa.func.max(_star_rank())).where(*_declarations_in_force(today))
+    return sa.func.coalesce(best.correlate(Supplier).scalar_subquery(), 0)
+
+
+def security_action_level(today: date) -> sa.ColumnElement[str]:
+    """Mirrors _best_declaration's level: "none", "star1" or "star2"."""
+    return sa.case(
+        {_RANK[level.value]: level.value for level in SecurityActionLevel},
+        value=security_action_rank(today),
+        else_="none",
+    )
+
+
+def security_action_id(today: date) -> sa.ColumnElement[str]:
+    """Mirrors _best_declaration's identifier ("" without one)."""
+    best = (
+        sa.select(Attestation.identifier)
+        .where(*_declarations_in_force(today))
+        .order_by(_star_rank().desc(), Attestation.id.desc())
+        .limit(1)
+    )
+    return sa.func.coalesce(best.correlate(Supplier).scalar_subquery(), "")
+
+
+def valid_until(kind: AttestationKind) -> sa.ScalarSelect[date]:
+    """Mirrors _latest_expiry: the latest expiry date of the supplier's attestations of a kind."""
+    latest = sa.select(sa.func.max(Attestation.expires_on)).where(
+        Attestation.supplier_id == Supplier.id, Attestation.kind == kind
+    )
+    return latest.correlate(Supplier).scalar_subquery()
+
+
+def _contracts_in_force(today: date) -> tuple[sa.ColumnElement[bool], ...]:
+    """Mirrors Contract.is_active_on."""
+    return (
+        Contract.supplier_id == Supplier.id,
+        sa.or_(Contract.starts_on.is_(None), Contract.starts_on <= today),
+        sa.or_(Contract.ends_on.is_(None), Contract.ends_on >= today),
+    )
+
+
+def _clause_sum() -> sa.ColumnElement[int]:
+    """Mirrors Contract.clause_count."""
+    return reduce(
+        operator.add, (sa.case((getattr(Contract, c), 1), else_=0) for c in CONTRACT_CLAUSES)
+    )
+
+
+def clause_coverage(today: date) -> sa.ColumnElement[int]:
+    """Clauses of the best contract in force: the most over the contracts in force, 0 without."""
+    best = sa.select(sa.func.max(_clause_sum())).where(*_contracts_in_force(today))
+    return sa.func.coalesce(best.correlate(Supplier).scalar_subquery(), 0)
+
+
+def clause_mask(today: date) -> sa.ScalarSelect[int]:
+    """Mirrors _best_contract: bit i set when it has CONTRACT_CLAUSES[i]; NULL without one."""
+    bits = reduce(
+        operator.add,
+        (sa.case((getattr(Contract, c), 1 << i), else_=0) for i, c in enumerate(CONTRACT_CLAUSES)),
+    )
+    best = (
+        sa.select(bits)
+        .where(*_contracts_in_force(today))
+        .order_by(_clause_sum().desc(), Contract.id.desc())
+        .limit(1)
+    )
+    return best.correlate(Supplier).scalar_subquery()
+
+
+def open_findings() -> sa.ScalarSelect[int]:
+    """Mirrors Finding.is_open: the number of findings open or in progress."""
+    count = sa.select(sa.func.count(Finding.id)).where(
+        Finding.supplier_id == Supplier.id, Finding.status.in_(OPEN_FINDINGS)
+    )
+    return count.correlate(Supplier).scalar_subquery()
+
+
+def _needs_star4() -> sa.ColumnElement[bool]:
+    """Mirrors scoring.required_level's triggers."""
+    return sa.or_(
+        Supplier.shares_confidential_info,
+        Supplier.has_network_access,
+        Supplier.has_admin_access,
+        Supplier.max_outage.in_((scoring.Outage.hours.value, scoring.Outage.days.value)),
+    )
+
+
+def required_rank() -> sa.ColumnElement[int]:
+    return sa.case((_needs_star4(), _RANK["star4"]), else_=_RANK["star3"])
+
+
+def required_level() -> sa.ColumnElement[str]:
+    """Mirrors scoring.required_level: "star4" on any trigger, else "star3"."""
+    return sa.case((_needs_star4(), "star4"), else_="star3")
+
+
+def held_rank(today: date) -> sa.ColumnElement[int]:
+    """Mirrors review.held_level as an index in HELD_ORDER: the higher of SCS and SA in force."""
+    scs_in_force = sa.and_(
+        Supplier.scs_level.is_not(None), _valid_on(Supplier.scs_expires_on, today)
+    )
+    scs = sa.case((scs_in_force, sa.case(_RANK, value=Supplier.scs_level, else_=0)), else_=0)
+    declared = security_action_rank(today)
+    return sa.case((scs > declared, scs), else_=declared)
+
+
+def held_level(today: date) -> sa.ColumnElement[str]:
+    """Mirrors review.held_level: one of scoring.HELD_ORDER."""
+    return sa.case(
+        {rank: level for level, rank in _RANK.items()}, value=held_rank(today), else_="none"
+    )
+
+
+def columns(today: date) -> tuple[sa.ColumnElement[Any], ...]:
+    """The SQL twins of D9Status's fields, in the order `_from_row` reads them."""
+    return (
+        security_action_level(today).label("d9_security_action"),
+        security_action_id(today).label("d9_security_action_id"),
+        valid_until(AttestationKind.isms).label("d9_isms_until"),
+        valid_until(AttestationKind.pmark).label("d9_pmark_until"),
+        valid_until(AttestationKind.cyber_insurance).label("d9_insurance_until"),
+        clause_coverage(today).label("d9_clauses"),
+        clause_mask(today).label("d9_clause_mask"),
+        open_findings().label("d9_open_findings"),
+        required_level().label("d9_required"),
+        held_level(today).label("d9_held"),
+    )
+
+
+def _from_row(today: date, values: Any) -> D9Status:
+    sa_level, sa_id, isms, pmark, insurance, clauses, mask, findings, required, held = values
+    return D9Status(
+        today=today,
+        security_action=sa_level,
+        security_action_id=sa_id,
+        isms_until=isms,
+        pmark_until=pmark,
+        insurance_until=insurance,
+        has_contract=mask is not None,
+        clauses=clauses,
+        missing_clauses=tuple(
+            c for i, c in enumerate(CONTRACT_CLAUSES) if not (mask or 0) & (1 << i)
+        ),
+        open_findings=findings,
+        required=required,
+        held=held,
+    )
+
+
+# -- filters ----------------------------------------------------------------------------------
+
+
+def _expiry_condition(kind: AttestationKind, wanted: str, today: date) -> sa.ColumnElement[bool]:
+    until = valid_until(kind)
+    return until >= today if wanted == "valid" else sa.or_(until.is_(None), until < today)
+
+
+def _security_action_condition(wanted: str, today: date) -> sa.ColumnElement[bool]:
+    rank = security_action_rank(today)
+    return rank == 0 if wanted == "none" else rank >= _RANK[wanted]
+
+
+def conditions(
+    today: date,
+    *,
+    insurance: str = "",
+    isms: str = "",
+    security_action: str = "",
+    clause_missing: str = "",
+    level: str = "",
+    findings: str = "",
+    overdue: bool = False,
+) -> list[sa.ColumnElement[bool]]:
+    """WHERE conditions for the Directive 9 filters; empty or unknown values add none.
+
+    insurance, isms: "valid" or "missing" (expired or none); security_action: "none", "star1"
+    (one star or more) or "star2"; clause_missing: a CONTRACT_CLAUSES name the best contract in
+    force lacks (or there is none); level: "meets" or "below" the required level; findings:
+    "open" (some open) or "none"; overdue: the next re-check is past.
+    """
+    found = [
+        _expiry_condition(kind, wanted, today)
+        for kind, wanted in (
+            (AttestationKind.cyber_insurance, insurance),
+            (AttestationKind.isms, isms),
+        )
+        if wanted in ("valid", "missing")
+    ]
+    if security_action in ("none", *(m.value for m in SecurityActionLevel)):
+        found.append(_security_action_condition(security_action, today))
+    if clause_missing in CONTRACT_CLAUSES:
+        bit = 1 << CONTRACT_CLAUSES.index(clause_missing)
+        found.append(sa.func.coalesce(clause_mask(today), 0).bitwise_and(bit) == 0)
+    if level in ("meets", "below"):
+        below = held_rank(today) < required_rank()
+        found.append(below if level == "below" else sa.not_(below))
+    if findings in ("open", "none"):
+        count = open_findings()
+        found.append(count > 0 if findings == "open" else count == 0)
+    if overdue:
+        found.append(Supplier.next_review_on < today)
+    return found
+
+
+# -- the list page ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    supplier: Supplier
+    d9: D9Status
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of rows, with what the pager macro needs."""
+
+    items: list[Row]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return math.ceil(self.total / self.per_page)
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def prev_num(self) -> int | None:
+        return self.page - 1 if self.has_prev else None
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def next_num(self) -> int | None:
+        return self.page + 1 if self.has_next else None
+
+
+def list_rows(stmt: sa.Select, today: date, page: int, per_page: int) -> Page:
+    """One page of the suppliers `stmt` selects, each with its D9Status: two queries per page."""
+    page = max(page, 1)
+    matching = stmt.options(lazyload("*")).order_by(None).subquery()
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(matching)) or 0
+    rows = db.session.execute(
+        stmt.add_columns(*columns(today)).limit(per_page).offset((page - 1) * per_page)
+    )
+    items = [Row(row[0], _from_row(today, row[1:])) for row in rows]
+    return Page(items, page, per_page, total)
