@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
-from markupsafe import escape
 import sqlalchemy as sa
+from markupsafe import escape
 
 from tests.conftest import body_of, link_in
 from vendorrisk import scoring
