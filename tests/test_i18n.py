@@ -135,21 +135,29 @@ def test_japanese_pages_show_no_english_ui_text(auth, runner, ctx, catalog):
         "/findings/",
     ]
     with ctx() as session:
-        first = session.scalar(
-            sa.select(sa.func.min(Supplier.id)).where(Supplier.contacts.any()))
+        first = session.scalar(sa.select(sa.func.min(Supplier.id)).where(Supplier.contacts.any()))
         contact = session.scalar(sa.select(Supplier).where(Supplier.id == first)).contacts[0]
     pages[2] = f"/suppliers/{first}"
     pages.append(f"/suppliers/{first}/send")
     # An assessment in review, with a finding, so the review page shows every part.
-    sent = auth.client.post(f"/suppliers/{first}/send", data={
-        "template_id": "csm-v2-supplier", "due_on": "2099-01-01", "contact_ids": [contact.id],
-        f"locale-{contact.id}": "ja"})
+    sent = auth.client.post(
+        f"/suppliers/{first}/send",
+        data={
+            "template_id": "csm-v2-supplier",
+            "due_on": "2099-01-01",
+            "contact_ids": [contact.id],
+            f"locale-{contact.id}": "ja",
+        },
+    )
     assessment_url = sent.headers["Location"]
     with ctx() as session:
         assessment = session.scalar(sa.select(Assessment))
         assessment.status = AssessmentStatus.submitted
-        session.add(Finding(supplier_id=first, assessment_id=assessment.id, title="指摘",
-                            severity=Severity.high))
+        session.add(
+            Finding(
+                supplier_id=first, assessment_id=assessment.id, title="指摘", severity=Severity.high
+            )
+        )
         session.commit()
         finding_id = session.scalar(sa.select(Finding.id))
     pages += [assessment_url, f"/findings/{finding_id}"]

@@ -6,7 +6,7 @@ import re
 
 import sqlalchemy as sa
 
-from vendorrisk.models import Attestation, Role, Supplier, User
+from vendorrisk.models import Assessment, Attestation, Role, Supplier, User
 
 
 def test_seed_demo_loads_a_realistic_register_and_prints_the_admin_login(app, runner, ctx):
@@ -30,6 +30,14 @@ def test_seed_demo_loads_a_realistic_register_and_prints_the_admin_login(app, ru
         ]
         assert expired, "the demo shows expired attestations"
         assert {u.role for u in session.scalars(sa.select(User))} == set(Role)
+        assert all(s.tier for s in suppliers), "every demo supplier has a tier"
+        statuses = [a.status.value for a in session.scalars(sa.select(Assessment))]
+        assert statuses.count("completed") >= 5 and statuses.count("submitted") >= 3
+        assert all(
+            s.latest_score is not None
+            for s in suppliers
+            if any(a.status.value == "completed" for a in s.assessments)
+        )
     again = runner.invoke(args=["seed-demo", "--if-empty"])
     assert again.exit_code == 0 and again.output == ""
 
@@ -49,6 +57,9 @@ def test_every_demo_page_renders_for_an_admin(app, runner, auth, ctx):
         "/admin/audit",
     ]
     pages += [f"/suppliers/{i}" for i in ids]
+    with ctx() as session:
+        pages += [f"/assessments/{i}" for i in session.scalars(sa.select(Assessment.id))]
+    pages += ["/assessments/", "/findings/", "/admin/settings", "/admin/outbox"]
     for url in pages:
         response = auth.client.get(url)
         assert response.status_code == 200, url

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
+
+from vendorrisk.extensions import db
 from vendorrisk.models import (
     CONTRACT_CLAUSES,
     AttestationKind,
@@ -799,7 +802,75 @@ def load_demo(today: date) -> list[tuple[str, str, str]]:
             _supplier_fields(spec, today, owners[index % len(owners)], numbers)
         )
         _add_details(supplier, spec, today, reference=f"VR-{index + 1:03d}")
+    _profiles_and_reviews(users, today)
     return logins
+
+
+OUTAGES = ("hours", "days", "weeks", "months")
+REPLACEABILITY = ("easy", "moderate", "hard")
+
+
+def _profiles_and_reviews(users: list[User], today: date) -> None:
+    """Give every supplier a risk profile and a tier, and a questionnaire history to some:
+    completed reviews with scores, and a few submitted ones waiting for a reviewer."""
+    from vendorrisk.catalog import catalog
+    from vendorrisk.models import Answer, Assessment, AssessmentStatus, Decision, Supplier
+    from vendorrisk.services import review
+
+    rng = random.Random(CORPORATE_NUMBER_SEED + 1)  # noqa: S311 - demo data, not a secret
+    reviewer = next(u for u in users if u.role == Role.reviewer)
+    template = catalog().get("csm-v2-supplier")
+    suppliers = db.session.scalars(sa.select(Supplier).order_by(Supplier.id)).all()
+    now = datetime.now(UTC)
+    for index, supplier in enumerate(suppliers):
+        critical = supplier.criticality.value in ("high", "critical")
+        supplier.max_outage = OUTAGES[rng.randrange(2) if critical else rng.randrange(1, 4)]
+        supplier.replaceability = REPLACEABILITY[rng.randrange(3)]
+        review.apply_tier_rules(supplier, review.tier_rules(), now)
+        if template is None or not supplier.contacts or index % 3 == 2:
+            continue
+        assessment = Assessment(
+            supplier=supplier,
+            template_id=template.id,
+            template_version=template.version,
+            due_on=today - timedelta(days=20),
+            status=AssessmentStatus.submitted,
+            sent_at=now - timedelta(days=50),
+            submitted_at=now - timedelta(days=25),
+            created_by=supplier.owner,
+        )
+        db.session.add(assessment)
+        for question in template.questions:
+            value = _demo_answer(question, rng)
+            if value is not None:
+                assessment.answers.append(Answer(question_id=question.id, value=value))
+        db.session.flush()
+        if index % 3 == 0:
+            decision = (
+                Decision.approved if rng.random() < 0.6 else Decision.approved_with_conditions
+            )
+            review.complete(
+                assessment,
+                template,
+                decision,
+                "" if decision == Decision.approved else "指摘事項の是正を条件とする",
+                reviewer,
+                now - timedelta(days=rng.randrange(5, 15)),
+            )
+
+
+def _demo_answer(question, rng: random.Random):
+    if question.evidence:
+        return "na"
+    if question.type == "yes_partial_no":
+        return rng.choices(("yes", "partial", "no", "na"), weights=(70, 18, 8, 4))[0]
+    if question.type == "yes_no":
+        return rng.choices(("yes", "no"), weights=(85, 15))[0]
+    if question.type == "single_choice":
+        return rng.choice(question.choices).value
+    if question.type == "multi_choice":
+        return [question.choices[0].value]
+    return {"text": "情報システム部", "number": "120", "date": "2027-03-31"}.get(question.type)
 
 
 def _create_users() -> tuple[list[User], list[tuple[str, str, str]]]:
