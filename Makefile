@@ -22,7 +22,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed
 	$(BIN)/vendorrisk db upgrade
 	$(BIN)/vendorrisk seed-demo --if-empty
-	$(BIN)/vendorrisk run --host $(HOST) --port $(PORT)
+	$(BIN)/vendorrisk serve --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

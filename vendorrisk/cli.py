@@ -87,8 +87,105 @@ def seed_demo_command(if_empty: bool) -> None:
         click.echo(f"  {role:<12} {email:<32} {password}")
 
 
+@click.command("scheduler")
+@with_appcontext
+def scheduler_command() -> None:
+    """Run the scheduled jobs in this process (a second one waits as a standby)."""
+    from vendorrisk import jobs
+
+    app = current_app._get_current_object()
+    with jobs.exclusive("scheduler") as free:
+        if not free:
+            click.echo("Another scheduler holds the lock; waiting as a standby.")
+    with jobs.exclusive("scheduler", wait=True):
+        click.echo(f"Scheduler started; caught up: {', '.join(jobs.catch_up()) or 'nothing'}.")
+        jobs.build_scheduler(app, blocking=True).start()
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+@with_appcontext
+def serve_command(host: str, port: int) -> None:
+    """The development server with the scheduler running inside it (`make run`)."""
+    import threading
+
+    from vendorrisk import jobs
+
+    app = current_app._get_current_object()
+
+    def scheduler() -> None:
+        with app.app_context(), jobs.exclusive("scheduler", wait=True):
+            jobs.catch_up()
+            jobs.build_scheduler(app, blocking=True).start()
+
+    threading.Thread(target=scheduler, name="vendorrisk-scheduler", daemon=True).start()
+    app.run(host=host, port=port, debug=False, use_reloader=False)
+
+
+@click.group("jobs")
+def jobs_group() -> None:
+    """Scheduled jobs."""
+
+
+@jobs_group.command("list")
+@with_appcontext
+def jobs_list_command() -> None:
+    """Show each job, its next and last run and its last result."""
+    from vendorrisk import jobs
+
+    now = clock.now()
+    runs = jobs.last_runs()
+    zone = current_app.config["TIMEZONE"]
+    for job in jobs.JOBS:
+        last = runs.get(job.id)
+        upcoming = jobs.next_run(job, now, zone)
+        done = "never run"
+        if last:
+            result = last.summary or last.error
+            done = f"last {last.started_at:%Y-%m-%d %H:%M} UTC {last.outcome}: {result}"
+        click.echo(f"{job.id:<14} next {upcoming:%Y-%m-%d %H:%M %Z}  {done}")
+
+
+@jobs_group.command("run")
+@click.argument("name")
+@click.option("--now", "now_text", default=None, help="ISO date-time to run for (default: now).")
+@with_appcontext
+def jobs_run_command(name: str, now_text: str | None) -> None:
+    """Run one job now."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from vendorrisk import jobs
+
+    if name not in jobs.JOB_BY_ID:
+        raise click.BadParameter(
+            f"unknown job; one of {', '.join(jobs.JOB_BY_ID)}", param_hint="NAME"
+        )
+    now = None
+    if now_text:
+        try:
+            now = datetime.fromisoformat(now_text)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--now") from exc
+        if now.tzinfo is None:
+            now = now.replace(tzinfo=ZoneInfo(current_app.config["TIMEZONE"]))
+    run = jobs.run_job(name, now)
+    click.echo(f"{name}: {run.outcome} {run.summary or run.error}")
+    if run.outcome == "failed":
+        sys.exit(1)
+
+
 def init_app(app: Flask) -> None:
     from vendorrisk.mail import outbox_group
 
-    for command in (create_user_command, questionnaires_group, seed_demo_command, outbox_group):
+    for command in (
+        create_user_command,
+        questionnaires_group,
+        seed_demo_command,
+        outbox_group,
+        scheduler_command,
+        serve_command,
+        jobs_group,
+    ):
         app.cli.add_command(command)

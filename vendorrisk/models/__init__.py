@@ -13,6 +13,7 @@ from vendorrisk.models.assessment import (
 from vendorrisk.models.attestation import Attestation, AttestationKind, SecurityActionLevel
 from vendorrisk.models.audit import AuditEvent
 from vendorrisk.models.contract import CONTRACT_CLAUSES, Contract
+from vendorrisk.models.job_run import JobRun
 from vendorrisk.models.outbox import OutboxMessage, OutboxStatus
 from vendorrisk.models.review import (
     Clarification,
@@ -36,6 +37,7 @@ from vendorrisk.models.supplier import (
 from vendorrisk.models.user import Role, User, UserSession
 
 __all__ = [
+    "JobRun",
     "Clarification",
     "ClarificationMessage",
     "Decision",

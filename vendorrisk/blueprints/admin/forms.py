@@ -171,3 +171,7 @@ def rules_from_form(form) -> dict:
     out["good_score_from"] = float(form.good_score_from.data)
     out["unscored_raise"] = bool(form.unscored_raise.data)
     return out
+
+
+class RunJobForm(FlaskForm):
+    submit = SubmitField(_l("Run now"))

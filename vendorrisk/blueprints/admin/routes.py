@@ -15,12 +15,13 @@ from vendorrisk.blueprints.admin.forms import (
     OutboxFilterForm,
     ResetPasswordForm,
     RetryMessageForm,
+    RunJobForm,
     rules_from_form,
     tier_rules_form,
 )
 from vendorrisk.catalog import catalog
 from vendorrisk.extensions import db
-from vendorrisk.models import AuditEvent, OutboxMessage, OutboxStatus, Role, User
+from vendorrisk.models import AuditEvent, JobRun, OutboxMessage, OutboxStatus, Role, User
 from vendorrisk.models.base import utcnow
 from vendorrisk.services import audit, review, users
 
@@ -184,3 +185,34 @@ def settings():
             )
             return redirect(url_for(".settings"))
     return render_template("admin/settings.html", form=form)
+
+
+@bp.route("/jobs")
+@access(read=SETTINGS_READERS)
+def jobs_page():
+    """Each scheduled job, its next and last run, and its last result."""
+    from vendorrisk import clock, jobs
+
+    now = clock.now()
+    zone = current_app.config["TIMEZONE"]
+    rows = [(job, jobs.next_run(job, now, zone)) for job in jobs.JOBS]
+    recent = db.session.scalars(sa.select(JobRun).order_by(JobRun.id.desc()).limit(30)).all()
+    return render_template(
+        "admin/jobs.html", rows=rows, last=jobs.last_runs(), recent=recent, run_form=RunJobForm()
+    )
+
+
+@bp.route("/jobs/<job_id>/run", methods=["POST"])
+@access(write=ADMINS)
+def run_job_now(job_id: str):
+    from vendorrisk import jobs
+
+    if job_id not in jobs.JOB_BY_ID or not RunJobForm().validate_on_submit():
+        return redirect(url_for(".jobs_page"))
+    db.session.commit()
+    run = jobs.run_job(job_id)
+    flash(
+        _("%(job)s: %(outcome)s", job=job_id, outcome=run.summary or run.error or run.outcome),
+        "success" if run.outcome == "ok" else "error",
+    )
+    return redirect(url_for(".jobs_page"))

@@ -1,0 +1,242 @@
+"""Scheduled jobs: one declarative table with stable ids; each run is locked, committed once
+and recorded. Jobs are thin: the work is in vendorrisk.services.schedule and vendorrisk.mail."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from flask import Flask, current_app
+from flask_babel import lazy_gettext as _l
+
+from vendorrisk import clock, mail
+from vendorrisk.extensions import db
+from vendorrisk.models import JobRun
+from vendorrisk.services import audit, schedule
+
+log = logging.getLogger("vendorrisk.jobs")
+
+
+def _deliver_mail(now: datetime) -> schedule.JobResult:
+    report = mail.deliver_pending(now=now, limit=500)
+    return schedule.JobResult(
+        done=report.sent,
+        skipped=report.retried + report.failed,
+        notes=[f"sent {report.sent}, retried {report.retried}, failed {report.failed}"],
+    )
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    run: Callable[[datetime], schedule.JobResult]
+    #: APScheduler trigger arguments, in the configured time zone.
+    trigger: dict[str, Any]
+    description: Any  # a lazily translated string
+
+    def make_trigger(self, timezone: str):
+        args = dict(self.trigger)
+        kind = args.pop("type")
+        cls = CronTrigger if kind == "cron" else IntervalTrigger
+        return cls(timezone=timezone, **args)
+
+
+#: Every periodic job, with a stable id (used in the database, the CLI and the admin page).
+JOBS: tuple[Job, ...] = (
+    Job(
+        "deliver-mail",
+        _deliver_mail,
+        {"type": "interval", "minutes": 1},
+        _l("Deliver the mail outbox, retrying what failed for a while"),
+    ),
+    Job(
+        "expire-links",
+        schedule.expire_links,
+        {"type": "cron", "hour": 0, "minute": 10},
+        _l("Mark assessments whose every link has expired"),
+    ),
+    Job(
+        "recheck",
+        schedule.recheck,
+        {"type": "cron", "hour": 6, "minute": 0},
+        _l("Send the periodic re-check to suppliers that are due"),
+    ),
+    Job(
+        "reminders",
+        schedule.reminders,
+        {"type": "cron", "hour": 9, "minute": 0},
+        _l("Remind suppliers before, on and after the due date; escalate overdue ones"),
+    ),
+    Job(
+        "expiry-alerts",
+        schedule.expiry_alerts,
+        {"type": "cron", "hour": 9, "minute": 30},
+        _l("Alert on expiring certifications, insurance, contracts and risk acceptances"),
+    ),
+    Job(
+        "weekly-digest",
+        schedule.weekly_digest,
+        {"type": "cron", "hour": 8, "minute": 0},
+        _l("The CISO's weekly digest (on the configured weekday)"),
+    ),
+)
+JOB_BY_ID = {job.id: job for job in JOBS}
+
+
+def _lock_key(name: str) -> int:
+    return int.from_bytes(
+        hashlib.sha256(f"vendorrisk:{name}".encode()).digest()[:8], "big", signed=True
+    )
+
+
+def _lock_file(name: str) -> Path:
+    folder = Path(current_app.instance_path) / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{name}.lock"
+
+
+@contextmanager
+def exclusive(name: str, wait: bool = False) -> Iterator[bool]:
+    """One holder at a time across processes: a PostgreSQL advisory lock, or on SQLite a file
+    lock. Yields whether it was obtained (always True when waiting)."""
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.connect() as conn:
+            key = _lock_key(name)
+            if wait:
+                conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": key})
+                got = True
+            else:
+                got = bool(conn.scalar(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": key}))
+            conn.commit()
+            try:
+                yield got
+            finally:
+                if got:
+                    conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                    conn.commit()
+        return
+    with _lock_file(name).open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+            got = True
+        except BlockingIOError:
+            got = False
+        try:
+            yield got
+        finally:
+            if got:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _record(
+    job_id: str, run_for: datetime, started: datetime, outcome: str, summary: str, error: str = ""
+) -> JobRun:
+    row = JobRun(
+        job_id=job_id,
+        run_for=run_for,
+        started_at=started,
+        finished_at=clock.now(),
+        outcome=outcome,
+        summary=summary[:2000],
+        error=error[:4000],
+    )
+    try:
+        db.session.add(row)
+        db.session.commit()
+    except sa.exc.SQLAlchemyError:
+        db.session.rollback()
+        log.exception("could not record the run of %s", job_id)
+    return row
+
+
+def run_job(job_id: str, now: datetime | None = None) -> JobRun:
+    """Run one job now (in an app context): locked, committed once, recorded; never raises."""
+    job = JOB_BY_ID[job_id]
+    run_for = now or clock.now()
+    started = clock.now()
+    with exclusive(f"job-{job_id}") as got:
+        if not got:
+            return _record(job_id, run_for, started, "skipped", "another process runs it")
+        try:
+            with audit.acting_as(audit.Actor(type="system", label=f"job:{job_id}")):
+                result = job.run(run_for)
+                db.session.commit()
+        except Exception as exc:  # a failing job is logged and retried next time
+            db.session.rollback()
+            log.exception("job %s failed", job_id)
+            return _record(job_id, run_for, started, "failed", "", f"{type(exc).__name__}: {exc}")
+    return _record(job_id, run_for, started, "ok", result.summary())
+
+
+def last_runs() -> dict[str, JobRun]:
+    """The latest run of each job (one query)."""
+    latest = (
+        sa.select(JobRun.job_id, sa.func.max(JobRun.id).label("id"))
+        .group_by(JobRun.job_id)
+        .subquery()
+    )
+    rows = db.session.scalars(sa.select(JobRun).join(latest, JobRun.id == latest.c.id))
+    return {row.job_id: row for row in rows}
+
+
+def next_run(job: Job, now: datetime, timezone: str) -> datetime | None:
+    return job.make_trigger(timezone).get_next_fire_time(None, now)
+
+
+def missed(job: Job, last: JobRun | None, now: datetime, timezone: str) -> bool:
+    """Whether a scheduled time passed since the job last ran (or it never ran)."""
+    if last is None:
+        return True
+    upcoming = job.make_trigger(timezone).get_next_fire_time(None, last.run_for)
+    return upcoming is not None and upcoming <= now
+
+
+def catch_up(now: datetime | None = None) -> list[str]:
+    """Run once each job whose time passed while no scheduler ran (no burst of repeats)."""
+    now = now or clock.now()
+    timezone = current_app.config["TIMEZONE"]
+    runs = last_runs()
+    due = [job.id for job in JOBS if missed(job, runs.get(job.id), now, timezone)]
+    for job_id in due:
+        run_job(job_id, now)
+    return due
+
+
+def build_scheduler(app: Flask, blocking: bool):
+    """An APScheduler with every job of the table; it never starts under tests."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    cls = BlockingScheduler if blocking else BackgroundScheduler
+    scheduler = cls(
+        timezone=app.config["TIMEZONE"],
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
+    )
+    for job in JOBS:
+        scheduler.add_job(
+            _in_context(app, job.id),
+            trigger=job.make_trigger(app.config["TIMEZONE"]),
+            id=job.id,
+            name=job.description,
+            replace_existing=True,
+        )
+    return scheduler
+
+
+def _in_context(app: Flask, job_id: str) -> Callable[[], None]:
+    def call() -> None:
+        with app.app_context():
+            run_job(job_id)
+            db.session.remove()
+
+    return call
