@@ -24,6 +24,8 @@ import sqlalchemy as sa
 from flask import current_app, render_template
 from flask.cli import with_appcontext
 from flask_babel import force_locale
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from vendorrisk.extensions import db
 from vendorrisk.models import Contact, OutboxMessage, OutboxStatus
@@ -63,29 +65,38 @@ def queue(
     contact_id: int | None = None,
     assessment_id: int | None = None,
 ) -> OutboxMessage | None:
-    """Add a message to the outbox in the current transaction; None if the key was queued."""
-    known = sa.select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)
-    if db.session.scalar(known) is not None:
-        return None
-    message = OutboxMessage(
-        recipient=recipient.strip(),
-        recipient_name=" ".join(recipient_name.split()),
-        locale=locale,
-        subject=" ".join(subject.split())[:300],  # one line: a header can hold no line break
-        body_text=body_text,
-        body_html=body_html,
-        kind=kind,
-        dedupe_key=dedupe_key,
-        status=OutboxStatus.pending,
-        attempts=0,
-        next_attempt_at=utcnow(),
-        last_error="",
-        contact_id=contact_id,
-        assessment_id=assessment_id,
-    )
-    db.session.add(message)
+    """Add a message to the outbox in the current transaction; None if the key was queued.
+
+    INSERT ... ON CONFLICT DO NOTHING on the dedupe key, so two processes queueing the same
+    message at once never both succeed, and neither fails.
+    """
     db.session.flush()
-    return message
+    fields = {
+        "recipient": recipient.strip(),
+        "recipient_name": " ".join(recipient_name.split()),
+        "locale": locale,
+        "subject": " ".join(subject.split())[:300],  # one line: a header can hold no line break
+        "body_text": body_text,
+        "body_html": body_html,
+        "kind": kind,
+        "dedupe_key": dedupe_key,
+        "status": OutboxStatus.pending,
+        "attempts": 0,
+        "next_attempt_at": utcnow(),
+        "last_error": "",
+        "created_at": utcnow(),
+        "contact_id": contact_id,
+        "assessment_id": assessment_id,
+    }
+    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = (
+        insert(OutboxMessage)
+        .values(**fields)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(OutboxMessage.id)
+    )
+    new_id = db.session.execute(stmt).scalar()
+    return db.session.get(OutboxMessage, new_id) if new_id is not None else None
 
 
 def compose(name: str, /, locale: str, **context: Any) -> tuple[str, str]:

@@ -13,6 +13,7 @@ from vendorrisk.models.assessment import (
 from vendorrisk.models.attestation import Attestation, AttestationKind, SecurityActionLevel
 from vendorrisk.models.audit import AuditEvent
 from vendorrisk.models.contract import CONTRACT_CLAUSES, Contract
+from vendorrisk.models.evidence_request import EvidenceRequest
 from vendorrisk.models.job_run import JobRun
 from vendorrisk.models.outbox import OutboxMessage, OutboxStatus
 from vendorrisk.models.review import (
@@ -41,6 +42,7 @@ __all__ = [
     "Clarification",
     "ClarificationMessage",
     "Decision",
+    "EvidenceRequest",
     "Finding",
     "FindingStatus",
     "Setting",
