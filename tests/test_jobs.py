@@ -30,8 +30,14 @@ POSTGRES = os.environ.get("VENDORRISK_TEST_DATABASE_URL", "").startswith("postgr
 def test_every_job_has_a_stable_unique_id_and_a_trigger(app):
     ids = [job.id for job in jobs.JOBS]
     assert len(ids) == len(set(ids))
-    assert {"deliver-mail", "recheck", "reminders", "expiry-alerts", "expire-links",
-            "weekly-digest"} <= set(ids)
+    assert {
+        "deliver-mail",
+        "recheck",
+        "reminders",
+        "expiry-alerts",
+        "expire-links",
+        "weekly-digest",
+    } <= set(ids)
     now = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
     for job in jobs.JOBS:
         assert jobs.next_run(job, now, "Asia/Tokyo") > now
@@ -65,12 +71,20 @@ def test_a_run_is_recorded_with_the_time_it_acted_for(app, ctx):
 
 
 def test_a_failing_job_is_logged_leaves_nothing_half_done_and_stops_no_other(
-        app, ctx, make_supplier):
+    app, ctx, make_supplier
+):
     supplier = make_supplier()
 
     def half_then_fail(now):
-        db.session.add(OutboxMessage(recipient="x@example.jp", subject="half", body_text="b",
-                                     kind="test", dedupe_key="half-done"))
+        db.session.add(
+            OutboxMessage(
+                recipient="x@example.jp",
+                subject="half",
+                body_text="b",
+                kind="test",
+                dedupe_key="half-done",
+            )
+        )
         db.session.flush()
         raise RuntimeError("the relay exploded")
 
@@ -86,8 +100,10 @@ def test_a_failing_job_is_logged_leaves_nothing_half_done_and_stops_no_other(
     assert run.outcome == "failed" and "the relay exploded" in run.error
     assert other.outcome == "ok"
     with ctx() as session:
-        assert session.scalar(sa.select(OutboxMessage).where(
-            OutboxMessage.dedupe_key == "half-done")) is None
+        assert (
+            session.scalar(sa.select(OutboxMessage).where(OutboxMessage.dedupe_key == "half-done"))
+            is None
+        )
     assert supplier.id  # the data the failing job saw is untouched
 
 
@@ -111,15 +127,15 @@ def test_missed_runs_are_caught_up_once(app, ctx):
         db.session.remove()
     assert sorted(later) == sorted(job.id for job in jobs.JOBS)
     with ctx() as session:
-        counts = dict(session.execute(sa.select(JobRun.job_id, sa.func.count()).group_by(
-            JobRun.job_id)).all())
+        counts = dict(
+            session.execute(sa.select(JobRun.job_id, sa.func.count()).group_by(JobRun.job_id)).all()
+        )
     assert all(n == 2 for n in counts.values())
 
 
 def test_the_admin_page_shows_the_jobs_and_runs_one(auth, ctx):
     auth.login(Role.admin)
-    page = auth.client.get("/admin/jobs", headers={"Accept-Language": "en"}).get_data(
-        as_text=True)
+    page = auth.client.get("/admin/jobs", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert all(job.id in page for job in jobs.JOBS) and "Never" in page
     assert auth.client.post("/admin/jobs/expire-links/run").status_code == 302
     with ctx() as session:
@@ -132,7 +148,8 @@ def test_the_admin_page_shows_the_jobs_and_runs_one(auth, ctx):
 
 @pytest.mark.skipif(not POSTGRES, reason="two schedulers share one PostgreSQL database")
 def test_two_schedulers_for_a_month_send_each_message_once(
-        app, ctx, make_user, make_supplier, make_contact):
+    app, ctx, make_user, make_supplier, make_contact
+):
     """Two scheduler processes (threads with their own connections) run every job on every day
     of a month at the same moments; advisory locks and dedupe keys let each mail out once."""
     make_user(Role.ciso, email="ciso@example.jp")
@@ -142,14 +159,24 @@ def test_two_schedulers_for_a_month_send_each_message_once(
     with app.app_context():
         for i, supplier in enumerate(suppliers):
             contact = make_contact(supplier, email=f"s{i}@example.jp", is_primary=True)
-            assessment = Assessment(supplier_id=supplier.id, template_id="csm-v2-supplier",
-                                    template_version=1, due_on=start + timedelta(days=5 + 6 * i),
-                                    status=AssessmentStatus.sent)
+            assessment = Assessment(
+                supplier_id=supplier.id,
+                template_id="csm-v2-supplier",
+                template_version=1,
+                due_on=start + timedelta(days=5 + 6 * i),
+                status=AssessmentStatus.sent,
+            )
             db.session.add(assessment)
             db.session.flush()
-            db.session.add(Invitation(assessment_id=assessment.id, contact_id=contact.id,
-                                      email=contact.email, token_hash=f"{i:064d}",
-                                      expires_at=datetime(2027, 3, 1, tzinfo=UTC)))
+            db.session.add(
+                Invitation(
+                    assessment_id=assessment.id,
+                    contact_id=contact.id,
+                    email=contact.email,
+                    token_hash=f"{i:064d}",
+                    expires_at=datetime(2027, 3, 1, tzinfo=UTC),
+                )
+            )
         db.session.commit()
         db.session.remove()
 
@@ -164,8 +191,9 @@ def test_two_schedulers_for_a_month_send_each_message_once(
             errors.append(exc)
 
     for offset in range(31):
-        day = datetime.combine(start + timedelta(days=offset), datetime.min.time(),
-                               tzinfo=TOKYO).replace(hour=9)
+        day = datetime.combine(
+            start + timedelta(days=offset), datetime.min.time(), tzinfo=TOKYO
+        ).replace(hour=9)
         errors: list = []
         threads = [threading.Thread(target=scheduler, args=(day, errors)) for _ in range(2)]
         for t in threads:

@@ -454,6 +454,7 @@ def test_settings_change_the_rules_and_bad_values_are_explained(auth, ctx):
     )
     data = {
         **fields,
+        "which": "rules",
         "cadence__critical": "3",
         "template__critical": "csm-v2-supplier",
         "template__high": "csm-v2-supplier",
@@ -468,3 +469,29 @@ def test_settings_change_the_rules_and_bad_values_are_explained(auth, ctx):
     bad = {**data, "poor_score_below": "90", "good_score_from": "20"}
     response = auth.client.post("/admin/settings", data=bad, headers=EN, follow_redirects=True)
     assert response.status_code == 200 and "tier rules" in response.get_data(as_text=True)
+
+
+def test_the_schedule_offsets_are_settings_an_admin_changes(auth, ctx):
+    from vendorrisk.services import schedule
+
+    auth.login(Role.admin)
+    data = {
+        "which": "schedule",
+        "schedule-reminder_days_before": "10, 3、1",
+        "schedule-overdue_every_days": "5",
+        "schedule-escalate_after_days": "10",
+        "schedule-expiry_days_before": "60,14",
+        "schedule-digest_weekday": "4",
+    }
+    assert auth.client.post("/admin/settings", data=data).status_code == 302
+    with ctx():
+        saved = schedule.schedule_settings()
+    assert saved.reminder_days_before == (10, 3, 1) and saved.expiry_days_before == (60, 14)
+    assert (saved.overdue_every_days, saved.digest_weekday) == (5, 4)
+    bad = auth.client.post(
+        "/admin/settings", headers=EN, data=data | {"schedule-reminder_days_before": "ten"}
+    )
+    assert "Whole numbers of days" in bad.get_data(as_text=True)
+    auth.logout()
+    auth.login(Role.ciso)
+    assert auth.client.post("/admin/settings", data=data).status_code == 403

@@ -153,6 +153,8 @@ def _record(
     try:
         db.session.add(row)
         db.session.commit()
+        db.session.refresh(row)
+        db.session.expunge(row)  # a plain record from here on: later commits leave it readable
     except sa.exc.SQLAlchemyError:
         db.session.rollback()
         log.exception("could not record the run of %s", job_id)

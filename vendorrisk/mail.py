@@ -46,7 +46,7 @@ MAX_ATTEMPTS = 8
 #: A message being sent is hidden from other senders this long (longer than the SMTP timeout,
 #: and short enough that a sender that died mid-send does not strand it).
 CLAIM_LEASE = timedelta(minutes=10)
-PORTAL_LINK = re.compile(r"/portal/[A-Za-z0-9_-]{20,}")
+PORTAL_LINK = re.compile(r"/portal/(?:e/)?[A-Za-z0-9_-]{20,}")
 REDACTED_PORTAL_LINK = "/portal/[removed after delivery]"
 
 SENT, RETRIED, FAILED = "sent", "retried", "failed"

@@ -1,8 +1,15 @@
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, Email, Length, ValidationError
+from wtforms import BooleanField, EmailField, IntegerField, SelectField, StringField, SubmitField
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    ValidationError,
+)
 
 from vendorrisk.extensions import db
 from vendorrisk.i18n import choices, options
@@ -175,3 +182,57 @@ def rules_from_form(form) -> dict:
 
 class RunJobForm(FlaskForm):
     submit = SubmitField(_l("Run now"))
+
+
+def _day_list(form, field):
+    try:
+        days = [int(part) for part in field.data.replace("、", ",").split(",") if part.strip()]
+    except ValueError:
+        raise ValidationError(_l("Whole numbers of days, separated by commas.")) from None
+    if not days or any(d < 0 or d > 365 for d in days):
+        raise ValidationError(_l("Whole numbers of days from 0 to 365, separated by commas."))
+    field.days = tuple(sorted(set(days), reverse=True))
+
+
+class ScheduleForm(FlaskForm):
+    """Offsets of the reminders and alerts, and the digest day."""
+
+    reminder_days_before = StringField(
+        _l("Reminders: days before the due date"), validators=[DataRequired(), _day_list]
+    )
+    overdue_every_days = IntegerField(
+        _l("Overdue reminders: every how many days"),
+        validators=[InputRequired(), NumberRange(min=1, max=60)],
+    )
+    escalate_after_days = IntegerField(
+        _l("Escalate to the CISO after how many days overdue"),
+        validators=[InputRequired(), NumberRange(min=1, max=120)],
+    )
+    expiry_days_before = StringField(
+        _l("Expiry alerts: days before the expiry date"), validators=[DataRequired(), _day_list]
+    )
+    digest_weekday = SelectField(
+        _l("Weekly digest on"),
+        coerce=int,
+        choices=options(
+            [
+                (0, _l("Monday")),
+                (1, _l("Tuesday")),
+                (2, _l("Wednesday")),
+                (3, _l("Thursday")),
+                (4, _l("Friday")),
+                (5, _l("Saturday")),
+                (6, _l("Sunday")),
+            ]
+        ),
+    )
+    submit = SubmitField(_l("Save the schedule"))
+
+    def settings_data(self) -> dict:
+        return {
+            "reminder_days_before": list(self.reminder_days_before.days),
+            "overdue_every_days": self.overdue_every_days.data,
+            "escalate_after_days": self.escalate_after_days.data,
+            "expiry_days_before": list(self.expiry_days_before.days),
+            "digest_weekday": self.digest_weekday.data,
+        }

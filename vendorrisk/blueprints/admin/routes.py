@@ -16,6 +16,7 @@ from vendorrisk.blueprints.admin.forms import (
     ResetPasswordForm,
     RetryMessageForm,
     RunJobForm,
+    ScheduleForm,
     rules_from_form,
     tier_rules_form,
 )
@@ -23,7 +24,7 @@ from vendorrisk.catalog import catalog
 from vendorrisk.extensions import db
 from vendorrisk.models import AuditEvent, JobRun, OutboxMessage, OutboxStatus, Role, User
 from vendorrisk.models.base import utcnow
-from vendorrisk.services import audit, review, users
+from vendorrisk.services import audit, review, schedule, users
 
 
 @bp.route("/users")
@@ -164,17 +165,30 @@ def outbox_retry(message_id: int):
 @bp.route("/settings", methods=["GET", "POST"])
 @access(read=SETTINGS_READERS, write=ADMINS)
 def settings():
-    """Tier rules and re-check cadences: changed here, kept in the database, audited."""
+    """Tier rules, re-check cadences and the schedule: kept in the database, audited."""
     current = review.tier_rules()
     templates = [t for t in catalog().current() if t.audience == "supplier"]
-    form = tier_rules_form(current, templates, request.form if request.method == "POST" else None)
-    if form.validate_on_submit():
+    posted = request.form if request.method == "POST" else None
+    which = request.form.get("which") if posted else None
+    form = tier_rules_form(current, templates, posted if which == "rules" else None)
+    plan = schedule.schedule_settings()
+    schedule_form = ScheduleForm(
+        formdata=posted if which == "schedule" else None,
+        prefix="schedule",
+        data={
+            "reminder_days_before": ", ".join(map(str, plan.reminder_days_before)),
+            "overdue_every_days": plan.overdue_every_days,
+            "escalate_after_days": plan.escalate_after_days,
+            "expiry_days_before": ", ".join(map(str, plan.expiry_days_before)),
+            "digest_weekday": plan.digest_weekday,
+        },
+    )
+    if which == "rules" and form.validate_on_submit():
         try:
-            rules = scoring.TierRules.from_dict(rules_from_form(form))
+            review.save_tier_rules(scoring.TierRules.from_dict(rules_from_form(form)))
         except ValueError as exc:
             flash(str(exc), "error")
         else:
-            review.save_tier_rules(rules)
             db.session.commit()
             flash(
                 _(
@@ -184,7 +198,18 @@ def settings():
                 "success",
             )
             return redirect(url_for(".settings"))
-    return render_template("admin/settings.html", form=form)
+    if which == "schedule" and schedule_form.validate_on_submit():
+        try:
+            schedule.save_schedule_settings(
+                schedule.ScheduleSettings.from_dict(schedule_form.settings_data())
+            )
+        except (TypeError, ValueError) as exc:
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(_("The schedule has been saved."), "success")
+            return redirect(url_for(".settings"))
+    return render_template("admin/settings.html", form=form, schedule_form=schedule_form)
 
 
 @bp.route("/jobs")

@@ -20,10 +20,10 @@ from vendorrisk.blueprints.portal.forms import field_names, posted_answers
 from vendorrisk.catalog import catalog
 from vendorrisk.extensions import db, limiter
 from vendorrisk.models import AssessmentStatus, Clarification, Finding
-from vendorrisk.services import audit, excel, files, portal
+from vendorrisk.services import audit, excel, files, portal, schedule
 from vendorrisk.services import review as reviews
 from vendorrisk.services.answers import is_visible
-from vendorrisk.services.assessments import progress_of, states_of
+from vendorrisk.services.assessments import company_name, progress_of, states_of
 
 NAV_ACTIONS = ("save", "next", "prev", "overview", "submit")
 
@@ -429,3 +429,69 @@ def finding_plan(finding_id: int):
             db.session.commit()
             flash(_("Your remediation plan has been sent."), "success")
     return redirect(url_for(".overview", _anchor=f"finding-{finding_id}"))
+
+
+# -- renewed evidence: a link that asks only for the renewal of one attestation ---------------
+
+
+def _evidence_or_404(token: str):
+    found = schedule.find_evidence_request(token)
+    lang = request.args.get("lang") if request.args.get("lang") in ("ja", "en") else None
+    if found is None:
+        g.portal_locale = lang
+        abort(404)
+    g.portal_locale = lang or found.locale
+    return found
+
+
+def _evidence_page(found, status: int = 200, error: str | None = None):
+    attestation = found.attestation
+    supplier = attestation.supplier
+    reason = schedule.evidence_closed_reason(found, clock.now())
+    if reason:
+        return _page("portal/evidence_gone.html", 410, reason=reason, owner=supplier.owner)
+    return _page(
+        "portal/evidence.html",
+        status,
+        evidence=found,
+        attestation=attestation,
+        attestation_label=schedule.attestation_name(attestation, g.portal_locale),
+        supplier=supplier,
+        error=error,
+        given=request.form.get("expires_on", "") if error else "",
+        max_size=files.human_size(current_app.config["MAX_UPLOAD_BYTES"]),
+    )
+
+
+@bp.route("/e/<token>", methods=["GET"])
+@public
+@limiter.limit(_rate_limit)
+def evidence_landing(token: str):
+    """The renewed-evidence form; showing it (to a person or a mail scanner) changes nothing."""
+    return _evidence_page(_evidence_or_404(token))
+
+
+@bp.route("/e/<token>", methods=["POST"])
+@public
+@limiter.limit(_rate_limit)
+def evidence_upload(token: str):
+    found = _evidence_or_404(token)
+    if schedule.evidence_closed_reason(found, clock.now()):
+        return _evidence_page(found)
+    audit.set_actor(audit.Actor(type="contact", label=found.email, ip=request.remote_addr))
+    upload = request.files.get("file")
+    try:
+        new_expiry = schedule.parse_new_expiry(request.form.get("expires_on", ""), clock.today())
+        if not upload or not upload.filename:
+            raise schedule.EvidenceError(_("Choose the file to upload."))
+        config = current_app.config
+        stored = files.store(
+            upload.stream, upload.filename, config["UPLOAD_DIR"], config["MAX_UPLOAD_BYTES"]
+        )
+        schedule.receive_evidence(found, stored, new_expiry, clock.now())
+    except (schedule.EvidenceError, files.UploadError) as exc:
+        db.session.rollback()
+        return _evidence_page(found, 422, error=str(exc))
+    db.session.commit()
+    mail.deliver_pending(limit=current_app.config["MAIL_DELIVER_IN_REQUEST"])
+    return _page("portal/evidence_done.html", company=company_name(g.portal_locale))
