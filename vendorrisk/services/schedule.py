@@ -567,18 +567,28 @@ def _contacts_reminded(assessment: Assessment, now: datetime) -> list[str]:
     )
 
 
+def _assessment_subject(message: str, assessment: Assessment, template: Template | None):
+    """A subject naming the supplier and the questionnaire, in the recipient's language."""
+
+    def subject(locale: str) -> str:
+        return translated(
+            locale,
+            message,
+            supplier=assessment.supplier.name_for(locale),
+            title=_title(template, assessment, locale),
+        )
+
+    return subject
+
+
 def _tell_owner_overdue(
     assessment: Assessment, template: Template | None, owner: User, now: datetime, key: str
 ) -> Any:
     supplier = assessment.supplier
 
-    def subject(locale: str) -> str:
-        return translated(
-            locale,
-            N_("Overdue: %(supplier)s has not submitted %(title)s"),
-            supplier=supplier.name_for(locale),
-            title=_title(template, assessment, locale),
-        )
+    subject = _assessment_subject(
+        N_("Overdue: %(supplier)s has not submitted %(title)s"), assessment, template
+    )
 
     return _mail_user(
         owner,
@@ -600,13 +610,9 @@ def _escalation_mails(
 ) -> list[_Planned]:
     supplier = assessment.supplier
 
-    def subject(locale: str) -> str:
-        return translated(
-            locale,
-            N_("Escalation: %(supplier)s is overdue with %(title)s"),
-            supplier=supplier.name_for(locale),
-            title=_title(template, assessment, locale),
-        )
+    subject = _assessment_subject(
+        N_("Escalation: %(supplier)s is overdue with %(title)s"), assessment, template
+    )
 
     return [
         _Planned(
@@ -672,13 +678,9 @@ def _expired_mail(assessment: Assessment, owner: User, now: datetime) -> _Planne
     template = catalog().get(assessment.template_id, assessment.template_version)
     supplier = assessment.supplier
 
-    def subject(locale: str) -> str:
-        return translated(
-            locale,
-            N_("Expired unanswered: %(title)s from %(supplier)s"),
-            supplier=supplier.name_for(locale),
-            title=_title(template, assessment, locale),
-        )
+    subject = _assessment_subject(
+        N_("Expired unanswered: %(title)s from %(supplier)s"), assessment, template
+    )
 
     return _Planned(
         f"expired-owner:{assessment.id}:{owner.id}",
