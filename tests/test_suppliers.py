@@ -517,3 +517,16 @@ def test_the_attestation_form_shows_only_the_fields_of_its_kind(auth, make_suppl
     with ctx() as session:
         saved = session.scalar(sa.select(Attestation))
     assert (saved.scope, saved.coverage_limit_jpy, saved.level.value) == ("", None, "star1")
+
+
+def test_the_dashboard_lists_due_re_checks_that_cannot_be_sent(auth, make_supplier, make_contact):
+    from datetime import date as _date
+
+    stranded = make_supplier(name_en="No Contact KK", next_review_on=_date(2020, 1, 1))
+    reachable = make_supplier(name_en="Has Contact KK", next_review_on=_date(2020, 1, 1))
+    make_contact(reachable)
+    auth.login(Role.procurement)
+    page = auth.client.get("/", headers=EN).get_data(as_text=True)
+    assert "Re-checks due that cannot be sent: no contact" in page
+    assert "No Contact KK" in page and "Has Contact KK" not in page
+    assert f"/suppliers/{stranded.id}#contacts" in page

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 
 from vendorrisk.extensions import db
-from vendorrisk.models import Attestation, Supplier, SupplierStatus
+from vendorrisk.models import Attestation, Contact, Supplier, SupplierStatus
 
 EXPIRING_DAYS = 60
 
@@ -21,6 +21,8 @@ class RegisterSummary:
     expired: list[Attestation]
     expiring: list[Attestation]
     reviews_due: int
+    #: Suppliers whose re-check is due but who have no contact mail can reach.
+    due_without_contact: list[Supplier]
 
 
 def _counts(column) -> dict[str, int]:
@@ -49,6 +51,17 @@ def register_summary(today: date) -> RegisterSummary:
         .select_from(Supplier)
         .where(live, Supplier.next_review_on <= today)
     )
+    reachable = sa.exists().where(
+        Contact.supplier_id == Supplier.id, Contact.undeliverable_at.is_(None)
+    )
+    stranded = list(
+        db.session.scalars(
+            sa.select(Supplier)
+            .where(live, Supplier.next_review_on <= today, ~reachable)
+            .order_by(Supplier.next_review_on, Supplier.id)
+            .limit(50)
+        )
+    )
     return RegisterSummary(
         by_status=_counts(Supplier.status),
         by_category=_counts(Supplier.category),
@@ -56,4 +69,5 @@ def register_summary(today: date) -> RegisterSummary:
         expired=[a for a in attestations if a.is_expired(today)],
         expiring=[a for a in attestations if not a.is_expired(today)],
         reviews_due=due or 0,
+        due_without_contact=stranded,
     )
