@@ -207,3 +207,12 @@ def test_two_schedulers_for_a_month_send_each_message_once(
         assert len(keys) == len(set(keys)) and len(rows) > 8
         assert all(r.status != OutboxStatus.failed for r in rows)
     assert schedule  # the jobs' work lives in vendorrisk.services.schedule
+
+
+def test_the_scheduler_holds_every_job_of_the_table(app):
+    with app.app_context():
+        scheduler = jobs.build_scheduler(app, blocking=False)
+        scheduled = {job.id: job for job in scheduler.get_jobs()}
+    assert set(scheduled) == set(jobs.JOB_BY_ID)
+    assert all(job.name for job in scheduled.values())
+    assert not scheduler.running  # never started under tests

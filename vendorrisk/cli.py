@@ -110,6 +110,8 @@ def serve_command(host: str, port: int) -> None:
     """The development server with the scheduler running inside it (`make run`)."""
     import threading
 
+    from werkzeug.serving import run_simple
+
     from vendorrisk import jobs
 
     app = current_app._get_current_object()
@@ -120,7 +122,8 @@ def serve_command(host: str, port: int) -> None:
             jobs.build_scheduler(app, blocking=True).start()
 
     threading.Thread(target=scheduler, name="vendorrisk-scheduler", daemon=True).start()
-    app.run(host=host, port=port, debug=False, use_reloader=False)
+    click.echo(f"Serving on http://{host}:{port} (the scheduler runs in this process)")
+    run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
 
 
 @click.group("jobs")

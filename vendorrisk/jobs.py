@@ -229,7 +229,7 @@ def build_scheduler(app: Flask, blocking: bool):
             _in_context(app, job.id),
             trigger=job.make_trigger(app.config["TIMEZONE"]),
             id=job.id,
-            name=job.description,
+            name=str(job.description),
             replace_existing=True,
         )
     return scheduler
