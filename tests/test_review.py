@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from markupsafe import escape
 
 from tests.conftest import body_of, link_in
-from vendorrisk import scoring
+from vendorrisk import clock, scoring
 from vendorrisk.catalog import Catalog
 from vendorrisk.extensions import db
 from vendorrisk.models import (
@@ -146,7 +146,10 @@ def test_completing_stores_the_score_with_the_version_and_sets_tier_and_next_rev
     assert supplier.latest_score == 40.0
     rules = scoring.DEFAULT_RULES
     assert supplier.tier in scoring.LEVELS and supplier.tier_source == "rule"
-    assert supplier.next_review_on == scoring.next_review(date.today(), supplier.tier, rules)
+    with ctx():
+        today = clock.today()  # the company's day (Asia/Tokyo), not the server's
+    assert supplier.next_review_on == scoring.next_review(today, supplier.tier, rules)
+    assert supplier.latest_score_on == today
     with ctx() as session:
         assert session.scalars(
             sa.select(TierChange).where(TierChange.supplier_id == supplier.id)
