@@ -99,6 +99,7 @@ def world(make_supplier, make_contact, make_contract, make_attestation, make_use
         "finding_id": ids[4],
         "token": "t" * 43,
         "job_id": "expire-links",
+        "fmt": "csv",
         "section_id": "d1",
         "supplier_id": supplier.id,
         "contact_id": make_contact(supplier).id,

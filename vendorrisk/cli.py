@@ -14,7 +14,7 @@ from vendorrisk import clock
 from vendorrisk.catalog import Catalog
 from vendorrisk.extensions import db
 from vendorrisk.models import Role, Supplier
-from vendorrisk.services import audit, users
+from vendorrisk.services import audit, exports, users
 
 
 def _create_app():
@@ -179,6 +179,20 @@ def jobs_run_command(name: str, now_text: str | None) -> None:
         sys.exit(1)
 
 
+@click.command("export")
+@click.argument("kind", type=click.Choice(exports.KINDS))
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def export_command(kind: str, file: Path) -> None:
+    """Export suppliers, assessments, answers or findings to FILE (.csv or .xlsx)."""
+    fmt = file.suffix.lower().lstrip(".")
+    if fmt not in exports.FORMATS:
+        raise click.BadParameter("the file name must end in .csv or .xlsx", param_hint="FILE")
+    df = exports.frame(kind, clock.today())
+    exports.write(df, str(file), fmt)
+    click.echo(f"Wrote {len(df)} rows to {file}")
+
+
 def init_app(app: Flask) -> None:
     from vendorrisk.mail import outbox_group
 
@@ -190,5 +204,6 @@ def init_app(app: Flask) -> None:
         scheduler_command,
         serve_command,
         jobs_group,
+        export_command,
     ):
         app.cli.add_command(command)

@@ -286,7 +286,7 @@ def held_level(today: date) -> sa.ColumnElement[str]:
 
 
 def columns(today: date) -> tuple[sa.ColumnElement[Any], ...]:
-    """The SQL twins of D9Status's fields, in the order `_from_row` reads them."""
+    """The SQL twins of D9Status's fields, in the order `status_from_row` reads them."""
     return (
         security_action_level(today).label("d9_security_action"),
         security_action_id(today).label("d9_security_action_id"),
@@ -301,7 +301,7 @@ def columns(today: date) -> tuple[sa.ColumnElement[Any], ...]:
     )
 
 
-def _from_row(today: date, values: Any) -> D9Status:
+def status_from_row(today: date, values: Any) -> D9Status:
     sa_level, sa_id, isms, pmark, insurance, clauses, mask, findings, required, held = values
     return D9Status(
         today=today,
@@ -423,5 +423,5 @@ def list_rows(stmt: sa.Select, today: date, page: int, per_page: int) -> Page:
     rows = db.session.execute(
         stmt.add_columns(*columns(today)).limit(per_page).offset((page - 1) * per_page)
     )
-    items = [Row(row[0], _from_row(today, row[1:])) for row in rows]
+    items = [Row(row[0], status_from_row(today, row[1:])) for row in rows]
     return Page(items, page, per_page, total)

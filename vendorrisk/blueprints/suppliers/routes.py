@@ -1,3 +1,5 @@
+import io
+
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -16,7 +18,7 @@ from vendorrisk.blueprints.suppliers.forms import (
 )
 from vendorrisk.extensions import db
 from vendorrisk.models import Attestation, AttestationKind, Contact, Contract, StoredFile, Supplier
-from vendorrisk.services import d9, files, review, suppliers
+from vendorrisk.services import audit, d9, exports, files, review, suppliers
 
 
 def _supplier(supplier_id: int) -> Supplier:
@@ -252,3 +254,22 @@ def tier_by_rules(supplier_id: int):
         db.session.commit()
         flash(_("The tier follows the rules again."), "success")
     return redirect(url_for(".detail", supplier_id=supplier_id, _anchor="risk"))
+
+
+@bp.route("/export.<any(csv, xlsx):fmt>")
+@access(read=READERS)
+def export(fmt: str):
+    today = clock.today()
+    form = FilterForm(request.args, owners=suppliers.owners())
+    df = exports.frame("suppliers", today, form.criteria())
+    buffer = io.BytesIO()
+    exports.write(df, buffer, fmt)
+    audit.record("export", summary=f"suppliers {fmt}, {len(df)} rows")
+    db.session.commit()
+    buffer.seek(0)
+    return send_file(
+        buffer,
+        mimetype=exports.MIMETYPES[fmt],
+        as_attachment=True,
+        download_name=f"suppliers-{today.isoformat()}.{fmt}",
+    )

@@ -1,0 +1,255 @@
+"""Exports: suppliers, assessments, answers and findings as DataFrames, written to CSV or XLSX.
+
+The column headers are English and stable whatever the user's language: an export is a
+machine-readable file that scripts and spreadsheets refer to by column name. Every text cell is
+neutralised against formula injection (``safe_cell``) in both formats.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from typing import IO, Any
+
+import pandas as pd
+import sqlalchemy as sa
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from sqlalchemy.orm import aliased
+
+from vendorrisk import catalog as questionnaires
+from vendorrisk.extensions import db
+from vendorrisk.models import Answer, Assessment, Finding, Supplier, User
+from vendorrisk.services import d9, suppliers
+from vendorrisk.services.suppliers import SupplierFilter
+
+KINDS = ("suppliers", "assessments", "answers", "findings")
+FORMATS = ("csv", "xlsx")
+MIMETYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+#: Leading characters a spreadsheet may read as the start of a formula (or hide one behind).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+#: The columns of each kind, in order (also the header of an empty export).
+COLUMNS = {
+    "suppliers": (
+        "supplier_id", "name_ja", "name_en", "corporate_number", "category", "status",
+        "criticality", "tier", "owner", "latest_score", "latest_score_on", "next_review_on",
+        "required_level", "held_level", "security_action", "security_action_id", "isms_until",
+        "pmark_until", "insurance_until", "contract_in_force", "contract_clauses",
+        "missing_clauses", "open_findings",
+    ),
+    "assessments": (
+        "assessment_id", "supplier_id", "supplier", "template_id", "template_version", "status",
+        "due_on", "sent_at", "submitted_at", "completed_at", "score", "decision",
+    ),
+    "answers": (
+        "assessment_id", "supplier", "question_id", "directive", "appendix_a_item",
+        "question_ja", "answer", "comment",
+    ),
+    "findings": (
+        "finding_id", "supplier", "title", "severity", "status", "due_on", "owner",
+        "accepted_until",
+    ),
+}  # fmt: skip
+_NULLABLE_INTEGERS = {"supplier_id", "directive"}
+#: Rows fetched at a time when streaming answers.
+BATCH = 1000
+
+
+def safe_cell(value: Any) -> Any:
+    """Prefix text that a spreadsheet could run as a formula with "'"; other values unchanged."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def frame(kind: str, today: date, criteria: SupplierFilter | None = None) -> pd.DataFrame:
+    """The rows of one export kind; `criteria` (the supplier list's filter) applies to suppliers."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown export kind {kind!r}")
+    if kind == "suppliers":
+        rows = _supplier_rows(today, criteria or SupplierFilter())
+    else:
+        rows = {
+            "assessments": _assessment_rows,
+            "answers": _answer_rows,
+            "findings": _finding_rows,
+        }[kind]()
+    df = pd.DataFrame(list(rows), columns=list(COLUMNS[kind]))
+    # Whole numbers that may be missing stay whole (1, not 1.0).
+    for column in _NULLABLE_INTEGERS.intersection(df.columns):
+        df[column] = df[column].astype("Int64")
+    return df
+
+
+def write(df: pd.DataFrame, target: str | IO[bytes], fmt: str) -> None:
+    """Write `df` as CSV (UTF-8 with a BOM, for Excel in Japan) or XLSX, every text cell safe."""
+    safe = df.copy()
+    for column in safe.columns:
+        if not (
+            pd.api.types.is_numeric_dtype(safe[column])
+            or pd.api.types.is_datetime64_any_dtype(safe[column])
+        ):
+            safe[column] = safe[column].map(_xlsx_text if fmt == "xlsx" else safe_cell)
+    if fmt == "csv":
+        # CRLF (RFC 4180) also makes the writer quote a lone CR or LF inside a cell.
+        safe.to_csv(target, index=False, encoding="utf-8-sig", lineterminator="\r\n")
+    elif fmt == "xlsx":
+        safe.to_excel(target, index=False, engine="openpyxl")
+    else:
+        raise ValueError(f"unknown export format {fmt!r}")
+
+
+def _xlsx_text(value: Any) -> Any:
+    """safe_cell, without the control characters an XLSX file cannot hold."""
+    if isinstance(value, str):
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)
+    return safe_cell(value)
+
+
+def _plain(value: Any) -> Any:
+    """A cell value: enums as their value, datetimes as naive UTC (Excel has no time zones)."""
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).replace(tzinfo=None)
+    return value
+
+
+def _row(mapping: Any) -> dict[str, Any]:
+    return {key: _plain(value) for key, value in mapping.items()}
+
+
+# -- the kinds ----------------------------------------------------------------------------------
+
+
+def _supplier_rows(today: date, criteria: SupplierFilter) -> Iterator[dict[str, Any]]:
+    """The filtered supplier list with its Directive 9 status: one query, as the list page."""
+    stmt = suppliers.search(criteria, today).add_columns(*d9.columns(today))
+    for row in db.session.execute(stmt):
+        s, status = row[0], d9.status_from_row(today, row[1:])
+        yield _row(
+            {
+                "supplier_id": s.id,
+                "name_ja": s.name_ja,
+                "name_en": s.name_en,
+                "corporate_number": s.corporate_number or "",
+                "category": s.category,
+                "status": s.status,
+                "criticality": s.criticality,
+                "tier": s.tier or "",
+                "owner": s.owner.email if s.owner else "",
+                "latest_score": s.latest_score,
+                "latest_score_on": s.latest_score_on,
+                "next_review_on": s.next_review_on,
+                "required_level": status.required,
+                "held_level": status.held,
+                "security_action": status.security_action,
+                "security_action_id": status.security_action_id,
+                "isms_until": status.isms_until,
+                "pmark_until": status.pmark_until,
+                "insurance_until": status.insurance_until,
+                "contract_in_force": status.has_contract,
+                "contract_clauses": status.clauses,
+                "missing_clauses": ";".join(status.missing_clauses),
+                "open_findings": status.open_findings,
+            }
+        )
+
+
+def _assessment_rows() -> Iterator[dict[str, Any]]:
+    stmt = (
+        sa.select(
+            Assessment.id.label("assessment_id"),
+            Assessment.supplier_id,
+            Supplier.name_ja.label("supplier"),
+            Assessment.template_id,
+            Assessment.template_version,
+            Assessment.status,
+            Assessment.due_on,
+            Assessment.sent_at,
+            Assessment.submitted_at,
+            Assessment.completed_at,
+            Assessment.score,
+            Assessment.decision,
+        )
+        .outerjoin(Supplier, Supplier.id == Assessment.supplier_id)
+        .order_by(Assessment.id)
+    )
+    for row in db.session.execute(stmt):
+        yield _row(row._mapping)
+
+
+def _answer_rows() -> Iterator[dict[str, Any]]:
+    """One row per answer, streamed in batches of plain rows rather than loaded as objects."""
+    stmt = (
+        sa.select(
+            Answer.assessment_id,
+            Supplier.name_ja.label("supplier"),
+            Assessment.template_id,
+            Assessment.template_version,
+            Answer.question_id,
+            Answer.value,
+            Answer.comment,
+        )
+        .join(Assessment, Assessment.id == Answer.assessment_id)
+        .outerjoin(Supplier, Supplier.id == Assessment.supplier_id)
+        .order_by(Answer.assessment_id, Answer.id)
+        .execution_options(yield_per=BATCH)
+    )
+    templates = questionnaires.catalog()
+    for row in db.session.execute(stmt):
+        question = _question(templates.get(row.template_id, row.template_version), row.question_id)
+        yield {
+            "assessment_id": row.assessment_id,
+            "supplier": row.supplier,
+            "question_id": row.question_id,
+            "directive": question.mapping.directive if question else None,
+            "appendix_a_item": (question.mapping.item or "") if question else "",
+            "question_ja": question.text.ja if question else "",
+            "answer": _answer_text(row.value),
+            "comment": row.comment,
+        }
+
+
+def _question(template: Any, question_id: str) -> Any:
+    """The catalog's question, or None when its template or the question is no longer there."""
+    try:
+        return template.question(question_id) if template else None
+    except KeyError:
+        return None
+
+
+def _answer_text(value: Any) -> Any:
+    """An answer's value as one cell: lists joined with ";", objects as JSON, None empty."""
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ";".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return value
+
+
+def _finding_rows() -> Iterator[dict[str, Any]]:
+    owner = aliased(User)
+    stmt = (
+        sa.select(
+            Finding.id.label("finding_id"),
+            Supplier.name_ja.label("supplier"),
+            Finding.title,
+            Finding.severity,
+            Finding.status,
+            Finding.due_on,
+            owner.email.label("owner"),
+            Finding.accepted_until,
+        )
+        .join(Supplier, Supplier.id == Finding.supplier_id)
+        .outerjoin(owner, owner.id == Finding.owner_id)
+        .order_by(Finding.id)
+    )
+    for row in db.session.execute(stmt):
+        yield _row(row._mapping)
