@@ -340,15 +340,16 @@ def _due_for_recheck(today: date) -> list[Supplier]:
     )
 
 
-def _last_sent(supplier_ids: list[int]) -> dict[int, datetime]:
-    if not supplier_ids:
+def _latest_by(key: Any, moment: Any, ids: list[int]) -> dict[int, datetime]:
+    """The latest `moment` per `key` among `ids`, in one grouped query."""
+    if not ids:
         return {}
-    rows = db.session.execute(
-        sa.select(Assessment.supplier_id, sa.func.max(Assessment.sent_at))
-        .where(Assessment.supplier_id.in_(supplier_ids))
-        .group_by(Assessment.supplier_id)
-    )
-    return {supplier_id: sent for supplier_id, sent in rows if sent is not None}
+    rows = db.session.execute(sa.select(key, sa.func.max(moment)).where(key.in_(ids)).group_by(key))
+    return {id_: when for id_, when in rows if when is not None}
+
+
+def _last_sent(supplier_ids: list[int]) -> dict[int, datetime]:
+    return _latest_by(Assessment.supplier_id, Assessment.sent_at, supplier_ids)
 
 
 def recheck(now: datetime) -> JobResult:
@@ -743,14 +744,7 @@ def _contacts_of(supplier_ids: set[int]) -> dict[int, list[Contact]]:
 
 
 def _last_fulfilled(attestation_ids: list[int]) -> dict[int, datetime]:
-    if not attestation_ids:
-        return {}
-    rows = db.session.execute(
-        sa.select(EvidenceRequest.attestation_id, sa.func.max(EvidenceRequest.fulfilled_at))
-        .where(EvidenceRequest.attestation_id.in_(attestation_ids))
-        .group_by(EvidenceRequest.attestation_id)
-    )
-    return {attestation_id: when for attestation_id, when in rows if when is not None}
+    return _latest_by(EvidenceRequest.attestation_id, EvidenceRequest.fulfilled_at, attestation_ids)
 
 
 def _attestation_alerts(
