@@ -28,6 +28,10 @@ RISK_APPROVERS = frozenset({Role.ciso})
 TIER_EDITORS = frozenset({Role.admin, Role.procurement, Role.ciso})
 #: Who may read the settings (tier rules, cadences); only admins change them.
 SETTINGS_READERS = frozenset({Role.admin, Role.ciso, Role.auditor})
+#: Who answers the company's own Appendix A self-assessment and runs its PDCA cycles.
+SELF_ASSESSMENT_EDITORS = frozenset({Role.admin, Role.ciso, Role.reviewer})
+#: Who may import suppliers from a file (as for editing the register).
+IMPORTERS = REGISTER_EDITORS
 #: Who may read the audit log.
 AUDIT_READERS = frozenset({Role.admin, Role.auditor, Role.ciso})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
