@@ -85,15 +85,35 @@ def frame(kind: str, today: date, criteria: SupplierFilter | None = None) -> pd.
     return df
 
 
-def write(df: pd.DataFrame, target: str | IO[bytes], fmt: str) -> None:
-    """Write `df` as CSV (UTF-8 with a BOM, for Excel in Japan) or XLSX, every text cell safe."""
+def safe_frame(df: pd.DataFrame, fmt: str) -> pd.DataFrame:
+    """A copy of `df` whose text cells (and text headers) cannot run as formulas."""
     safe = df.copy()
+    cell = _xlsx_text if fmt == "xlsx" else safe_cell
     for column in safe.columns:
         if not (
             pd.api.types.is_numeric_dtype(safe[column])
             or pd.api.types.is_datetime64_any_dtype(safe[column])
         ):
-            safe[column] = safe[column].map(_xlsx_text if fmt == "xlsx" else safe_cell)
+            safe[column] = safe[column].map(cell)
+    return safe.rename(columns=lambda name: cell(name) if isinstance(name, str) else name)
+
+
+def sheet_name(name: str) -> str:
+    """A valid, harmless worksheet name: at most 31 characters, none of []:*?/\\."""
+    cleaned = "".join(" " if c in "[]:*?/\\" else c for c in str(name)).strip("' ")
+    return cleaned[:31] or "Sheet"
+
+
+def write_kind(kind: str, today: date, target: str | IO[bytes], fmt: str) -> int:
+    """Write the export of `kind` to `target` as `fmt`; the number of rows written."""
+    df = frame(kind, today)
+    write(df, target, fmt)
+    return len(df)
+
+
+def write(df: pd.DataFrame, target: str | IO[bytes], fmt: str) -> None:
+    """Write `df` as CSV (UTF-8 with a BOM, for Excel in Japan) or XLSX, every text cell safe."""
+    safe = safe_frame(df, fmt)
     if fmt == "csv":
         # CRLF (RFC 4180) also makes the writer quote a lone CR or LF inside a cell.
         safe.to_csv(target, index=False, encoding="utf-8-sig", lineterminator="\r\n")

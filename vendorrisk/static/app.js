@@ -6,3 +6,11 @@ document.addEventListener("submit", (event) => {
     event.preventDefault();
   }
 });
+
+// The management report's print button.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest ? event.target.closest("[data-print]") : null;
+  if (button) {
+    window.print();
+  }
+});

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("dashboard", __name__)
 
-from vendorrisk.blueprints.dashboard import routes  # noqa: E402,F401
+from vendorrisk.blueprints.dashboard import report, routes  # noqa: E402,F401

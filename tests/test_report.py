@@ -1,0 +1,119 @@
+"""The management report and the export route: top risks ranked as promised, both languages."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, date, datetime
+
+import openpyxl
+import pytest
+import sqlalchemy as sa
+
+from vendorrisk.extensions import db
+from vendorrisk.models import AuditEvent, Finding, FindingStatus, Role, Severity, SupplierStatus
+from vendorrisk.services import report
+
+TODAY = date(2026, 11, 27)
+
+
+@pytest.fixture
+def risks(app, make_supplier, make_attestation):
+    """Five suppliers whose order in the top risks is known by hand."""
+    made = {
+        # critical tier, scored 80, needs ★4 (admin access), holds ★2 declaration: gap 2
+        "crit": make_supplier(name_ja="重要社", tier="critical", latest_score=80.0,
+                              has_admin_access=True),
+        # high tier, no score, needs ★3, holds nothing: gap 3
+        "high": make_supplier(name_ja="高位社", tier="high"),
+        # medium tier, needs ★3, holds ★2: gap 1 -> listed, after the high tiers
+        "gap": make_supplier(name_ja="不足社", tier="medium", latest_score=90.0),
+        # low tier, meets nothing required? holds ★3 via SCS: no gap, no findings -> not listed
+        "fine": make_supplier(name_ja="問題なし社", tier="low", scs_level="star3"),
+        # critical, but offboarded -> never listed
+        "gone": make_supplier(name_ja="取引終了社", tier="critical",
+                              status=SupplierStatus.offboarded),
+    }  # fmt: skip
+    make_attestation(made["crit"])
+    make_attestation(made["gap"])
+    with app.app_context():
+        db.session.add_all(
+            [
+                Finding(supplier_id=made["gap"].id, title="=HYPERLINK(\"x\")",
+                        severity=Severity.critical, due_on=date(2026, 10, 1),
+                        created_at=datetime(2026, 9, 1, tzinfo=UTC)),
+                Finding(supplier_id=made["high"].id, title="Backups untested",
+                        severity=Severity.high, due_on=date(2027, 1, 31),
+                        created_at=datetime(2026, 11, 20, tzinfo=UTC)),
+                Finding(supplier_id=made["high"].id, title="Old finding", severity=Severity.low,
+                        created_at=datetime(2026, 1, 1, tzinfo=UTC)),
+                Finding(supplier_id=made["crit"].id, title="Closed", severity=Severity.critical,
+                        status=FindingStatus.resolved),
+            ]
+        )  # fmt: skip
+        db.session.commit()
+        db.session.remove()
+    return made
+
+
+def test_top_risks_rank_tier_then_gap_then_findings(app, risks):
+    with app.app_context():
+        top = report.top_risks(TODAY)
+    assert [s.name_ja for s in top.suppliers] == ["重要社", "高位社", "不足社"]
+    crit, high, gap = top.suppliers
+    assert (crit.required, crit.held, crit.gap, crit.serious_findings) == ("star4", "star2", 2, 0)
+    assert (high.required, high.held, high.gap, high.serious_findings) == ("star3", "none", 3, 1)
+    assert (high.open_findings, gap.serious_findings, gap.gap) == (2, 1, 1)
+    assert [(f.title, f.severity, f.age_days) for f in top.findings] == [
+        ('=HYPERLINK("x")', Severity.critical, 87),
+        ("Backups untested", Severity.high, 7),
+        ("Old finding", Severity.low, 330),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("lang", "heading", "tier"), [("ja", "主要なリスク", "最重要"), ("en", "Top risks", "Critical")]
+)
+def test_the_printable_report_in_either_language(auth, risks, lang, heading, tier):
+    auth.login(Role.ciso, locale="en" if lang == "ja" else "ja")
+    page = auth.client.get(f"/report?lang={lang}").get_data(as_text=True)
+    assert heading in page and tier in page
+    links = [page.index(f'href="/suppliers/{risks[key].id}"') for key in ("crit", "high", "gap")]
+    assert links == sorted(links)
+    for key in ("fine", "gone"):
+        assert f'href="/suppliers/{risks[key].id}"' not in page
+    assert "data-print" in page
+    assert f'href="/report.xlsx?lang={lang}"' in page
+
+
+def test_the_workbook_is_safe_and_in_the_chosen_language(auth, ctx, risks):
+    auth.login(Role.auditor)
+    response = auth.client.get("/report.xlsx?lang=ja")
+    assert response.status_code == 200
+    book = openpyxl.load_workbook(io.BytesIO(response.data))
+    sheet = book["主要なリスク"]
+    assert sheet["A1"].value.startswith("サプライチェーン")
+    header = [c.value for c in sheet[3]]
+    assert header[:3] == ["取引先", "重要度", "スコア"]
+    assert [sheet.cell(row=r, column=1).value for r in (4, 5, 6)] == ["重要社", "高位社", "不足社"]
+    findings = book["重大な指摘事項"]
+    assert findings["A4"].value == '\'=HYPERLINK("x")'
+    assert findings["A4"].data_type == "s"
+    with ctx():
+        summaries = db.session.scalars(
+            sa.select(AuditEvent.summary).where(AuditEvent.action == "export")
+        ).all()
+    assert summaries == ["management report xlsx (ja)"]
+
+
+@pytest.mark.parametrize("kind", ["assessments", "answers", "findings", "suppliers"])
+def test_every_kind_exports_from_the_web(auth, risks, kind):
+    auth.login(Role.auditor)
+    response = auth.client.get(f"/export/{kind}.csv")
+    assert response.status_code == 200
+    assert response.headers["Content-Disposition"].startswith(f"attachment; filename={kind}-")
+    assert response.data.startswith(b"\xef\xbb\xbf")
+
+
+def test_an_unknown_kind_is_not_found(auth):
+    auth.login(Role.ciso)
+    assert auth.client.get("/export/passwords.csv").status_code == 404

@@ -1,0 +1,65 @@
+"""The management report (HTML to print, XLSX) and the exports of every kind."""
+
+from __future__ import annotations
+
+import io
+
+from flask import abort, render_template, request, send_file
+from flask_babel import force_locale, get_locale
+
+from vendorrisk import clock
+from vendorrisk.access import READERS, access
+from vendorrisk.blueprints.dashboard import bp
+from vendorrisk.extensions import db
+from vendorrisk.services import audit, exports, report
+
+
+def _report_locale() -> str:
+    wanted = request.args.get("lang", "")
+    return wanted if wanted in report.LANGUAGES else str(get_locale() or "ja")
+
+
+@bp.route("/report")
+@access(read=READERS)
+def management_report():
+    today, locale = clock.today(), _report_locale()
+    with force_locale(locale):
+        return render_template(
+            "dashboard/report.html", report=report.build(today, locale), lang=locale
+        )
+
+
+@bp.route("/report.xlsx")
+@access(read=READERS)
+def management_report_xlsx():
+    today, locale = clock.today(), _report_locale()
+    buffer = io.BytesIO()
+    report.workbook(today, locale, buffer)
+    audit.record("export", summary=f"management report xlsx ({locale})")
+    db.session.commit()
+    buffer.seek(0)
+    return send_file(
+        buffer,
+        mimetype=exports.MIMETYPES["xlsx"],
+        as_attachment=True,
+        download_name=f"supply-chain-report-{today.isoformat()}-{locale}.xlsx",
+    )
+
+
+@bp.route("/export/<kind>.<any(csv, xlsx):fmt>")
+@access(read=READERS)
+def export(kind: str, fmt: str):
+    if kind not in exports.KINDS:
+        abort(404)
+    today = clock.today()
+    buffer = io.BytesIO()
+    rows = exports.write_kind(kind, today, buffer, fmt)
+    audit.record("export", summary=f"{kind} {fmt}, {rows} rows")
+    db.session.commit()
+    buffer.seek(0)
+    return send_file(
+        buffer,
+        mimetype=exports.MIMETYPES[fmt],
+        as_attachment=True,
+        download_name=f"{kind}-{today.isoformat()}.{fmt}",
+    )

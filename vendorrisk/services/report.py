@@ -1,0 +1,235 @@
+"""The management report (経営層への報告, Directive 6): roll-up, self-assessment, top risks.
+
+One set of facts feeds two renderings: the printable HTML page and the XLSX workbook. Both are
+built in the reader's chosen language (Japanese or English), whatever the UI language; the
+workbook's text cells are neutralised against formula injection like every export.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import IO
+
+import pandas as pd
+import sqlalchemy as sa
+from flask_babel import force_locale, gettext
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+from vendorrisk import scoring
+from vendorrisk.extensions import db
+from vendorrisk.i18n import label, level_name, tier_name
+from vendorrisk.models import Finding, Severity, Supplier, SupplierStatus, User
+from vendorrisk.services import d9, exports
+
+LANGUAGES = ("ja", "en")
+#: Rows of each top-risk table.
+TOP = 10
+_TIER_RANK = sa.case(
+    {tier: i for i, tier in enumerate(scoring.LEVELS)}, value=Supplier.tier, else_=-1
+)
+_SEVERITY_RANK = sa.case({s.value: i for i, s in enumerate(Severity)}, value=Finding.severity)
+_SERIOUS = (Severity.high, Severity.critical)
+
+
+@dataclass(frozen=True)
+class RiskySupplier:
+    """A supplier among the top risks, with the facts that put it there."""
+
+    supplier_id: int
+    name_ja: str
+    name_en: str
+    tier: str | None
+    score: float | None
+    required: str
+    held: str
+    serious_findings: int
+    open_findings: int
+
+    @property
+    def gap(self) -> int:
+        return scoring.level_gap(self.required, self.held)
+
+    def name_for(self, locale: str) -> str:
+        return self.name_en if locale == "en" and self.name_en else self.name_ja
+
+
+@dataclass(frozen=True)
+class OpenFinding:
+    finding_id: int
+    supplier_id: int
+    supplier_ja: str
+    supplier_en: str
+    title: str
+    severity: Severity
+    due_on: date | None
+    owner: str
+    age_days: int
+
+    def supplier_for(self, locale: str) -> str:
+        return self.supplier_en if locale == "en" and self.supplier_en else self.supplier_ja
+
+
+@dataclass
+class TopRisks:
+    suppliers: list[RiskySupplier] = field(default_factory=list)
+    findings: list[OpenFinding] = field(default_factory=list)
+
+
+def _serious_findings() -> sa.ScalarSelect[int]:
+    count = sa.select(sa.func.count(Finding.id)).where(
+        Finding.supplier_id == Supplier.id,
+        Finding.status.in_(d9.OPEN_FINDINGS),
+        Finding.severity.in_(_SERIOUS),
+    )
+    return count.correlate(Supplier).scalar_subquery()
+
+
+def risky_suppliers(today: date, limit: int = TOP) -> list[RiskySupplier]:
+    """Live suppliers ranked by tier, level gap, serious open findings, then lowest score."""
+    serious = _serious_findings()
+    gap = d9.required_rank() - d9.held_rank(today)
+    stmt = (
+        sa.select(
+            Supplier.id,
+            Supplier.name_ja,
+            Supplier.name_en,
+            Supplier.tier,
+            Supplier.latest_score,
+            d9.required_level(),
+            d9.held_level(today),
+            serious,
+            d9.open_findings(),
+        )
+        .where(
+            Supplier.status != SupplierStatus.offboarded,
+            sa.or_(Supplier.tier.in_(("high", "critical")), gap > 0, serious > 0),
+        )
+        .order_by(
+            _TIER_RANK.desc(),
+            sa.case((gap > 0, gap), else_=0).desc(),
+            serious.desc(),
+            Supplier.latest_score.is_(None).desc(),
+            Supplier.latest_score.asc(),
+            Supplier.id,
+        )
+        .limit(limit)
+    )
+    return [RiskySupplier(*row) for row in db.session.execute(stmt)]
+
+
+def serious_findings(today: date, limit: int = TOP) -> list[OpenFinding]:
+    """Open findings, the most severe first, then the most overdue, then the oldest."""
+    stmt = (
+        sa.select(
+            Finding.id,
+            Supplier.id,
+            Supplier.name_ja,
+            Supplier.name_en,
+            Finding.title,
+            Finding.severity,
+            Finding.due_on,
+            sa.func.coalesce(User.name, User.email, ""),
+            Finding.created_at,
+        )
+        .join(Supplier, Supplier.id == Finding.supplier_id)
+        .outerjoin(User, User.id == Finding.owner_id)
+        .where(Finding.status.in_(d9.OPEN_FINDINGS))
+        .order_by(
+            _SEVERITY_RANK.desc(),
+            Finding.due_on.is_(None),
+            Finding.due_on.asc(),
+            Finding.id,
+        )
+        .limit(limit)
+    )
+    return [
+        OpenFinding(*row[:8], age_days=max((today - row[8].date()).days, 0))
+        for row in db.session.execute(stmt)
+    ]
+
+
+def top_risks(today: date, limit: int = TOP) -> TopRisks:
+    """The suppliers and the findings the management report puts first."""
+    return TopRisks(risky_suppliers(today, limit), serious_findings(today, limit))
+
+
+@dataclass
+class Report:
+    """Everything the management report shows, in one language."""
+
+    today: date
+    locale: str
+    title: str
+    risks: TopRisks
+
+
+def build(today: date, locale: str) -> Report:
+    """The report's facts; call inside force_locale(locale) for its labels."""
+    return Report(today, locale, title(today), top_risks(today))
+
+
+# -- the workbook ---------------------------------------------------------------------------------
+
+
+def _risk_frames(risks: TopRisks, locale: str) -> dict[str, pd.DataFrame]:
+    suppliers = pd.DataFrame(
+        [
+            {
+                gettext("Supplier"): s.name_for(locale),
+                gettext("Tier"): tier_name(s.tier),
+                gettext("Score"): s.score,
+                gettext("Required level"): level_name(s.required),
+                gettext("Level held"): level_name(s.held),
+                gettext("Open findings (high or critical)"): s.serious_findings,
+                gettext("Open findings"): s.open_findings,
+            }
+            for s in risks.suppliers
+        ]
+    )
+    findings = pd.DataFrame(
+        [
+            {
+                gettext("Finding"): f.title,
+                gettext("Supplier"): f.supplier_for(locale),
+                gettext("Severity"): label(f.severity),
+                gettext("Remediation due date"): f.due_on,
+                gettext("Owner"): f.owner,
+                gettext("Age (days)"): f.age_days,
+            }
+            for f in risks.findings
+        ]
+    )
+    return {gettext("Top risks"): suppliers, gettext("Serious findings"): findings}
+
+
+def write_workbook(sheets: dict[str, pd.DataFrame], target: str | IO[bytes], title: str) -> None:
+    """One sheet per frame, a bold header, readable widths; every text cell safe."""
+    with pd.ExcelWriter(target, engine="openpyxl") as writer:
+        for name, frame in sheets.items():
+            sheet_name = exports.sheet_name(name)
+            exports.safe_frame(frame, "xlsx").to_excel(
+                writer, sheet_name=sheet_name, index=False, startrow=2
+            )
+            sheet = writer.sheets[sheet_name]
+            sheet["A1"] = exports.safe_cell(f"{title} — {name}")
+            sheet["A1"].font = Font(bold=True, size=13)
+            for cell in sheet[3]:
+                cell.font = Font(bold=True)
+            for index, column in enumerate(frame.columns, start=1):
+                values = [str(column), *(str(v) for v in frame[column].head(200))]
+                width = min(max(len(v) for v in values) * 1.6 + 2, 60)
+                sheet.column_dimensions[get_column_letter(index)].width = width
+            sheet.freeze_panes = "A4"
+
+
+def title(today: date) -> str:
+    return gettext("Supply-chain security report, %(date)s", date=today.isoformat())
+
+
+def workbook(today: date, locale: str, target: str | IO[bytes]) -> None:
+    """Write the management report as an XLSX workbook in `locale`."""
+    with force_locale(locale):
+        sheets = _risk_frames(top_risks(today), locale)
+        write_workbook(sheets, target, title(today))
