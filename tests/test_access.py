@@ -111,6 +111,8 @@ def world(make_supplier, make_contact, make_contract, make_attestation, make_use
         "file_id": 999999,
         "template_id": "csm-v2-supplier",
         "filename": "app.css",
+        "cycle_id": 999999,
+        "question_id": "int-d1-01",
     }
 
 

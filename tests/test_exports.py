@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
+from datetime import UTC, date, datetime
 
 import openpyxl
 import pytest
@@ -206,3 +206,46 @@ def test_supplier_export_is_one_query_whatever_the_size(app, make_supplier, coun
 def test_an_empty_export_still_has_its_header(app):
     rows = _export(app, "findings", "csv").decode("utf-8-sig").splitlines()
     assert rows == [",".join(exports.COLUMNS["findings"])]
+
+
+@pytest.fixture
+def hostile_cycle(app):
+    """A self-assessment cycle whose notes and evidence are hostile strings."""
+    from vendorrisk.services import selfassessment
+
+    with app.app_context():
+        template = selfassessment.current_template()
+        cycle = selfassessment.start_cycle("=2026", TODAY, template, None, datetime.now(UTC))
+        for item, text in zip(cycle.items, HOSTILE, strict=False):
+            item.notes, item.evidence = text, text
+        db.session.commit()
+        db.session.remove()
+
+
+@pytest.mark.parametrize("suffix", ["csv", "xlsx"])
+def test_the_self_assessment_exports_every_item_safely(runner, hostile_cycle, tmp_path, suffix):
+    path = tmp_path / f"selfassessment.{suffix}"
+    result = runner.invoke(args=["export", "selfassessment", str(path)])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"Wrote 41 rows to {path}"
+    if suffix == "csv":
+        rows = _csv_rows(path.read_bytes())
+        notes = [_xml(r["notes"]) for r in rows[: len(HOSTILE)]]
+        assert rows[0]["cycle"] == "'=2026"
+    else:
+        rows = _xlsx_rows(path.read_bytes())
+        notes = [_xml(r["notes"].value) for r in rows[: len(HOSTILE)]]
+        assert all(r["notes"].data_type == "s" for r in rows[: len(HOSTILE)])
+    assert notes == [_xml("'" + v) for v in HOSTILE]
+
+
+def test_the_roll_up_exports_one_table_per_panel(runner, hostile, tmp_path):
+    path = tmp_path / "rollup.xlsx"
+    result = runner.invoke(args=["export", "rollup", str(path)])
+    assert result.exit_code == 0, result.output
+    book = openpyxl.load_workbook(path)
+    assert {"tiers", "coverage", "directives", "trends"} <= set(book.sheetnames)
+    csv_path = tmp_path / "rollup.csv"
+    assert runner.invoke(args=["export", "rollup", str(csv_path)]).exit_code == 0
+    rows = _csv_rows(csv_path.read_bytes())
+    assert {r["table"] for r in rows} >= {"tiers", "coverage"}

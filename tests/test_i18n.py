@@ -133,6 +133,7 @@ def test_japanese_pages_show_no_english_ui_text(auth, runner, ctx, catalog):
         "/assessments/",
         "/assessments/campaign",
         "/findings/",
+        "/rollup",
     ]
     with ctx() as session:
         first = session.scalar(sa.select(sa.func.min(Supplier.id)).where(Supplier.contacts.any()))

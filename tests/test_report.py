@@ -117,3 +117,51 @@ def test_every_kind_exports_from_the_web(auth, risks, kind):
 def test_an_unknown_kind_is_not_found(auth):
     auth.login(Role.ciso)
     assert auth.client.get("/export/passwords.csv").status_code == 404
+
+
+@pytest.fixture
+def two_cycles(app):
+    """Two cycles: directive 1 goes from not done (0) to done (100); a KPI from 60 to 90."""
+    from vendorrisk.models import ItemStatus
+    from vendorrisk.services import selfassessment
+
+    now = datetime(2026, 11, 1, tzinfo=UTC)
+    with app.app_context():
+        template = selfassessment.current_template()
+        first = selfassessment.start_cycle("2025年度", date(2026, 3, 31), template, None, now)
+        d1 = [i for i in first.items if i.question_id.startswith("int-d1-")]
+        for item in first.items:
+            item.status = ItemStatus.not_done if item in d1 else ItemStatus.partly
+        selfassessment.save_kpis(first, {"training_completion": 60.0}, first.kpi_version)
+        selfassessment.close_cycle(first, None, now, date(2026, 3, 31))
+        second = selfassessment.start_cycle("2026年度", date(2026, 9, 30), template, None, now)
+        for item in second.items:
+            if item.question_id.startswith("int-d1-"):
+                item.status = ItemStatus.done
+        selfassessment.save_kpis(second, {"training_completion": 90.0}, second.kpi_version)
+        db.session.commit()
+        db.session.remove()
+
+
+def test_the_report_compares_the_last_two_self_assessment_cycles(auth, two_cycles):
+    auth.login(Role.ciso)
+    page = auth.client.get("/report?lang=en").get_data(as_text=True)
+    section = page.split("Our own self-assessment", 1)[1]
+    assert "Cycle 2026年度" in section and "previous cycle 2025年度" in section
+    row = section.split("Directive 1 —", 1)[1].split("</tr>", 1)[0]
+    assert '<td class="num">100</td><td class="num">0</td>' in row.replace(".0<", "<")
+    assert "+100.0" in row
+    kpi = section.split("Security training completion rate", 1)[1].split("</tr>", 1)[0]
+    assert "90" in kpi and "60" in kpi
+
+
+def test_the_workbook_has_the_self_assessment_sheets(auth, two_cycles):
+    auth.login(Role.ciso)
+    book = openpyxl.load_workbook(io.BytesIO(auth.client.get("/report.xlsx?lang=en").data))
+    sheet = book["Self-assessment"]
+    header = [c.value for c in sheet[3]]
+    assert header == ["Directive", "Title", "2026年度", "2025年度", "Change"]
+    first = [c.value for c in sheet[4]]
+    assert first[0] == 1 and first[2:] == [100, 0, 100]
+    kpis = {row[0].value: row for row in book["KPIs"].iter_rows(min_row=4)}
+    assert [c.value for c in kpis["Security training completion rate"][2:]] == [90, 60]

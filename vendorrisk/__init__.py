@@ -32,7 +32,16 @@ def create_app(config: Config | None = None) -> Flask:
 
 
 def register_blueprints(app: Flask) -> None:
-    from vendorrisk.blueprints import admin, api, assessments, auth, dashboard, portal, suppliers
+    from vendorrisk.blueprints import (
+        admin,
+        api,
+        assessments,
+        auth,
+        dashboard,
+        portal,
+        selfassessment,
+        suppliers,
+    )
 
     app.register_blueprint(auth.bp, url_prefix="/auth")
     app.register_blueprint(dashboard.bp, url_prefix="/")
@@ -41,3 +50,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(portal.bp, url_prefix="/portal")
     app.register_blueprint(admin.bp, url_prefix="/admin")
     app.register_blueprint(api.bp)
+    app.register_blueprint(selfassessment.bp, url_prefix="/self-assessment")

@@ -184,13 +184,68 @@ def jobs_run_command(name: str, now_text: str | None) -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @with_appcontext
 def export_command(kind: str, file: Path) -> None:
-    """Export suppliers, assessments, answers or findings to FILE (.csv or .xlsx)."""
+    """Export suppliers, assessments, answers, findings, the roll-up or the self-assessment."""
     fmt = file.suffix.lower().lstrip(".")
     if fmt not in exports.FORMATS:
         raise click.BadParameter("the file name must end in .csv or .xlsx", param_hint="FILE")
-    df = exports.frame(kind, clock.today())
-    exports.write(df, str(file), fmt)
-    click.echo(f"Wrote {len(df)} rows to {file}")
+    rows = exports.write_kind(kind, clock.today(), str(file), fmt)
+    click.echo(f"Wrote {rows} rows to {file}")
+
+
+@click.command("import-suppliers")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--skip-invalid", is_flag=True, help="Import the valid rows, skip the invalid ones.")
+@click.option("--dry-run", is_flag=True, help="Check the file and report; save nothing.")
+@click.option("--locale", type=click.Choice(["ja", "en"]), default="en", help="Message language.")
+@with_appcontext
+def import_suppliers_command(file: Path, skip_invalid: bool, dry_run: bool, locale: str) -> None:
+    """Import suppliers and contacts from FILE (.csv or .xlsx); exit 1 on errors (2 if skipped)."""
+    from flask_babel import force_locale
+
+    from vendorrisk.services import imports
+
+    with force_locale(locale), audit.acting_as(audit.Actor(type="system", label="cli")):
+        max_rows = current_app.config.get("IMPORT_MAX_ROWS", imports.MAX_ROWS)
+        try:
+            table = imports.read_table(
+                file.read_bytes(), file.name, current_app.config["MAX_UPLOAD_BYTES"], max_rows
+            )
+            mapping = imports.guess_mapping(table.headers)
+            for header, key in zip(table.headers, mapping, strict=True):
+                if key is None:
+                    click.echo(imports.ignored_column(header), err=True)
+            plan = imports.plan(table, mapping, skip_invalid=skip_invalid)
+        except (imports.FileRefused, imports.MappingRefused) as exc:
+            raise click.ClickException(str(exc)) from exc
+        for error in plan.errors:
+            click.echo(imports.error_line(error), err=True)
+        if not plan.can_apply:
+            click.echo(imports.nothing_imported(), err=True)
+            sys.exit(1)
+        summary = imports.apply(plan, clock.now(), file.name)
+        if dry_run:
+            db.session.rollback()
+        else:
+            db.session.commit()
+        for line in imports.summary_lines(summary, dry_run):
+            click.echo(line)
+    sys.exit(2 if plan.errors else 0)
+
+
+@click.group("rollup")
+def rollup_group() -> None:
+    """The CISO's roll-up: stored area scores and quarterly snapshots."""
+
+
+@rollup_group.command("backfill")
+@with_appcontext
+def rollup_backfill_command() -> None:
+    """Store the area scores of completed assessments that have none."""
+    from vendorrisk.services import rollup_history
+
+    done = rollup_history.backfill_area_scores()
+    db.session.commit()
+    click.echo(f"Area scores stored for {done} assessments.")
 
 
 def init_app(app: Flask) -> None:
@@ -205,5 +260,7 @@ def init_app(app: Flask) -> None:
         serve_command,
         jobs_group,
         export_command,
+        import_suppliers_command,
+        rollup_group,
     ):
         app.cli.add_command(command)

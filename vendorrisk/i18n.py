@@ -121,6 +121,14 @@ OBJECT_LABELS = {
     "answers": _l("Answer"),
     "campaigns": _l("Bulk send"),
     "outbox_messages": _l("Mail"),
+    "evidence_requests": _l("Evidence request"),
+    "clarifications": _l("Clarification"),
+    "clarification_messages": _l("Clarification message"),
+    "findings": _l("Finding"),
+    "settings": _l("Setting"),
+    "self_assessment_cycles": _l("Self-assessment cycle"),
+    "self_assessment_items": _l("Self-assessment item"),
+    "self_assessment_kpis": _l("Self-assessment KPIs"),
 }
 
 

@@ -22,7 +22,7 @@ from flask_babel import lazy_gettext as _l
 from vendorrisk import clock, mail
 from vendorrisk.extensions import db
 from vendorrisk.models import JobRun
-from vendorrisk.services import audit, schedule
+from vendorrisk.services import audit, rollup_history, schedule
 
 log = logging.getLogger("vendorrisk.jobs")
 
@@ -82,6 +82,12 @@ JOBS: tuple[Job, ...] = (
         schedule.expiry_alerts,
         {"type": "cron", "hour": 9, "minute": 30},
         _l("Alert on expiring certifications, insurance, contracts and risk acceptances"),
+    ),
+    Job(
+        "rollup-snapshot",
+        rollup_history.snapshot,
+        {"type": "cron", "hour": 2, "minute": 0},
+        _l("Capture this quarter's roll-up figures for the trends"),
     ),
     Job(
         "weekly-digest",

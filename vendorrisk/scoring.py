@@ -247,6 +247,35 @@ def score(template: Template, answers: Mapping[str, Any]) -> ScoreResult:
     )
 
 
+#: NIST CSF functions, in the order the roll-up shows them (GV only where a template maps it).
+CSF_FUNCTIONS = ("GV", "ID", "PR", "DE", "RS", "RC")
+
+
+def area_scores(template: Template, result: ScoreResult) -> dict[tuple[str, str], float]:
+    """The scores stored per area: ("directive", "1".."10") and ("csf", "ID"|"PR"|...).
+
+    A directive keeps its score; a CSF function scores the weighted mean of the counted
+    questions whose mapping names one of its subcategories ("PR.AC-1" is PR), by the rules of
+    the directive scores (not applicable left out, no cap). Areas with nothing counted are left
+    out. Works from a stored result too: only its question scores and the mappings are read.
+    """
+    areas = {
+        ("directive", str(d.directive)): d.score for d in result.directives if d.score is not None
+    }
+    mappings = {q.id: q.mapping.csf for q in template.questions}
+    members: dict[str, list[QuestionScore]] = {}
+    for directive in result.directives:
+        for question in directive.questions:
+            functions = {csf.split(".")[0] for csf in mappings.get(question.question_id, ())}
+            for function in functions & set(CSF_FUNCTIONS):
+                members.setdefault(function, []).append(question)
+    for function in CSF_FUNCTIONS:
+        percent = _percent(*_sums(members.get(function, ())))
+        if percent is not None:
+            areas[("csf", function)] = percent
+    return areas
+
+
 # ------------------------------------------------------------------------ inherent risk and tiers
 
 #: Risk levels, lowest first: inherent risk, business criticality and tier all use them.

@@ -26,6 +26,13 @@ from vendorrisk.models.review import (
     Severity,
     TierChange,
 )
+from vendorrisk.models.rollup import AREA_COLUMNS, AreaScore, RollupSnapshot
+from vendorrisk.models.selfassessment import (
+    ItemStatus,
+    SelfAssessmentCycle,
+    SelfAssessmentItem,
+    SelfAssessmentKpi,
+)
 from vendorrisk.models.stored_file import StoredFile
 from vendorrisk.models.supplier import (
     SHARING_FLAGS,
@@ -38,6 +45,13 @@ from vendorrisk.models.supplier import (
 from vendorrisk.models.user import Role, User, UserSession
 
 __all__ = [
+    "ItemStatus",
+    "SelfAssessmentCycle",
+    "SelfAssessmentItem",
+    "SelfAssessmentKpi",
+    "AREA_COLUMNS",
+    "AreaScore",
+    "RollupSnapshot",
     "JobRun",
     "Clarification",
     "ClarificationMessage",

@@ -26,6 +26,7 @@ from vendorrisk.models import (
     SupplierStatus,
     User,
 )
+from vendorrisk.services import rollup_history, selfassessment
 from vendorrisk.services import suppliers as supplier_service
 from vendorrisk.services.users import create_user
 from vendorrisk.validation import corporate_number_check_digit
@@ -803,6 +804,8 @@ def load_demo(today: date) -> list[tuple[str, str, str]]:
         )
         _add_details(supplier, spec, today, reference=f"VR-{index + 1:03d}")
     _profiles_and_reviews(users, today)
+    rollup_history.seed_history(today)
+    selfassessment.seed_demo(users, today)
     return logins
 
 

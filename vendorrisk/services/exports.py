@@ -21,10 +21,11 @@ from sqlalchemy.orm import aliased
 from vendorrisk import catalog as questionnaires
 from vendorrisk.extensions import db
 from vendorrisk.models import Answer, Assessment, Finding, Supplier, User
-from vendorrisk.services import d9, suppliers
+from vendorrisk.services import d9, rollup, selfassessment, suppliers
+from vendorrisk.services.scope import Scope
 from vendorrisk.services.suppliers import SupplierFilter
 
-KINDS = ("suppliers", "assessments", "answers", "findings")
+KINDS = ("suppliers", "assessments", "answers", "findings", "rollup", "selfassessment")
 FORMATS = ("csv", "xlsx")
 MIMETYPES = {
     "csv": "text/csv; charset=utf-8",
@@ -68,8 +69,10 @@ def safe_cell(value: Any) -> Any:
 
 def frame(kind: str, today: date, criteria: SupplierFilter | None = None) -> pd.DataFrame:
     """The rows of one export kind; `criteria` (the supplier list's filter) applies to suppliers."""
-    if kind not in KINDS:
-        raise ValueError(f"unknown export kind {kind!r}")
+    if kind not in KINDS or kind == "rollup":
+        raise ValueError(f"{kind!r} is not a single-table export kind")
+    if kind == "selfassessment":
+        return selfassessment.export_frame()
     if kind == "suppliers":
         rows = _supplier_rows(today, criteria or SupplierFilter())
     else:
@@ -104,11 +107,33 @@ def sheet_name(name: str) -> str:
     return cleaned[:31] or "Sheet"
 
 
-def write_kind(kind: str, today: date, target: str | IO[bytes], fmt: str) -> int:
-    """Write the export of `kind` to `target` as `fmt`; the number of rows written."""
+def write_kind(
+    kind: str, today: date, target: str | IO[bytes], fmt: str, scope: Scope | None = None
+) -> int:
+    """Write the export of `kind` to `target` as `fmt`; the number of rows written.
+
+    The roll-up is several tables (one per panel, narrowed by `scope`); every other kind is one.
+    """
+    if kind == "rollup":
+        return write_frames(rollup.export_frames(today, scope or Scope()), target, fmt)
     df = frame(kind, today)
     write(df, target, fmt)
     return len(df)
+
+
+def write_frames(frames: dict[str, pd.DataFrame], target: str | IO[bytes], fmt: str) -> int:
+    """Several tables in one file: a sheet each in XLSX; in CSV one table, named by a first column.
+
+    Returns the number of data rows written.
+    """
+    if fmt == "xlsx":
+        with pd.ExcelWriter(target, engine="openpyxl") as writer:
+            for name, df in frames.items():
+                safe_frame(df, fmt).to_excel(writer, sheet_name=sheet_name(name), index=False)
+    else:
+        tables = [df.assign(table=name)[["table", *df.columns]] for name, df in frames.items()]
+        write(pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(), target, fmt)
+    return sum(len(df) for df in frames.values())
 
 
 def write(df: pd.DataFrame, target: str | IO[bytes], fmt: str) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import IO
+from typing import IO, Any
 
 import pandas as pd
 import sqlalchemy as sa
@@ -21,7 +21,7 @@ from vendorrisk import scoring
 from vendorrisk.extensions import db
 from vendorrisk.i18n import label, level_name, tier_name
 from vendorrisk.models import Finding, Severity, Supplier, SupplierStatus, User
-from vendorrisk.services import d9, exports
+from vendorrisk.services import d9, exports, selfassessment
 
 LANGUAGES = ("ja", "en")
 #: Rows of each top-risk table.
@@ -163,11 +163,27 @@ class Report:
     locale: str
     title: str
     risks: TopRisks
+    #: The latest self-assessment cycle against the one before (None before the first cycle).
+    selfassessment: selfassessment.Summary | None
+
+    def directive_bars(self) -> list[dict[str, Any]]:
+        """The self-assessment's directive scores as bar_chart rows."""
+        summary = self.selfassessment
+        return [
+            {"label": gettext("Directive %(n)d", n=d.directive), "value": d.score}
+            for d in (summary.directives if summary else ())
+        ]
 
 
 def build(today: date, locale: str) -> Report:
     """The report's facts; call inside force_locale(locale) for its labels."""
-    return Report(today, locale, title(today), top_risks(today))
+    return Report(
+        today,
+        locale,
+        title(today),
+        top_risks(today),
+        selfassessment.summary(today=today, with_indicators=False),
+    )
 
 
 # -- the workbook ---------------------------------------------------------------------------------
@@ -204,6 +220,39 @@ def _risk_frames(risks: TopRisks, locale: str) -> dict[str, pd.DataFrame]:
     return {gettext("Top risks"): suppliers, gettext("Serious findings"): findings}
 
 
+def _selfassessment_frames(summary: selfassessment.Summary | None) -> dict[str, pd.DataFrame]:
+    if summary is None:
+        return {}
+    directives = pd.DataFrame(
+        [
+            {
+                gettext("Directive"): d.directive,
+                gettext("Title"): str(d.title or ""),
+                summary.cycle.name: d.score,
+                (summary.previous.name if summary.previous else gettext("Previous cycle")): (
+                    d.previous
+                ),
+                gettext("Change"): d.delta,
+            }
+            for d in summary.directives
+        ]
+    )
+    kpis = pd.DataFrame(
+        [
+            {
+                gettext("KPI"): str(k.definition.label),
+                gettext("Unit"): str(k.definition.unit_label),
+                summary.cycle.name: k.value,
+                (summary.previous.name if summary.previous else gettext("Previous cycle")): (
+                    k.previous
+                ),
+            }
+            for k in summary.kpis
+        ]
+    )
+    return {gettext("Self-assessment"): directives, gettext("KPIs"): kpis}
+
+
 def write_workbook(sheets: dict[str, pd.DataFrame], target: str | IO[bytes], title: str) -> None:
     """One sheet per frame, a bold header, readable widths; every text cell safe."""
     with pd.ExcelWriter(target, engine="openpyxl") as writer:
@@ -231,5 +280,6 @@ def title(today: date) -> str:
 def workbook(today: date, locale: str, target: str | IO[bytes]) -> None:
     """Write the management report as an XLSX workbook in `locale`."""
     with force_locale(locale):
-        sheets = _risk_frames(top_risks(today), locale)
-        write_workbook(sheets, target, title(today))
+        facts = build(today, locale)
+        sheets = _risk_frames(facts.risks, locale) | _selfassessment_frames(facts.selfassessment)
+        write_workbook(sheets, target, facts.title)

@@ -13,6 +13,7 @@ from vendorrisk.catalog import Template
 from vendorrisk.extensions import db
 from vendorrisk.models import (
     Answer,
+    AreaScore,
     Assessment,
     AssessmentStatus,
     Attestation,
@@ -284,6 +285,7 @@ def complete(
     result = scoring.score(template, values_of(assessment))
     assessment.score = result.overall
     assessment.score_detail = result.to_dict()
+    _store_area_scores(assessment, template, result)
     assessment.decision = decision
     assessment.review_note = note.strip()
     assessment.reviewer_id = reviewer.id
@@ -299,6 +301,20 @@ def complete(
     supplier.next_review_on = scoring.next_review(clock.today(), supplier.tier, rules)
     db.session.flush()
     return result
+
+
+def _store_area_scores(
+    assessment: Assessment, template: Template, result: scoring.ScoreResult
+) -> None:
+    """The per-directive and per-CSF-function scores the roll-up aggregates."""
+    db.session.execute(sa.delete(AreaScore).where(AreaScore.assessment_id == assessment.id))
+    db.session.add(
+        AreaScore(
+            assessment_id=assessment.id,
+            supplier_id=assessment.supplier_id,
+            **AreaScore.values_of(scoring.area_scores(template, result)),
+        )
+    )
 
 
 # -- tiers --------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from vendorrisk.models import (
     Supplier,
     User,
 )
-from vendorrisk.services import d9, files
+from vendorrisk.services import d9, files, scope
 from vendorrisk.validation import normalize_corporate_number
 
 _CRITICALITY_ORDER = sa.case(
@@ -79,6 +79,13 @@ class SupplierFilter:
     level: str = ""
     findings: str = ""
     overdue: bool = False
+    #: The roll-up's drill-downs (services/scope.py): template of the latest completed
+    #: assessment, score bucket, cover of a kind lapsing within `within` days, clause present.
+    template: str = ""
+    score: str = ""
+    expiring: str = ""
+    within: int = 90
+    clause: str = ""
 
     def d9_filters(self) -> dict[str, Any]:
         return {
@@ -110,17 +117,31 @@ def search(f: SupplierFilter, today: date | None = None) -> sa.Select:
         stmt = stmt.where(sa.or_(*conditions))
     for column, value in (
         (Supplier.category, f.category),
-        (Supplier.status, f.status),
+        (Supplier.status, "" if f.status == "live" else f.status),
         (Supplier.criticality, f.criticality),
-        (Supplier.tier, f.tier),
+        (Supplier.tier, "" if f.tier == "none" else f.tier),
     ):
         if value:
             stmt = stmt.where(column == value)
+    stmt = stmt.where(*_drilldown_conditions(f, today or clock.today()))
     if f.owner_id:
         stmt = stmt.where(Supplier.owner_id == f.owner_id)
     if any(f.d9_filters().values()):
         stmt = stmt.where(*d9.conditions(today or clock.today(), **f.d9_filters()))
     return stmt.order_by(*SORTS.get(f.sort, SORTS["name"]))
+
+
+def _drilldown_conditions(f: SupplierFilter, today: date) -> list[sa.ColumnElement[bool]]:
+    """The filters the roll-up's numbers link with ("live" status, no tier, template, ...)."""
+    found = [
+        scope.LIVE if f.status == "live" else None,
+        Supplier.tier.is_(None) if f.tier == "none" else None,
+        scope.latest_completed(Assessment.template_id) == f.template if f.template else None,
+        scope.score_condition(f.score) if f.score else None,
+        scope.expiring_condition(f.expiring, f.within, today) if f.expiring else None,
+        scope.clause_condition(f.clause, today) if f.clause else None,
+    ]
+    return [condition for condition in found if condition is not None]
 
 
 def get_full(supplier_id: int) -> Supplier | None:

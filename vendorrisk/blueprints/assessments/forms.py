@@ -15,8 +15,10 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from vendorrisk import clock
+from vendorrisk.blueprints.filters import ScopeFilterForm
 from vendorrisk.i18n import choices, current_locale, options
-from vendorrisk.models import Criticality, SupplierCategory, SupplierStatus
+from vendorrisk.models import Criticality, Severity, SupplierCategory, SupplierStatus
+from vendorrisk.services.scope import FINDING_AGES as AGES
 
 LANGUAGES = [("ja", "日本語"), ("en", "English")]
 
@@ -109,20 +111,43 @@ class ActionForm(FlaskForm):
     submit = SubmitField()
 
 
-class AssessmentFilterForm(FlaskForm):
-    class Meta:
-        csrf = False
+class AssessmentFilterForm(ScopeFilterForm):
+    """Status, questionnaire sent, overdue, and the supplier's category, tier and owner."""
 
     status = SelectField(_l("Status"))
     template = SelectField(_l("Questionnaire"))
+    overdue = SelectField(_l("Due date"), choices=options([("", _l("Any")), ("1", _l("Overdue"))]))
 
-    def __init__(self, *args, statuses=(), templates=(), **kwargs):
+    def __init__(self, *args, statuses=(), **kwargs):
         super().__init__(*args, **kwargs)
-        lang = current_locale()
         self.status.choices = options([("", _l("All statuses")), *statuses])
-        self.template.choices = options(
-            [("", _l("All questionnaires")), *((t.id, t.title.get(lang)) for t in templates)]
-        )
+
+
+class FindingFilterForm(ScopeFilterForm):
+    """The findings list's filters (besides its status tabs), as the roll-up links to them."""
+
+    template = SelectField(_l("Questionnaire of the latest completed assessment"))
+    severity = SelectField(
+        _l("Severity"),
+        choices=options([("", _l("Any severity")), *reversed(choices(Severity))]),
+    )
+    age = SelectField(
+        _l("Days since raised"),
+        choices=options(
+            [("", _l("Any")), *((a, _l("%(age)s days", age=a.replace("-", "–"))) for a in AGES)]
+        ),
+    )
+    accepted = SelectField(
+        _l("Risk acceptance"),
+        choices=options(
+            [
+                ("", _l("Any")),
+                ("expired", _l("Acceptance expired")),
+                ("30", _l("Expiring within 30 days")),
+                ("90", _l("Expiring within 90 days")),
+            ]
+        ),
+    )
 
 
 class AskForm(FlaskForm):

@@ -21,6 +21,7 @@ from vendorrisk.blueprints.assessments.forms import (
     CampaignForm,
     CompleteForm,
     ExtendForm,
+    FindingFilterForm,
     FindingForm,
     FindingStatusForm,
     InviteForm,
@@ -41,7 +42,7 @@ from vendorrisk.models import (
     Severity,
     Supplier,
 )
-from vendorrisk.services import assessments, review, suppliers
+from vendorrisk.services import assessments, review, scope, suppliers
 
 
 def _supplier_templates():
@@ -76,13 +77,20 @@ def questionnaire(template_id: str):
 @access(read=READERS)
 def index():
     form = AssessmentFilterForm(
-        request.args, statuses=choices(AssessmentStatus), templates=catalog().current()
+        request.args,
+        statuses=choices(AssessmentStatus),
+        templates=catalog().current(),
+        owners=suppliers.owners(),
     )
     stmt = sa.select(Assessment).options(sa.orm.joinedload(Assessment.supplier))
     if form.status.data:
         stmt = stmt.where(Assessment.status == form.status.data)
     if form.template.data:
         stmt = stmt.where(Assessment.template_id == form.template.data)
+    overdue = form.valid().get("overdue") == "1"
+    stmt = stmt.where(
+        *scope.assessment_conditions(clock.today(), overdue=overdue, within=form.scope())
+    )
     stmt = stmt.order_by(Assessment.due_on.desc(), Assessment.id.desc())
     page = db.paginate(stmt, per_page=current_app.config["PAGE_SIZE"], error_out=False)
     counts = (
@@ -422,6 +430,10 @@ def raise_finding(assessment_id: int):
 @access(read=READERS)
 def findings():
     status = request.args.get("status", "open")
+    form = FindingFilterForm(
+        request.args, owners=suppliers.owners(), templates=_supplier_templates()
+    )
+    chosen = {k: form.valid().get(k, "") for k in ("severity", "age", "accepted")}
     stmt = sa.select(Finding).options(
         sa.orm.joinedload(Finding.supplier), sa.orm.joinedload(Finding.owner)
     )
@@ -429,10 +441,12 @@ def findings():
         stmt = stmt.where(Finding.status.in_([FindingStatus.open, FindingStatus.in_progress]))
     elif status in FindingStatus.__members__:
         stmt = stmt.where(Finding.status == status)
+    stmt = stmt.where(*scope.finding_conditions(clock.today(), **chosen, within=form.scope()))
     stmt = stmt.order_by(Finding.due_on.is_(None), Finding.due_on, Finding.id)
     page = db.paginate(stmt, per_page=current_app.config["PAGE_SIZE"], error_out=False)
     return render_template(
         "assessments/findings.html",
+        form=form,
         page=page,
         status=status,
         statuses=list(FindingStatus),

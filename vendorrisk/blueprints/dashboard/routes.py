@@ -1,10 +1,13 @@
-from flask import render_template
+from flask import render_template, request
 
-from vendorrisk import clock
+from vendorrisk import clock, scoring
 from vendorrisk.access import READERS, access
-from vendorrisk.blueprints.dashboard import bp
+from vendorrisk.blueprints.dashboard import bp, presenter
+from vendorrisk.blueprints.dashboard.forms import RollupFilterForm
+from vendorrisk.catalog import catalog
+from vendorrisk.i18n import current_locale
 from vendorrisk.models import Criticality, SupplierStatus
-from vendorrisk.services import overview
+from vendorrisk.services import overview, rollup, scope, suppliers
 
 
 @bp.route("/")
@@ -15,4 +18,27 @@ def index():
         summary=overview.register_summary(clock.today()),
         statuses=list(SupplierStatus),
         criticalities=list(reversed(Criticality)),
+    )
+
+
+@bp.route("/rollup", endpoint="rollup")
+@access(read=READERS)
+def rollup_page():
+    """The CISO's supply-chain roll-up: every panel under the same filters."""
+    form = RollupFilterForm(
+        request.args,
+        owners=suppliers.owners(),
+        templates=[t for t in catalog().current() if t.audience == "supplier"],
+    )
+    chosen = form.scope()
+    template = catalog().get(chosen.template or scoring.DEFAULT_TEMPLATE)
+    data = rollup.compute(clock.today(), chosen)
+    labels = presenter.Labels(rollup.directive_titles(template, current_locale()))
+    return render_template(
+        "dashboard/rollup.html",
+        form=form,
+        rollup=data,
+        labels=labels,
+        charts=presenter.charts(data, labels),
+        ages=list(scope.FINDING_AGES),
     )

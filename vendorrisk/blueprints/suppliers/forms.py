@@ -23,8 +23,9 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from vendorrisk.catalog import catalog
 from vendorrisk.extensions import db
-from vendorrisk.i18n import choices, label, label_of, options
+from vendorrisk.i18n import choices, current_locale, label, label_of, options
 from vendorrisk.models import (
     CONTRACT_CLAUSES,
     AttestationKind,
@@ -35,7 +36,7 @@ from vendorrisk.models import (
     SupplierCategory,
     SupplierStatus,
 )
-from vendorrisk.services import d9
+from vendorrisk.services import d9, scope
 from vendorrisk.services.suppliers import SupplierFilter
 from vendorrisk.validation import (
     is_valid_corporate_number,
@@ -342,7 +343,10 @@ class FilterForm(FlaskForm):
         _l("Category"), choices=options([("", _l("All categories")), *choices(SupplierCategory)])
     )
     status = SelectField(
-        _l("Status"), choices=options([("", _l("All statuses")), *choices(SupplierStatus)])
+        _l("Status"),
+        choices=options(
+            [("", _l("All statuses")), *choices(SupplierStatus), ("live", _l("Not offboarded"))]
+        ),
     )
     owner = SelectField(_l("Owner"), coerce=lambda v: int(v) if v else None)
     criticality = SelectField(
@@ -358,6 +362,7 @@ class FilterForm(FlaskForm):
                 ("high", _l("High")),
                 ("medium", _l("Medium")),
                 ("low", _l("Low")),
+                ("none", _l("Not set")),
             ]
         ),
     )
@@ -407,6 +412,39 @@ class FilterForm(FlaskForm):
     review = SelectField(
         _l("Re-check"), choices=options([("", _l("Any")), ("overdue", _l("Overdue"))])
     )
+    template = SelectField(_l("Questionnaire of the latest completed assessment"))
+    score = SelectField(
+        _l("Latest score"),
+        choices=options(
+            [
+                ("", _l("Any")),
+                *((bucket, bucket.replace("-", "–")) for bucket in scope.SCORE_BUCKETS),
+                ("none", _l("No score yet")),
+                ("any", _l("Scored")),
+            ]
+        ),
+    )
+    clause = SelectField(
+        _l("Contract clause present"),
+        choices=options([("", _l("Any")), *((c, d9.CLAUSE_LABELS[c]) for c in CONTRACT_CLAUSES)]),
+    )
+    expiring = SelectField(
+        _l("Expiring"),
+        choices=options(
+            [
+                ("", _l("Any")),
+                *choices(AttestationKind),
+                ("contract", _l("Contracts in force")),
+            ]
+        ),
+    )
+    within = SelectField(
+        _l("Expiring within"),
+        coerce=lambda v: int(v) if v else None,
+        choices=options(
+            [("", "—"), *((str(d), _l("%(n)d days", n=d)) for d in scope.EXPIRING_DAYS)]
+        ),
+    )
     sort = SelectField(
         _l("Sort by"),
         choices=options(
@@ -441,11 +479,21 @@ class FilterForm(FlaskForm):
         "level",
         "findings",
         "review",
+        "template",
+        "score",
+        "clause",
+        "expiring",
+        "within",
     )
 
     def __init__(self, *args, owners=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.owner.choices = options([("", _l("All owners")), *((u.id, u.label) for u in owners)])
+        lang = current_locale()
+        templates = [t for t in catalog().current() if t.audience == "supplier"]
+        self.template.choices = options(
+            [("", _l("Any")), *((t.id, t.title.get(lang)) for t in templates)]
+        )
         self._chosen: dict | None = None
 
     def chosen(self) -> dict:
@@ -461,11 +509,13 @@ class FilterForm(FlaskForm):
     def criteria(self) -> SupplierFilter:
         """The filter from the query string; a value that is not one of the choices is ignored."""
         values = self.chosen()
-        text = {n: values.get(n, "") for n in self.FILTERS if n not in ("owner", "review")}
+        special = ("owner", "review", "within")
+        text = {n: values.get(n, "") for n in self.FILTERS if n not in special}
         return SupplierFilter(
             **text,
             owner_id=values.get("owner"),
             overdue=values.get("review") == "overdue",
+            within=values.get("within") or scope.EXPIRING_DAYS[-1],
             sort=values.get("sort", "name"),
         )
 

@@ -1,0 +1,142 @@
+"""The roll-up as the chart macros take it: labels in the user's language, links to the lists."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from vendorrisk.i18n import current_locale, tier_name
+from vendorrisk.services import d9, rollup
+from vendorrisk.services.rollup import Number, Rollup
+
+ACCEPTANCE_LABELS = {
+    "expired": _l("Acceptance expired"),
+    "30": _l("Expiring within 30 days"),
+    "90": _l("Expiring within 90 days"),
+}
+#: The coverage shares the trends chart, and their names there.
+TREND_SHARES = {
+    "security_action_star1": _l("SECURITY ACTION ★ or more"),
+    "isms_valid": _l("Valid ISMS certification"),
+    "insurance_valid": _l("Valid cyber insurance"),
+    "clauses_all": _l("All seven contract clauses"),
+    "level_meets": _l("Meets the required evaluation level"),
+}
+
+
+def href(number: Number) -> str:
+    return url_for(number.endpoint, **number.args)
+
+
+def tier_label(tier: str) -> str:
+    return _("Not set") if tier == "none" else tier_name(tier)
+
+
+def bucket_label(bucket: str) -> str:
+    return _("No score yet") if bucket == "none" else bucket.replace("-", "–")
+
+
+def quarter_label(period: Any) -> str:
+    return _("%(year)s Q%(quarter)s", year=period.year, quarter=(period.month - 1) // 3 + 1)
+
+
+class Labels:
+    """Names of the roll-up's keys (directives from the questionnaire's section titles)."""
+
+    def __init__(self, titles: dict[str, str]) -> None:
+        self.titles = titles
+
+    def directive(self, key: str) -> str:
+        return self.titles.get(key) or _("Directive %(n)s", n=key)
+
+    @staticmethod
+    def csf(key: str) -> str:
+        return f"{rollup.CSF_NAMES[key]} ({key})"
+
+    @staticmethod
+    def coverage(key: str) -> str:
+        return str(rollup.COVERAGE_LABELS[key])
+
+    @staticmethod
+    def clause(key: str) -> str:
+        return str(d9.CLAUSE_LABELS[key])
+
+    @staticmethod
+    def acceptance(state: str) -> str:
+        return str(ACCEPTANCE_LABELS[state])
+
+
+def charts(data: Rollup, labels: Labels) -> dict[str, Any]:
+    """The rows and series of every chart of the page."""
+    scored = href(data.scores.scored)
+    trends = data.trends
+    return {
+        "tiers": [
+            {
+                "label": tier_label(row.tier),
+                "value": row.total.value,
+                "href": href(row.total),
+                "cls": row.tier,
+            }
+            for row in data.tiers.rows
+        ],
+        "scores": [
+            {
+                "label": bucket_label(bucket),
+                "value": n.value,
+                "href": href(n),
+                "cls": "none" if bucket == "none" else "",
+            }
+            for bucket, n in data.scores.buckets
+        ],
+        "directives": [
+            {"label": labels.directive(a.key), "value": a.average, "href": scored}
+            for a in sorted(data.directives, key=lambda a: a.average)
+        ],
+        "csf": [
+            {"label": labels.csf(a.key), "value": a.average, "href": scored}
+            for a in sorted(data.csf, key=lambda a: a.average)
+        ],
+        "coverage": [
+            {
+                "label": labels.coverage(c.key),
+                "value": c.share,
+                "href": href(c.count),
+                "cls": "critical" if c.key == "level_below" else "",
+            }
+            for c in data.coverage.rows
+        ],
+        "heat_columns": [_("D%(n)s", n=key) for key in data.heat.columns],
+        "heat_rows": [
+            {
+                "label": f"{_name(h.name_ja, h.name_en)} ({tier_name(h.tier)}, {h.score:.1f})",
+                "href": url_for("suppliers.detail", supplier_id=h.supplier_id),
+                "cells": h.cells,
+            }
+            for h in data.heat.rows
+        ],
+        "quarters": [quarter_label(p.period) for p in trends],
+        "trend_score": [{"name": _("Average score"), "values": [p.average_score for p in trends]}],
+        "trend_coverage": [
+            {"name": str(name), "values": [p.shares[key] for p in trends]}
+            for key, name in TREND_SHARES.items()
+        ],
+        "trend_overdue": [
+            {
+                "name": _("Suppliers past their re-check date"),
+                "values": [p.review_overdue for p in trends],
+            },
+            {
+                "name": _("Suppliers with an overdue assessment"),
+                "values": [p.assessment_overdue for p in trends],
+            },
+        ],
+        "overdue_top": max([1, *(max(p.review_overdue, p.assessment_overdue) for p in trends)]),
+    }
+
+
+def _name(name_ja: str, name_en: str) -> str:
+    return name_en if current_locale() == "en" and name_en else name_ja
