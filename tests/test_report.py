@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import io
+import re
 from datetime import UTC, date, datetime
 
 import openpyxl
@@ -165,3 +167,39 @@ def test_the_workbook_has_the_self_assessment_sheets(auth, two_cycles):
     assert first[0] == 1 and first[2:] == [100, 0, 100]
     kpis = {row[0].value: row for row in book["KPIs"].iter_rows(min_row=4)}
     assert [c.value for c in kpis["Security training completion rate"][2:]] == [90, 60]
+
+
+def test_the_report_opens_with_the_roll_up_of_live_suppliers(auth, risks):
+    auth.login(Role.ciso)
+    page = auth.client.get("/report?lang=en").get_data(as_text=True)
+    glance = page.split("The supply chain at a glance", 1)[1].split("</table>", 1)[0]
+    figures = dict(re.findall(r'<th scope="row">([^<]+)</th><td class="num">([^<]+)</td>', glance))
+    assert figures["Live suppliers"] == "4"
+    assert figures["Average latest score"] == "85.0"  # (80 + 90) / 2: the others have none
+    assert figures["Open findings"] == "3"
+    book = openpyxl.load_workbook(io.BytesIO(auth.client.get("/report.xlsx?lang=ja").data))
+    assert book.sheetnames[:3] == ["全体状況", "スコアの低い指示", "四半期ごとの推移"]
+    sheet = {row[0].value: row for row in book["全体状況"].iter_rows(min_row=4)}
+    assert sheet["対象の取引先"][1].value == 4
+    assert sheet["未解決の指摘事項：最重要"][1].value == 1
+
+
+def test_the_roll_up_export_follows_the_page_filters(auth, risks):
+    auth.login(Role.ciso)
+    page = auth.client.get("/rollup?tier=critical").get_data(as_text=True)
+    assert 'href="/export/rollup.csv?tier=critical"' in page
+    rows = list(csv.DictReader(io.StringIO(auth.client.get("/export/rollup.csv?tier=critical")
+                                           .data.decode("utf-8-sig"))))  # fmt: skip
+    (live,) = {r["live_suppliers"] for r in rows if r["table"] == "coverage"}
+    assert live == "1"  # 重要社: the other critical supplier is offboarded
+    everyone = auth.client.get("/export/rollup.csv").data.decode("utf-8-sig")
+    (live,) = {r["live_suppliers"] for r in csv.DictReader(io.StringIO(everyone))
+               if r["table"] == "coverage"}  # fmt: skip
+    assert live == "4"
+
+
+def test_the_lists_link_to_their_exports(auth, risks):
+    auth.login(Role.reviewer)
+    assessments = auth.client.get("/assessments/").get_data(as_text=True)
+    assert "/export/assessments.xlsx" in assessments and "/export/answers.csv" in assessments
+    assert "/export/findings.csv" in auth.client.get("/findings/").get_data(as_text=True)

@@ -132,7 +132,9 @@ def write_frames(frames: dict[str, pd.DataFrame], target: str | IO[bytes], fmt: 
                 safe_frame(df, fmt).to_excel(writer, sheet_name=sheet_name(name), index=False)
     else:
         tables = [df.assign(table=name)[["table", *df.columns]] for name, df in frames.items()]
-        write(pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(), target, fmt)
+        # Columns one table lacks are blank in its rows; whole numbers stay whole (1, not 1.0).
+        joined = pd.concat(tables, ignore_index=True).convert_dtypes() if tables else pd.DataFrame()
+        write(joined, target, fmt)
     return sum(len(df) for df in frames.values())
 
 

@@ -18,10 +18,12 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from vendorrisk import scoring
+from vendorrisk.catalog import catalog
 from vendorrisk.extensions import db
 from vendorrisk.i18n import label, level_name, tier_name
 from vendorrisk.models import Finding, Severity, Supplier, SupplierStatus, User
-from vendorrisk.services import d9, exports, selfassessment
+from vendorrisk.services import d9, exports, rollup, selfassessment
+from vendorrisk.services.scope import Scope
 
 LANGUAGES = ("ja", "en")
 #: Rows of each top-risk table.
@@ -162,6 +164,10 @@ class Report:
     today: date
     locale: str
     title: str
+    #: The supply chain at a glance, as on the roll-up page (all live suppliers).
+    rollup: rollup.Rollup
+    #: Directive number ("1".."10") -> its title in the report's language.
+    directives: dict[str, str]
     risks: TopRisks
     #: The latest self-assessment cycle against the one before (None before the first cycle).
     selfassessment: selfassessment.Summary | None
@@ -177,10 +183,13 @@ class Report:
 
 def build(today: date, locale: str) -> Report:
     """The report's facts; call inside force_locale(locale) for its labels."""
+    template = catalog().get(scoring.DEFAULT_TEMPLATE)
     return Report(
         today,
         locale,
         title(today),
+        rollup.compute(today, Scope()),
+        rollup.directive_titles(template, locale),
         top_risks(today),
         selfassessment.summary(today=today, with_indicators=False),
     )
@@ -218,6 +227,71 @@ def _risk_frames(risks: TopRisks, locale: str) -> dict[str, pd.DataFrame]:
         ]
     )
     return {gettext("Top risks"): suppliers, gettext("Serious findings"): findings}
+
+
+def _rollup_frames(facts: Report) -> dict[str, pd.DataFrame]:
+    data, figure, count = facts.rollup, gettext("Figure"), gettext("Suppliers")
+    share = gettext("Share (%)")
+    rows = [
+        {figure: gettext("Live suppliers"), count: data.coverage.live.value},
+        {figure: gettext("Average latest score"), count: data.scores.average},
+        *(
+            {figure: tier_name(r.tier) if r.tier != "none" else gettext("Not set"),
+             count: r.total.value}
+            for r in data.tiers.rows
+        ),
+        *(
+            {figure: str(rollup.COVERAGE_LABELS[c.key]), count: c.count.value, share: c.share}
+            for c in data.coverage.rows
+        ),
+        *(
+            {figure: str(d9.CLAUSE_LABELS[c.key]), count: c.count.value, share: c.share}
+            for c in data.coverage.clauses
+        ),
+        {figure: gettext("Assessments past their due date"), count: data.overdue.assessments.value},
+        {figure: gettext("Suppliers past their re-check date"), count: data.overdue.rechecks.value},
+        *(
+            {figure: gettext("Open findings: %(severity)s", severity=label(r.severity)),
+             count: r.total.value}
+            for r in data.findings.rows
+        ),
+    ]  # fmt: skip
+    directives = pd.DataFrame(
+        [
+            {
+                gettext("Directive"): facts.directives.get(a.key)
+                or gettext("Directive %(n)s", n=a.key),
+                gettext("Average"): a.average,
+                gettext("Worst"): a.worst,
+                gettext("Weakest supplier"): a.worst_name_en
+                if facts.locale == "en" and a.worst_name_en
+                else a.worst_name_ja,
+                gettext("Suppliers"): a.suppliers,
+            }
+            for a in sorted(data.directives, key=lambda a: a.average)
+        ]
+    )
+    trends = pd.DataFrame(
+        [
+            {
+                gettext("Quarter"): p.label,
+                gettext("Suppliers"): p.suppliers,
+                gettext("Average score"): p.average_score,
+                **{
+                    f"{rollup.COVERAGE_LABELS[key]} (%)": p.shares.get(key)
+                    for key in ("security_action_star1", "isms_valid", "insurance_valid")
+                },
+                gettext("Suppliers past their re-check date"): p.review_overdue,
+                gettext("Suppliers with an overdue assessment"): p.assessment_overdue,
+            }
+            for p in data.trends
+        ]
+    )
+    return {
+        gettext("Roll-up"): pd.DataFrame(rows, columns=[figure, count, share]),
+        gettext("Weakest directives"): directives,
+        gettext("Trends by quarter"): trends,
+    }
 
 
 def _selfassessment_frames(summary: selfassessment.Summary | None) -> dict[str, pd.DataFrame]:
@@ -281,5 +355,9 @@ def workbook(today: date, locale: str, target: str | IO[bytes]) -> None:
     """Write the management report as an XLSX workbook in `locale`."""
     with force_locale(locale):
         facts = build(today, locale)
-        sheets = _risk_frames(facts.risks, locale) | _selfassessment_frames(facts.selfassessment)
+        sheets = (
+            _rollup_frames(facts)
+            | _risk_frames(facts.risks, locale)
+            | _selfassessment_frames(facts.selfassessment)
+        )
         write_workbook(sheets, target, facts.title)

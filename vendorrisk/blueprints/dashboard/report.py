@@ -9,7 +9,8 @@ from flask_babel import force_locale, get_locale
 
 from vendorrisk import clock
 from vendorrisk.access import READERS, access
-from vendorrisk.blueprints.dashboard import bp
+from vendorrisk.blueprints.dashboard import bp, presenter
+from vendorrisk.blueprints.dashboard.routes import filter_form
 from vendorrisk.extensions import db
 from vendorrisk.services import audit, exports, report
 
@@ -24,9 +25,9 @@ def _report_locale() -> str:
 def management_report():
     today, locale = clock.today(), _report_locale()
     with force_locale(locale):
-        return render_template(
-            "dashboard/report.html", report=report.build(today, locale), lang=locale
-        )
+        facts = report.build(today, locale)
+        charts = presenter.charts(facts.rollup, presenter.Labels(facts.directives))
+        return render_template("dashboard/report.html", report=facts, charts=charts, lang=locale)
 
 
 @bp.route("/report.xlsx")
@@ -53,7 +54,8 @@ def export(kind: str, fmt: str):
         abort(404)
     today = clock.today()
     buffer = io.BytesIO()
-    rows = exports.write_kind(kind, today, buffer, fmt)
+    scope = filter_form().scope() if kind == "rollup" else None
+    rows = exports.write_kind(kind, today, buffer, fmt, scope)
     audit.record("export", summary=f"{kind} {fmt}, {rows} rows")
     db.session.commit()
     buffer.seek(0)

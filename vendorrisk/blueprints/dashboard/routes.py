@@ -21,15 +21,20 @@ def index():
     )
 
 
-@bp.route("/rollup", endpoint="rollup")
-@access(read=READERS)
-def rollup_page():
-    """The CISO's supply-chain roll-up: every panel under the same filters."""
-    form = RollupFilterForm(
+def filter_form() -> RollupFilterForm:
+    """The roll-up's filters from the query string (also used by its export)."""
+    return RollupFilterForm(
         request.args,
         owners=suppliers.owners(),
         templates=[t for t in catalog().current() if t.audience == "supplier"],
     )
+
+
+@bp.route("/rollup", endpoint="rollup")
+@access(read=READERS)
+def rollup_page():
+    """The CISO's supply-chain roll-up: every panel under the same filters."""
+    form = filter_form()
     chosen = form.scope()
     template = catalog().get(chosen.template or scoring.DEFAULT_TEMPLATE)
     data = rollup.compute(clock.today(), chosen)
