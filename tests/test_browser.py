@@ -162,3 +162,43 @@ def test_the_portal_shows_conditions_and_saves_as_the_supplier_types(app, page, 
     assert page.input_value("textarea[name='a-sup-d9s-05']") == "IS 123456"
     page.check("input[name='a-sup-d9s-04'][value='no']")
     certificate.wait_for(state="hidden")
+
+
+def test_the_ciso_reads_the_roll_up_and_prints_the_report_offline(
+    live_server, page, runner, make_user
+):
+    """Charts drawn with nothing from outside the server and no CSP violation; also on paper."""
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    ciso = make_user(Role.ciso, email="ciso-browser@example.com")
+    outside: list[str] = []
+    page.route(
+        "**/*",
+        lambda route: (
+            route.continue_()
+            if route.request.url.startswith(live_server) or route.request.url.startswith("data:")
+            else (outside.append(route.request.url), route.abort())
+        ),
+    )
+    page.add_init_script(
+        "window.__csp = []; document.addEventListener('securitypolicyviolation',"
+        " (e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"
+    )
+    page.goto(f"{live_server}/auth/login")
+    page.fill("#email", ciso.email)
+    page.fill("#password", PASSWORD)
+    page.click("#submit")
+    page.wait_for_load_state()
+    for path in ("/rollup", "/report", "/self-assessment/"):
+        page.goto(f"{live_server}{path}")
+        assert page.evaluate("window.__csp") == [], path
+        charts = page.locator("svg.chart-svg")
+        assert charts.count() > 0, path
+        assert charts.first.bounding_box()["width"] > 300, path
+        marks = page.locator("svg.chart-svg rect.bar, svg.chart-svg circle.point")
+        sizes = [marks.nth(i).bounding_box() for i in range(marks.count())]
+        assert max(box["width"] for box in sizes if box) > 5, path  # drawn, not collapsed
+    # On paper: the navigation and the buttons go, the charts stay.
+    page.emulate_media(media="print")
+    assert not page.locator(".topbar nav").is_visible()
+    assert page.locator("svg.chart-svg").first.is_visible()
+    assert outside == []

@@ -6,7 +6,7 @@ import re
 
 import sqlalchemy as sa
 
-from vendorrisk.models import Assessment, Attestation, Role, Supplier, User
+from vendorrisk.models import Assessment, Attestation, Finding, Role, Supplier, User
 
 
 def test_seed_demo_loads_a_realistic_register_and_prints_the_admin_login(app, runner, ctx):
@@ -31,6 +31,8 @@ def test_seed_demo_loads_a_realistic_register_and_prints_the_admin_login(app, ru
         assert expired, "the demo shows expired attestations"
         assert {u.role for u in session.scalars(sa.select(User))} == set(Role)
         assert all(s.tier for s in suppliers), "every demo supplier has a tier"
+        findings = {f.status.value for f in session.scalars(sa.select(Finding))}
+        assert findings == {"open", "in_progress", "resolved", "risk_accepted"}
         statuses = [a.status.value for a in session.scalars(sa.select(Assessment))]
         assert statuses.count("completed") >= 5 and statuses.count("submitted") >= 3
         assert all(

@@ -804,6 +804,7 @@ def load_demo(today: date) -> list[tuple[str, str, str]]:
         )
         _add_details(supplier, spec, today, reference=f"VR-{index + 1:03d}")
     _profiles_and_reviews(users, today)
+    _findings(users, today)
     rollup_history.seed_history(today)
     selfassessment.seed_demo(users, today)
     return logins
@@ -860,6 +861,61 @@ def _profiles_and_reviews(users: list[User], today: date) -> None:
                 reviewer,
                 now - timedelta(days=rng.randrange(5, 15)),
             )
+
+
+#: (status, days since raised, days to the due date) of the demo findings, in turn.
+FINDING_STATES = (
+    ("open", 12, 48),
+    ("in_progress", 40, 20),
+    ("open", 100, -10),
+    ("resolved", 70, 20),
+    ("risk_accepted", 60, 30),
+    ("in_progress", 20, 70),
+    ("open", 5, 85),
+)
+
+
+def _findings(users: list[User], today: date) -> None:
+    """Findings the reviewer raised from the completed reviews' suggestions, in every state."""
+    from vendorrisk.catalog import catalog
+    from vendorrisk.models import Assessment, AssessmentStatus, FindingStatus
+    from vendorrisk.services import review
+
+    ciso = next(u for u in users if u.role == Role.ciso)
+    reviewer = next(u for u in users if u.role == Role.reviewer)
+    completed = db.session.scalars(
+        sa.select(Assessment)
+        .where(Assessment.status == AssessmentStatus.completed)
+        .order_by(Assessment.id)
+    ).all()
+    now, turn = datetime.now(UTC), 0
+    for assessment in completed:
+        template = catalog().get(assessment.template_id, assessment.template_version)
+        result = review.current_score(assessment, template)
+        for suggestion in review.suggested_findings(assessment, template, result)[:3]:
+            state, age, due = FINDING_STATES[turn % len(FINDING_STATES)]
+            turn += 1
+            question = template.question(suggestion.question_id)
+            finding = review.raise_finding(
+                assessment.supplier,
+                {
+                    "question_id": question.id,
+                    "title": question.text.ja[:300],
+                    "severity": suggestion.severity,
+                    "required_action": "対策の実施計画と完了予定日を提出してください。",
+                    "due_on": today + timedelta(days=due),
+                    "owner_id": reviewer.id,
+                    "created_at": now - timedelta(days=age),
+                },
+                assessment,
+            )
+            if state == "risk_accepted":
+                review.accept_risk(
+                    finding, ciso, "代替統制（監視強化）により残留リスクを許容する。",
+                    today + timedelta(days=due), today,
+                )  # fmt: skip
+            elif state != "open":
+                review.move_finding(finding, FindingStatus(state), now)
 
 
 def _demo_answer(question, rng: random.Random):

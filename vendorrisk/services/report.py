@@ -294,14 +294,16 @@ def _rollup_frames(facts: Report) -> dict[str, pd.DataFrame]:
     }
 
 
-def _selfassessment_frames(summary: selfassessment.Summary | None) -> dict[str, pd.DataFrame]:
+def _selfassessment_frames(
+    summary: selfassessment.Summary | None, summary_locale: str
+) -> dict[str, pd.DataFrame]:
     if summary is None:
         return {}
     directives = pd.DataFrame(
         [
             {
                 gettext("Directive"): d.directive,
-                gettext("Title"): str(d.title or ""),
+                gettext("Title"): d.title.get(summary_locale) if d.title else "",
                 summary.cycle.name: d.score,
                 (summary.previous.name if summary.previous else gettext("Previous cycle")): (
                     d.previous
@@ -358,6 +360,6 @@ def workbook(today: date, locale: str, target: str | IO[bytes]) -> None:
         sheets = (
             _rollup_frames(facts)
             | _risk_frames(facts.risks, locale)
-            | _selfassessment_frames(facts.selfassessment)
+            | _selfassessment_frames(facts.selfassessment, locale)
         )
         write_workbook(sheets, target, facts.title)
