@@ -7,6 +7,7 @@ import io
 import os
 import re
 import time
+import zipfile
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -878,3 +879,335 @@ def test_the_email_check_is_the_contact_forms(address):
     except EmailNotValidError:
         expected = False
     assert imports.is_email(address) is expected
+
+
+# -- review fixes: escaping, limits, double submit, matching ---------------------------------------
+
+
+def test_a_hostile_header_is_escaped_in_the_preview_and_the_mapping_errors(auth):
+    auth.login(Role.procurement, locale="en")
+    data = _csv([["<script>x</script>", "<b>h</b>"], ["株式会社<img src=x>", "a"]])
+    url = _upload(auth.client, data, "<i>n</i>.csv").headers["Location"]
+    page = auth.client.get(url).get_data(as_text=True)
+    # The name is cut at the last "/" as a path would be: "i>.csv".
+    assert "&lt;script&gt;x&lt;/script&gt;" in page and "<small>i&gt;.csv</small>" in page
+    # The preview: the hostile header names a mapped column.
+    page = auth.client.post(
+        url, data={"column_0": "name_ja", "column_1": "", "preview": "1"}
+    ).get_data(as_text=True)
+    preview = page.split("<h2>Preview</h2>")[1]
+    assert '<th scope="col">&lt;script&gt;x&lt;/script&gt;</th>' in preview
+    assert "株式会社&lt;img src=x&gt;" in preview
+    # The mapping error names the hostile header of the first column.
+    page = auth.client.post(
+        url, data={"column_0": "name_ja", "column_1": "name_ja", "submit": "1"}
+    ).get_data(as_text=True)
+    assert "Already chosen for the column “&lt;script&gt;x&lt;/script&gt;”." in page
+    for raw in ("<script>x", "<b>h", "<img", "<i>n"):
+        assert raw not in page
+
+
+def _far_cell_workbook(row: int, column: int) -> bytes:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["name_ja", "corporate_number"])
+    ws.append(["株式会社いち", CN1])
+    ws.cell(row=row, column=column, value="x")
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
+
+
+ROWS_REFUSED = (
+    "The sheet has cells below row 1006: at most 5 rows can be imported at once. Delete what is "
+    "below the data, or split the file."
+)
+COLUMNS_REFUSED = (
+    "The file has more than 100 columns. Delete the columns that are not to be imported and "
+    "upload it again."
+)
+
+
+@pytest.mark.parametrize(
+    ("row", "column", "message"),
+    [
+        (1_000_000, 200, ROWS_REFUSED),
+        (1007, 1, ROWS_REFUSED),  # 5 rows + the header + 1000 empty rows allowed
+        (3, 101, COLUMNS_REFUSED),
+        (1_048_576, 16_384, ROWS_REFUSED),
+    ],
+)
+def test_a_tiny_workbook_reaching_far_is_refused_before_it_is_read(app, row, column, message):
+    data = _far_cell_workbook(row, column)
+    assert len(data) < 6000
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:  # what openpyxl declares
+        sheet = archive.read("xl/worksheets/sheet1.xml").decode()
+    last = openpyxl.utils.get_column_letter(max(column, 2))
+    assert f'<dimension ref="A1:{last}{row}" />' in sheet
+    with app.app_context(), force_locale("en"), pytest.raises(imports.FileRefused) as refused:
+        imports.read_table(data, "far.xlsx", 10**6, max_rows=5)
+    assert str(refused.value) == message
+
+
+def test_a_workbook_just_within_the_limits_is_read(app):
+    data = _far_cell_workbook(1006, 100)
+    with app.app_context():
+        table = imports.read_table(data, "near.xlsx", 10**6, max_rows=5)
+    assert len(table.headers) == 100 and [n for n, _ in table.rows] == [2, 1006]
+
+
+def _with_sheet(sheet_xml: bytes, lie_about: str | None = None, claimed: int = 0) -> bytes:
+    """A workbook of openpyxl whose first sheet is replaced; a part's sizes may be falsified."""
+    source = zipfile.ZipFile(io.BytesIO(_xlsx([["name_ja"], ["x"]])))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for info in source.infolist():
+            is_sheet = info.filename == "xl/worksheets/sheet1.xml"
+            archive.writestr(info.filename, sheet_xml if is_sheet else source.read(info))
+    data = bytearray(buffer.getvalue())
+    if lie_about:
+        name = lie_about.encode()
+        for signature, size_at, name_at in ((b"PK\x03\x04", 22, 30), (b"PK\x01\x02", 24, 46)):
+            start = 0
+            while (start := data.find(signature, start)) >= 0:
+                if data[start + name_at : start + name_at + len(name)] == name:
+                    data[start + size_at : start + size_at + 4] = claimed.to_bytes(4, "little")
+                start += 4
+    return bytes(data)
+
+
+SHEET = (
+    b'<?xml version="1.0" encoding="UTF-8"?>'
+    b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">%s'
+    b"<sheetData>%s</sheetData></worksheet>"
+)
+HEAD_ROWS = (
+    b'<row r="1"><c r="A1" t="inlineStr"><is><t>name_ja</t></is></c></row>'
+    b'<row r="2"><c r="A2" t="inlineStr"><is><t>a</t></is></c></row>'
+)
+
+
+@pytest.mark.parametrize(
+    ("sheet", "message"),
+    [
+        # The dimension lies: the cells are what counts.
+        (SHEET % (b'<dimension ref="A1:A2"/>', HEAD_ROWS + b'<row r="90000"><c r="B90000">'
+                  b"<v>1</v></c></row>"), ROWS_REFUSED),
+        # No dimension, no references: the cells are counted as the reader places them.
+        (SHEET % (b"", HEAD_ROWS + b"<row>" + b"<c><v>1</v></c>" * 101 + b"</row>"),
+         COLUMNS_REFUSED),
+        (SHEET % (b"", HEAD_ROWS + b"<row/>" * 1004 + b"<row><c><v>1</v></c></row>"),
+         ROWS_REFUSED),
+        # A reference beyond any sheet.
+        (SHEET % (b"", HEAD_ROWS + b'<row><c r="A99999999999"><v>1</v></c></row>'),
+         ROWS_REFUSED),
+        # Whatever the spelling, the reference the reader uses counts: a prefix, a comment
+        # before the cell, or a second reference (the reader takes the last; refused).
+        (SHEET % (b"", HEAD_ROWS + b'<row><y:c xmlns:y="urn:y" r="A9999"><y:v>1</y:v></y:c>'
+                  b"</row>"), ROWS_REFUSED),
+        (SHEET % (b"", HEAD_ROWS + b'<row><!-- x --><c r="A9999"><v>1</v></c></row>'),
+         ROWS_REFUSED),
+        (SHEET % (b"", HEAD_ROWS + b'<row><c r="A3" r="A9999"><v>1</v></c></row>'),
+         "The file could not be read as an Excel workbook (.xlsx)."),
+        (SHEET % (b"", HEAD_ROWS + b'<row><c r="A3" x="<c r=&quot;"><v>1</v></c></row>'),
+         "The file could not be read as an Excel workbook (.xlsx)."),
+        # A document type (entities) is never part of a workbook.
+        (b'<?xml version="1.0"?><!DOCTYPE w [<!ENTITY a "aaaa">]>' + SHEET % (b"", HEAD_ROWS),
+         "The file could not be read as an Excel workbook (.xlsx)."),
+    ],
+)  # fmt: skip
+def test_a_hand_made_sheet_is_measured_by_its_cells(app, sheet, message):
+    with app.app_context(), force_locale("en"), pytest.raises(imports.FileRefused) as refused:
+        imports.read_table(_with_sheet(sheet), "made.xlsx", 10**6, max_rows=5)
+    assert str(refused.value) == message
+
+
+def test_the_hand_made_sheet_without_references_is_read(app):
+    rows = b'<row><c t="inlineStr"><is><t>name_ja</t></is></c></row><row><c t="inlineStr">'
+    rows += b"<is><t>a</t></is></c><c/><c><v>7</v></c></row>"
+    with app.app_context():
+        table = imports.read_table(_with_sheet(SHEET % (b"", rows)), "made.xlsx", 10**6, 5)
+    assert table.headers == ["name_ja", "(B)", "(C)"] and table.rows == [(2, ["a", "", "7"])]
+
+
+def test_the_real_unzipped_size_is_measured_not_the_declared_one(app, monkeypatch):
+    monkeypatch.setattr(imports, "MAX_UNZIPPED", 1024 * 1024)
+    padded = SHEET % (b" " * (2 * 1024 * 1024), HEAD_ROWS)  # 2 MB that zip to 2 KB
+    honest = _with_sheet(padded)
+    lying = _with_sheet(padded, lie_about="xl/worksheets/sheet1.xml", claimed=len(SHEET))
+    assert len(honest) < 20_000
+    with app.app_context(), force_locale("en"):
+        for data, message in (
+            (honest, "The Excel file is too large to be read."),
+            (lying, "The file could not be read as an Excel workbook (.xlsx)."),
+        ):
+            with pytest.raises(imports.FileRefused) as refused:
+                imports.read_table(data, "big.xlsx", 10**6)
+            assert str(refused.value) == message
+        # Within the limit, the same sheet is read.
+        monkeypatch.setattr(imports, "MAX_UNZIPPED", 3 * 1024 * 1024)
+        assert imports.read_table(honest, "big.xlsx", 10**6).rows == [(2, ["a"])]
+
+
+def test_a_very_wide_csv_is_refused_with_the_reason(auth, app):
+    data = (",".join(["name_ja"] + [f"c{i}" for i in range(20_000)]) + "\n株式会社甲\n").encode()
+    with app.app_context(), force_locale("en"), pytest.raises(imports.FileRefused) as refused:
+        imports.read_table(data, "wide.csv", 10**6)
+    assert str(refused.value) == COLUMNS_REFUSED
+    # A header of 100 columns is fine; a wider row below it is refused as before.
+    ok = _csv([["name_ja", *(f"c{i}" for i in range(99))], ["株式会社甲"]])
+    with app.app_context():
+        assert len(imports.read_table(ok, "ok.csv", 10**6).headers) == 100
+    auth.login(Role.procurement, locale="ja")
+    response = _upload(auth.client, data, "wide.csv")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "ファイルの列数が100列を超えています。" in page and len(page) < 100_000
+
+
+def _race(monkeypatch, during) -> None:
+    """Run `during()` (another request) inside the next import request, once it has planned."""
+    real_plan = imports.plan
+    pending = [during]
+
+    def plan_then_let_the_other_request_in(*args, **kwargs):
+        result = real_plan(*args, **kwargs)
+        if pending:
+            pending.pop()()
+        return result
+
+    monkeypatch.setattr(imports, "plan", plan_then_let_the_other_request_in)
+
+
+def _second_client(app, client):
+    other = app.test_client()
+    other.set_cookie("session", client.get_cookie("session").value)
+    return other
+
+
+def test_pressing_import_twice_imports_once(auth, app, ctx, monkeypatch):
+    auth.login(Role.procurement, locale="en")
+    data = _csv([["name_ja", "corporate_number"], ["株式会社甲", ""], ["株式会社乙", CN1]])
+    url = _upload(auth.client, data, "a.csv").headers["Location"]
+    form = {"column_0": "name_ja", "column_1": "corporate_number", "submit": "1"}
+    double_click = _second_client(app, auth.client)
+    responses = []
+    # Both requests read the kept file and plan before either writes.
+    _race(monkeypatch, lambda: responses.append(double_click.post(url, data=form)))
+    first = auth.client.post(url, data=form)
+    (second,) = responses
+    assert second.status_code == 302 and second.headers["Location"] == "/suppliers/import/done"
+    assert first.status_code == 302 and first.headers["Location"] == "/suppliers/import"
+    page = auth.client.get("/suppliers/import").get_data(as_text=True)
+    assert "This file is being imported or has been imported already." in page
+    assert sorted((s.name_ja, s.corporate_number) for s in _suppliers(ctx)) == [
+        ("株式会社乙", CN1),
+        ("株式会社甲", None),
+    ]
+    with ctx() as session:
+        imports_audited = session.scalars(
+            sa.select(AuditEvent.summary).where(AuditEvent.action == "import")
+        ).all()
+    assert imports_audited == ["suppliers from a.csv: 2 created, 0 updated, 0 rows skipped"]
+    # The file is gone; a third press is refused too.
+    folder = Path(app.config["UPLOAD_DIR"]) / "imports"
+    assert list(folder.glob(url.rsplit("/", 1)[1] + ".*")) == []
+    assert auth.client.post(url, data=form).headers["Location"] == "/suppliers/import"
+
+
+def test_a_supplier_saved_meanwhile_gives_a_message_not_an_error_page(auth, app, ctx, monkeypatch):
+    auth.login(Role.procurement, locale="en")
+    data = _csv([["name_ja", "corporate_number"], ["株式会社乙", CN1]])
+    url = _upload(auth.client, data, "a.csv").headers["Location"]
+    other_url = _upload(auth.client, data, "b.csv").headers["Location"]
+    form = {"column_0": "name_ja", "column_1": "corporate_number", "submit": "1"}
+    other = _second_client(app, auth.client)
+    responses = []
+    _race(monkeypatch, lambda: responses.append(other.post(other_url, data=form)))
+    response = auth.client.post(url, data=form)
+    assert responses[0].headers["Location"] == "/suppliers/import/done"
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "some of these suppliers or contacts were saved by someone else meanwhile" in page
+    assert '<span class="badge muted">No change</span>' in page  # the preview, planned again
+    assert [(s.name_ja, s.corporate_number) for s in _suppliers(ctx)] == [("株式会社乙", CN1)]
+    # The upload is kept: importing it again now finds the supplier and changes nothing.
+    response = auth.client.post(url, data=form)
+    assert response.headers["Location"] == "/suppliers/import/done"
+    done = auth.client.get("/suppliers/import/done").get_data(as_text=True)
+    assert "<dt>Suppliers already up to date</dt><dd>1</dd>" in done
+    assert _count(ctx, Supplier) == 1
+
+
+@pytest.mark.parametrize("number_first", [True, False])
+def test_an_unknown_corporate_number_goes_to_the_supplier_of_that_name_without_one(
+    app, ctx, make_supplier, number_first
+):
+    known = make_supplier(name_ja="株式会社丙", corporate_number=None, notes="")
+    numbered = make_supplier(name_ja="株式会社丁", corporate_number=CN2)
+    rows = [["株式会社丙", CN1, ""], ["株式会社丙", "", "メモ"]]
+    rows = rows if number_first else rows[::-1]
+    data = _csv([["name_ja", "corporate_number", "notes"], *rows, ["株式会社丁", CN3, ""]])
+    summary, errors = _import(app, data)
+    assert errors == []
+    # 株式会社丁 has another number: a different company of the same name is added.
+    assert (summary.suppliers_updated, summary.suppliers_created) == (1, 1)
+    found = {(s.id, s.name_ja, s.corporate_number, s.notes) for s in _suppliers(ctx)}
+    assert found == {
+        (known.id, "株式会社丙", CN1, "メモ"),
+        (numbered.id, "株式会社丁", CN2, ""),
+        (max(known.id, numbered.id) + 1, "株式会社丁", CN3, ""),
+    }
+
+
+def test_an_unknown_corporate_number_and_two_suppliers_of_that_name_adds_one(
+    app, ctx, make_supplier
+):
+    make_supplier(name_ja="株式会社丙", corporate_number=None)
+    make_supplier(name_ja="株式会社丙", corporate_number=None)
+    summary, errors = _import(app, _csv([["name_ja", "corporate_number"], ["株式会社丙", CN1]]))
+    assert errors == [] and summary.suppliers_created == 1
+    assert sorted(str(s.corporate_number) for s in _suppliers(ctx)) == [CN1, "None", "None"]
+
+
+@pytest.mark.parametrize("role", [Role.auditor, Role.reviewer, Role.ciso])
+def test_a_refused_role_cannot_post_to_the_mapping_page(auth, app, ctx, role):
+    auth.login(Role.procurement, locale="en")
+    url = _upload(auth.client, _csv([["name_ja"], ["株式会社いち"]]), "a.csv").headers["Location"]
+    refused = app.test_client()
+    user = auth.make_user(role)
+    refused.post("/auth/login", data={"email": user.email, "password": PASSWORD})
+    form = {"column_0": "name_ja", "submit": "1", "skip_invalid": "y"}
+    assert refused.post(url, data=form).status_code == 403
+    assert refused.get(url).status_code == 403
+    assert refused.get("/suppliers/import/done").status_code == 403
+    assert _count(ctx, Supplier) == 0
+    with ctx() as session:
+        assert session.scalar(sa.select(sa.func.count()).where(AuditEvent.action == "import")) == 0
+    # The upload is still there for its owner.
+    assert auth.client.get(url).status_code == 200
+
+
+def test_the_mapping_post_without_csrf_token_is_refused(csrf_app):
+    client = _login(csrf_app, email="csrf-mapping@example.com")
+    page = client.get("/suppliers/import").get_data(as_text=True)
+    data = _csv([["name_ja"], ["株式会社いち"]])
+    response = _upload(client, data, "a.csv", csrf_token=csrf_token_from(page))
+    url = response.headers["Location"]
+    form = {"column_0": "name_ja", "submit": "1"}
+
+    def count() -> int:
+        with csrf_app.app_context():
+            n = db.session.scalar(
+                sa.select(sa.func.count()).where(Supplier.name_ja == "株式会社いち")
+            )
+            db.session.remove()
+        return n
+
+    assert client.post(url, data=form).status_code == 400
+    assert client.post(url, data={**form, "csrf_token": "forged"}).status_code == 400
+    assert count() == 0
+    token = csrf_token_from(client.get(url).get_data(as_text=True))
+    response = client.post(url, data={**form, "csrf_token": token})
+    assert response.headers["Location"] == "/suppliers/import/done"
+    assert count() == 1

@@ -16,10 +16,12 @@ cells leave them. Contacts are matched by (supplier, email address).
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import functools
 import io
 import json
+import os
 import posixpath
 import re
 import secrets
@@ -349,7 +351,8 @@ def check_workbook(data: bytes, max_rows: int) -> None:
             budget = [MAX_UNZIPPED]
             for info in parts:
                 if info.filename in sheets:
-                    _unzip(archive, info, budget, scan.parser())
+                    if not _plainly_within(archive, info, budget, scan):
+                        _unzip(archive, info, [MAX_UNZIPPED], scan.parser())
                 elif info.filename.lower().endswith("sharedstrings.xml"):
                     _unzip(archive, info, budget, scan.strings_parser())
                 else:
@@ -384,6 +387,53 @@ def _unzip(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: list[int], p
                 parser.Parse(chunk, False)
     if parser is not None:
         parser.Parse(b"", True)
+
+
+#: The start of a cell's tag (any prefix); a whole cell tag with one plain reference, first.
+_ANY_CELL = re.compile(rb"<(?:[^\s<>/]*:)?c[\s/>]")
+_PLAIN_CELL = re.compile(
+    rb'<(?:[^\s<>/]*:)?c\s+r="([A-Z]{1,3})([0-9]{1,7})"'
+    rb"(?:\s+(?!(?:[^\s=<>]*:)?r\s*=)[^\s=<>/]+\s*=\s*(?:\"[^\"<]*\"|'[^'<]*'))*\s*/?>"
+)
+
+
+def _plainly_within(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: list[int], scan: _SheetScan
+) -> bool:
+    """The quick check of a sheet (regular expressions, not an XML parser), True if it passes.
+
+    It holds when every cell tag is plain (its reference first, no other attribute named r)
+    and the sheet has no comment, CDATA, document type or processing instruction: then every
+    "<" starts a tag, so the references found are those of all the cells. The largest, empty
+    cells included, must lie within the limits; otherwise the exact scan (`_SheetScan`) decides.
+    """
+    within = True
+    rest = b""
+    with archive.open(info) as member:
+        while chunk := member.read(1 << 20):
+            budget[0] -= len(chunk)
+            if budget[0] < 0:
+                raise FileRefused(_("The Excel file is too large to be read."))
+            if not within:
+                continue
+            data = rest + chunk
+            if not rest and data.startswith(b"<?xml") and b"?>" in data:  # the declaration
+                data = data[data.index(b"?>") + 2 :]
+            cut = max(data.rfind(b"<"), 0)
+            part, rest = data[:cut], data[cut:]
+            if b"<!" in part or b"<?" in part or len(rest) > 1 << 20:
+                within = False
+                continue
+            cells = _PLAIN_CELL.findall(part)
+            if len(cells) != len(_ANY_CELL.findall(part)):
+                within = False
+            elif cells:
+                last_row = max(int(digits) for _letters, digits in cells)
+                letters = max({letters for letters, _digits in cells}, key=lambda b: (len(b), b))
+                last_column = scan._column(letters.decode())
+                within = last_row <= scan.max_row and last_column <= scan.max_column
+    # The last tag (the end of the sheet) must not be a cell or anything else.
+    return within and not _ANY_CELL.search(rest + b" ") and b"<!" not in rest and b"<?" not in rest
 
 
 def _expat(start) -> Any:
@@ -450,22 +500,23 @@ class _SheetScan:
         return _expat(self.string)
 
     def string(self, name: str, attrs: dict[str, str]) -> None:
-        if name.rpartition(":")[2] == "si":
+        if name == "si" or name.endswith(":si"):
             self.strings += 1
             if self.strings > self.max_row * self.max_column:
                 raise FileRefused(_("The Excel file is too large to be read."))
 
     def start(self, name: str, attrs: dict[str, str]) -> None:
-        local = name.rpartition(":")[2]
+        local = name if ":" not in name else name.rpartition(":")[2]
         if local == "c":
             ref = attrs.get("r")
-            match = _CELL_REF.fullmatch(ref) if ref else None
-            if ref and match is None:
-                raise ValueError(f"cell reference {ref[:20]!r}")
-            if match:
+            if ref:
+                match = _CELL_REF.fullmatch(ref)
+                if match is None:
+                    raise ValueError(f"cell reference {ref[:20]!r}")
                 letters, digits = match.groups()
                 self.row = int(digits) if len(digits) <= 9 else self.max_row + 1
-                self.column = self._column(letters)
+                column = self.columns.get(letters)
+                self.column = column if column is not None else self._column(letters)
             else:
                 self.column += 1
             self.in_cell = True
@@ -489,12 +540,10 @@ class _SheetScan:
                 raise FileRefused(too_many_columns())
 
     def _column(self, letters: str) -> int:
-        number = self.columns.get(letters)
-        if number is None:
-            number = 0
-            for letter in letters.upper()[:4]:
-                number = number * 26 + ord(letter) - 64
-            self.columns[letters] = number
+        number = 0
+        for letter in letters.upper()[:4]:
+            number = number * 26 + ord(letter) - 64
+        self.columns[letters] = number
         return number
 
 
@@ -1277,9 +1326,33 @@ def unstash(folder: str | Path, token: str, user_id: int) -> tuple[bytes, str] |
         return None
 
 
+def claim(folder: str | Path, token: str) -> bool:
+    """Take a kept upload to import it; False if another request took it (or it is gone).
+
+    The file is renamed: of two requests importing the same upload at once (a double click),
+    exactly one succeeds. `release` gives it back when the import fails, `discard` removes it.
+    """
+    if not _TOKEN_RE.fullmatch(token):
+        return False
+    root = Path(folder)
+    try:
+        os.rename(root / f"{token}.data", root / f"{token}.claimed")
+    except OSError:
+        return False
+    return True
+
+
+def release(folder: str | Path, token: str) -> None:
+    """Keep again an upload whose import failed, so that it can be imported once corrected."""
+    if _TOKEN_RE.fullmatch(token):
+        root = Path(folder)
+        with contextlib.suppress(OSError):
+            os.rename(root / f"{token}.claimed", root / f"{token}.data")
+
+
 def discard(folder: str | Path, token: str) -> None:
     if _TOKEN_RE.fullmatch(token):
-        for suffix in (".data", ".json"):
+        for suffix in (".data", ".claimed", ".json"):
             (Path(folder) / f"{token}{suffix}").unlink(missing_ok=True)
 
 

@@ -22,6 +22,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
 
 from vendorrisk import clock
 from vendorrisk.access import IMPORTERS, access
@@ -77,11 +78,36 @@ def import_mapping(token: str):
     if form.validate_on_submit():
         plan = imports.plan(table, form.mapping(), skip_invalid=form.skip_invalid.data)
         if form.submit.data and plan.can_apply:
-            summary = imports.apply(plan, clock.now(), table.name)
-            db.session.commit()
-            imports.discard(_folder(), token)
-            session[RESULT] = vars(summary)
-            return redirect(url_for(".import_done"))
+            if not imports.claim(_folder(), token):  # imported meanwhile (a double click)
+                flash(
+                    _(
+                        "This file is being imported or has been imported already. Look at the "
+                        "supplier register before uploading it again."
+                    ),
+                    "error",
+                )
+                return redirect(url_for(".import_upload"))
+            try:
+                summary = imports.apply(plan, clock.now(), table.name)
+                db.session.commit()
+            except IntegrityError:  # another import or change saved the same supplier meanwhile
+                db.session.rollback()
+                imports.release(_folder(), token)
+                form.form_errors.append(
+                    _(
+                        "Nothing was imported: some of these suppliers or contacts were saved by "
+                        "someone else meanwhile. Check the updated preview and import again."
+                    )
+                )
+                plan = imports.plan(table, form.mapping(), skip_invalid=form.skip_invalid.data)
+            except BaseException:
+                db.session.rollback()
+                imports.release(_folder(), token)
+                raise
+            else:
+                imports.discard(_folder(), token)
+                session[RESULT] = vars(summary)
+                return redirect(url_for(".import_done"))
     elif not form.is_submitted():
         plan = _first_plan(table, form)
     return render_template(
@@ -89,7 +115,7 @@ def import_mapping(token: str):
         form=form,
         table=table,
         plan=plan,
-        tried=form.submit.data,
+        tried=form.submit.data and not form.form_errors,
         samples=imports.samples(table),
         max_shown=MAX_SHOWN,
         preview_rows=imports.PREVIEW_ROWS,
