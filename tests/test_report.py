@@ -45,11 +45,13 @@ def risks(app, make_supplier, make_attestation):
                         created_at=datetime(2026, 9, 1, tzinfo=UTC)),
                 Finding(supplier_id=made["high"].id, title="Backups untested",
                         severity=Severity.high, due_on=date(2027, 1, 31),
-                        created_at=datetime(2026, 11, 20, tzinfo=UTC)),
+                        created_at=datetime(2026, 11, 20, 22, tzinfo=UTC)),
                 Finding(supplier_id=made["high"].id, title="Old finding", severity=Severity.low,
                         created_at=datetime(2026, 1, 1, tzinfo=UTC)),
                 Finding(supplier_id=made["crit"].id, title="Closed", severity=Severity.critical,
                         status=FindingStatus.resolved),
+                Finding(supplier_id=made["gone"].id, title="Of an offboarded supplier",
+                        severity=Severity.critical),
             ]
         )  # fmt: skip
         db.session.commit()
@@ -65,10 +67,10 @@ def test_top_risks_rank_tier_then_gap_then_findings(app, risks):
     assert (crit.required, crit.held, crit.gap, crit.serious_findings) == ("star4", "star2", 2, 0)
     assert (high.required, high.held, high.gap, high.serious_findings) == ("star3", "none", 3, 1)
     assert (high.open_findings, gap.serious_findings, gap.gap) == (2, 1, 1)
+    # Only high and critical; ages in the company's days (Tokyo: 2026-11-20 22:00 UTC is the 21st).
     assert [(f.title, f.severity, f.age_days) for f in top.findings] == [
         ('=HYPERLINK("x")', Severity.critical, 87),
-        ("Backups untested", Severity.high, 7),
-        ("Old finding", Severity.low, 330),
+        ("Backups untested", Severity.high, 6),
     ]
 
 

@@ -269,7 +269,8 @@ def chain(app, make_user, make_supplier):
        an open assessment not yet due.
     S5 low group company (owner A, onboarding): 15, ★1 until 90-10 days, a 7-clause contract
        ending in 10 days beside an open-ended 2-clause one.
-    S6 cloud, no tier, no owner, nothing. S7 offboarded critical outsourcing, 10, one open finding.
+    S6 cloud, no tier, no owner, nothing. S7 offboarded critical outsourcing, 10, one open finding
+       and an assessment five days late (neither counted: the roll-up counts live suppliers).
     """
     owner_a = make_user(Role.procurement, name="Owner A")
     owner_b = make_user(Role.procurement, name="Owner B")
@@ -353,6 +354,13 @@ def chain(app, make_user, make_supplier):
                     template_version=1,
                     due_on=today + timedelta(days=10),
                     status=AssessmentStatus.in_progress,
+                ),
+                Assessment(
+                    supplier_id=s7.id,
+                    template_id="csm-v2-supplier",
+                    template_version=1,
+                    due_on=today - timedelta(days=5),
+                    status=AssessmentStatus.sent,
                 ),
             ]
         )
@@ -539,9 +547,10 @@ def test_coverage_of_the_directive_9_controls(app, chain):
 
 def test_overdue_work(app, chain):
     overdue = _compute(app, chain.today).overdue
-    assert overdue.assessments.value == 1  # S1's, three days late
+    assert overdue.assessments.value == 1  # S1's, three days late (not offboarded S7's)
     assert overdue.rechecks.value == 1  # S1
     assert overdue.assessments.endpoint == "assessments.index"
+    assert overdue.assessments.args == {"overdue": "1", "live": "1"}
 
 
 def test_expiring_within_30_and_90_days(app, chain):
@@ -558,11 +567,12 @@ def test_open_findings_by_severity_and_age_and_risk_acceptances(app, chain):
     table = {r.severity.value: _values(r.ages) + [r.total.value] for r in findings.rows}
     assert table == {
         "critical": [0, 1, 1, 2],  # S1 45 days (in progress), S6 200 days
-        "high": [2, 0, 0, 2],  # S1 10 days, S7 5 days (offboarded, still open)
+        "high": [1, 0, 0, 1],  # S1 10 days (S7's 5 days: offboarded, not counted)
         "medium": [0, 0, 1, 1],  # S2 100 days
         "low": [2, 1, 0, 3],  # S4: 0 and 30 days, 31 days
     }
-    assert _values(findings.totals) == [4, 2, 2] and findings.total.value == 8
+    assert _values(findings.totals) == [3, 2, 2] and findings.total.value == 7
+    assert findings.total.args == {"status": "open", "live": "1"}
     assert [(s, n.value) for s, n in findings.acceptances] == [("expired", 1), ("30", 1), ("90", 2)]
 
 
@@ -576,7 +586,8 @@ def test_every_panel_follows_the_filters(app, chain):
     assert [n.value for _, n in high.findings.acceptances] == [1, 1, 1]
     owner_a = _compute(app, chain.today, owner_id=chain.a.id)
     assert owner_a.tiers.total.value == 3  # S1, S3, S5 (S7 offboarded)
-    assert owner_a.overdue.assessments.value == 1 and owner_a.findings.total.value == 3
+    # S1's late assessment and its two open findings (S7's are offboarded)
+    assert owner_a.overdue.assessments.value == 1 and owner_a.findings.total.value == 2
     template = _compute(app, chain.today, template="csm-v2-supplier")
     assert template.tiers.total.value == 3  # S2's latest was on another questionnaire
     assert template.scores.scored.value == 3
@@ -745,6 +756,8 @@ def test_trends_read_the_stored_quarters_with_the_filters(app, chain):
     }
     assert now.suppliers == 6 and now.average_score == 52.5
     assert (now.review_overdue, now.assessment_overdue) == (1, 1)
+    # The current quarter agrees with the live panels: S1 2, S2 1, S4 3, S6 1 (not S7's).
+    assert now.open_findings == 7 == _compute(app, today).findings.total.value
     assert now.shares["security_action_star1"] == 50.0 and now.shares["clauses_all"] == 33.3
     high = _compute(app, today, tier="high").trends
     assert [(p.suppliers, p.average_score) for p in high] == [(1, 50.0), (2, 80.0)]
@@ -984,9 +997,73 @@ def test_expiry_windows_count_whole_days(app, make_supplier, make_attestation, a
     assert [n.value for n in next(r for r in result.expiring if r.kind == "pmark").within] == [2, 4]
 
 
+def test_a_cover_without_expiry_never_expires(app, make_supplier, make_attestation, auth):
+    """A permanent ★★ declaration beside an old ★ expiring in 10 days is not expiring."""
+    today = clock_today(app)
+    sa_kind = AttestationKind.security_action
+    lasting, lapsing = make_supplier(), make_supplier()
+    make_attestation(lasting, kind=sa_kind, level=SecurityActionLevel.star2, expires_on=None)
+    for supplier in (lasting, lapsing):
+        make_attestation(
+            supplier,
+            kind=sa_kind,
+            level=SecurityActionLevel.star1,
+            expires_on=today + timedelta(days=10),
+        )
+    # A permanent attestation of another kind does not keep the declaration from lapsing.
+    make_attestation(lapsing, kind=AttestationKind.pmark, level=None, expires_on=None)
+    result = _compute(app, today)
+    row = next(r for r in result.expiring if r.kind == sa_kind)
+    assert _values(row.within) == [1, 1]  # the second supplier only
+    auth.login(Role.procurement, locale="en")
+    assert _listed(auth, "/suppliers/?expiring=security_action&within=30") == 1
+    assert _listed(auth, "/suppliers/?expiring=security_action&within=90") == 1
+
+
+def test_a_snapshot_for_a_later_quarter_is_refused(app, chain):
+    """A run with a --now in a later quarter would close the real current quarter for good."""
+    period = rollup_history.quarter_start(chain.today)
+    later = period + timedelta(days=100)  # a day of the next quarter
+    run = _run_snapshot(app, later)
+    assert run.outcome == "ok" and run.summary.startswith("0 done, 1 skipped; quarter ")
+    assert "has not begun" in run.summary
+    assert _rows(app, rollup_history.quarter_start(later)) == []
+    assert _run_snapshot(app, chain.today).summary.startswith("6 done")  # still open
+    with app.app_context(), pytest.raises(rollup_history.FutureQuarter):
+        rollup_history.capture(later)
+
+
+def test_the_findings_list_names_its_owner_filter_after_the_supplier(auth, chain):
+    auth.login(Role.reviewer, locale="en")
+    page = auth.client.get("/findings/", headers=EN).get_data(as_text=True)
+    assert "Supplier owner" in page
+    assert _listed(auth, f"/findings/?owner={chain.a.id}") == 3  # S1's two and S7's
+
+
+def test_the_page_says_how_the_questionnaire_filter_counts_overdue_assessments(auth, chain):
+    auth.login(Role.ciso, locale="en")
+    hint = "Overdue assessments are those sent with this questionnaire"
+    assert hint not in auth.client.get("/rollup", headers=EN).get_data(as_text=True)
+    page = auth.client.get("/rollup?template=csm-v2-supplier", headers=EN).get_data(as_text=True)
+    assert hint in page
+
+
+def test_an_area_average_is_not_a_link_to_every_scored_supplier(auth, chain):
+    auth.login(Role.ciso, locale="en")
+    page = auth.client.get("/rollup", headers=EN).get_data(as_text=True)
+    table = page.split("Directives: average and worst", 1)[1].split("</table>", 1)[0]
+    rows = re.findall(r"<tr>(.*?)</tr>", table, flags=re.S)[1:]
+    assert rows
+    for row in rows:
+        average = re.findall(r'<td class="num">(.*?)</td>', row, flags=re.S)[0]
+        assert "<a " not in average and re.fullmatch(r"\d+\.\d", average.strip())
+
+
 def test_assessment_and_finding_lists_filter_as_the_roll_up_counts(auth, chain):
     auth.login(Role.reviewer, locale="en")
-    assert _listed(auth, "/assessments/?overdue=1") == 1
+    assert _listed(auth, "/assessments/?overdue=1") == 2  # S1's and offboarded S7's
+    assert _listed(auth, "/assessments/?overdue=1&live=1") == 1
+    assert _listed(auth, f"/assessments/?overdue=1&live=1&owner={chain.a.id}") == 1
     assert _listed(auth, "/assessments/?overdue=1&tier=high") == 0
     assert _listed(auth, f"/assessments/?owner={chain.b.id}") == 2  # S2's completed, S4's open
     assert _listed(auth, "/findings/?severity=low") == 3
@@ -994,6 +1071,9 @@ def test_assessment_and_finding_lists_filter_as_the_roll_up_counts(auth, chain):
     assert _listed(auth, "/findings/?status=risk_accepted&accepted=90") == 2
     assert _listed(auth, "/findings/?status=risk_accepted&accepted=expired&tier=high") == 1
     assert _listed(auth, "/findings/?severity=bogus&age=bogus") == 8  # unknown values ignored
+    assert _listed(auth, "/findings/?severity=high") == 2  # S1's and offboarded S7's
+    assert _listed(auth, "/findings/?severity=high&live=1") == 1
+    assert _listed(auth, "/findings/?live=1") == 7
 
 
 def test_export_frames_hold_every_panel_with_stable_english_columns(app, chain):

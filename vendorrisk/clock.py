@@ -14,4 +14,9 @@ def now() -> datetime:
 
 def today() -> date:
     """Today where the company is, not where the server is."""
-    return now().astimezone(ZoneInfo(current_app.config["TIMEZONE"])).date()
+    return local_day(now())
+
+
+def local_day(moment: datetime) -> date:
+    """The company's calendar day of a stored (UTC) moment."""
+    return moment.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).date()

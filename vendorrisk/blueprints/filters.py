@@ -25,7 +25,7 @@ TIER_CHOICES = [
 ]
 
 
-def _owner_id(value: Any) -> int | None:
+def owner_id(value: Any) -> int | None:
     return int(value) if value else None
 
 
@@ -43,7 +43,7 @@ class ScopeFilterForm(FlaskForm):
         _l("Category"), choices=options([("", _l("All categories")), *choices(SupplierCategory)])
     )
     tier = SelectField(_l("Tier"), choices=options(TIER_CHOICES))
-    owner = SelectField(_l("Owner"), coerce=_owner_id)
+    owner = SelectField(_l("Owner"), coerce=owner_id)
     template = SelectField(_l("Questionnaire"))
 
     #: The fields of the scope, in the order the page shows them.

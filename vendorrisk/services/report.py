@@ -17,7 +17,7 @@ from flask_babel import force_locale, gettext
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from vendorrisk import scoring
+from vendorrisk import clock, scoring
 from vendorrisk.catalog import catalog
 from vendorrisk.extensions import db
 from vendorrisk.i18n import label, level_name, tier_name
@@ -122,7 +122,7 @@ def risky_suppliers(today: date, limit: int = TOP) -> list[RiskySupplier]:
 
 
 def serious_findings(today: date, limit: int = TOP) -> list[OpenFinding]:
-    """Open findings, the most severe first, then the most overdue, then the oldest."""
+    """Open high and critical findings of live suppliers: critical first, then most overdue."""
     stmt = (
         sa.select(
             Finding.id,
@@ -137,7 +137,11 @@ def serious_findings(today: date, limit: int = TOP) -> list[OpenFinding]:
         )
         .join(Supplier, Supplier.id == Finding.supplier_id)
         .outerjoin(User, User.id == Finding.owner_id)
-        .where(Finding.status.in_(d9.OPEN_FINDINGS))
+        .where(
+            Finding.status.in_(d9.OPEN_FINDINGS),
+            Finding.severity.in_(_SERIOUS),
+            Supplier.status != SupplierStatus.offboarded,
+        )
         .order_by(
             _SEVERITY_RANK.desc(),
             Finding.due_on.is_(None),
@@ -147,7 +151,7 @@ def serious_findings(today: date, limit: int = TOP) -> list[OpenFinding]:
         .limit(limit)
     )
     return [
-        OpenFinding(*row[:8], age_days=max((today - row[8].date()).days, 0))
+        OpenFinding(*row[:8], age_days=max((today - clock.local_day(row[8])).days, 0))
         for row in db.session.execute(stmt)
     ]
 

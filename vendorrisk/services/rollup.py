@@ -462,7 +462,12 @@ def coverage(today: date, filters: Scope) -> Coverage:
 
 
 def overdue(today: date, filters: Scope) -> Overdue:
-    """Open assessments past their due date, and live suppliers past their re-check date."""
+    """Open assessments of live suppliers past their due date, and live suppliers past their
+    re-check date.
+
+    With a questionnaire in the filters, an assessment counts when it is of that questionnaire
+    (not when its supplier's latest completed one is, as in the other panels): the page says so.
+    """
     supplier_scope = Scope(filters.category, filters.tier, filters.owner_id)
     template = [Assessment.template_id == filters.template] if filters.template else []
     late = db.session.scalar(
@@ -471,6 +476,7 @@ def overdue(today: date, filters: Scope) -> Overdue:
         .join(Supplier, Supplier.id == Assessment.supplier_id)
         .where(
             scope.assessment_overdue(today),
+            scope.LIVE,
             *scope.supplier_conditions(supplier_scope),
             *template,
         )
@@ -479,19 +485,21 @@ def overdue(today: date, filters: Scope) -> Overdue:
         sa.select(sa.func.count()).where(*_where(filters), Supplier.next_review_on < today)
     )
     return Overdue(
-        assessments=Number(late or 0, ASSESSMENTS, {"overdue": "1", **filters.args()}),
+        assessments=Number(late or 0, ASSESSMENTS, {"overdue": "1", "live": "1", **filters.args()}),
         rechecks=Number(rechecks or 0, SUPPLIERS, _suppliers(filters, review="overdue")),
     )
 
 
 def expiring(today: date, filters: Scope) -> list[ExpiringRow]:
     """Live suppliers whose cover of each attestation kind, and of contracts, lapses within 30
-    and 90 days (two grouped queries)."""
+    and 90 days (two grouped queries). An attestation without an expiry date never lapses: a
+    supplier holding one of a kind has no cover of that kind expiring."""
     windows = scope.EXPIRING_DAYS
     per_kind = (
         sa.select(
             Attestation.kind.label("kind"),
             sa.func.max(Attestation.expires_on).label("until"),
+            _count_if(Attestation.expires_on.is_(None)).label("permanent"),
         )
         .join(Supplier, Supplier.id == Attestation.supplier_id)
         .where(*_where(filters))
@@ -505,7 +513,7 @@ def expiring(today: date, filters: Scope) -> list[ExpiringRow]:
                 per_kind.c.kind,
                 *(_count_if(per_kind.c.until <= today + timedelta(days=d)) for d in windows),
             )
-            .where(per_kind.c.until >= today)
+            .where(per_kind.c.until >= today, per_kind.c.permanent == 0)
             .group_by(per_kind.c.kind)
         )
     }
@@ -552,14 +560,13 @@ def expiring(today: date, filters: Scope) -> list[ExpiringRow]:
 
 
 def _finding_scope(filters: Scope) -> list[sa.ColumnElement[bool]]:
-    if not filters.args():
-        return []
-    return [Finding.supplier_id.in_(scope.in_scope(filters))]
+    """Findings of the live suppliers in scope (the findings list's `live=1`)."""
+    return [Finding.supplier_id.in_(scope.in_scope(filters, live=True))]
 
 
 def finding_panel(today: date, filters: Scope) -> FindingPanel:
-    """Open findings by severity and age, and risk acceptances expired or expiring (one query:
-    the acceptances are summed over the severities)."""
+    """Open findings of live suppliers by severity and age, and risk acceptances expired or
+    expiring (one query: the acceptances are summed over the severities)."""
     ages, states = list(scope.FINDING_AGES), scope.ACCEPTANCE_STATES
     is_open = Finding.status.in_(scope.OPEN_FINDINGS)
     rows = db.session.execute(
@@ -576,7 +583,7 @@ def finding_panel(today: date, filters: Scope) -> FindingPanel:
     ).all()
     counts = {row[0].value: [int(n) for n in row[1 : 1 + len(ages)]] for row in rows}
     accepted = [sum(int(row[1 + len(ages) + i]) for row in rows) for i in range(len(states))]
-    base = {"status": "open", **filters.args()}
+    base = {"status": "open", "live": "1", **filters.args()}
 
     def number(value: int, **args: Any) -> Number:
         return Number(value, FINDINGS, {**base, **args})
@@ -591,7 +598,7 @@ def finding_panel(today: date, filters: Scope) -> FindingPanel:
         for values in [counts.get(severity, [0] * len(ages))]
     ]
     by_age = [sum(r.ages[i].value for r in table) for i in range(len(ages))]
-    acceptance = {"status": "risk_accepted", **filters.args()}
+    acceptance = {"status": "risk_accepted", "live": "1", **filters.args()}
     return FindingPanel(
         rows=table,
         totals=[number(n, age=age) for n, age in zip(by_age, ages, strict=True)],

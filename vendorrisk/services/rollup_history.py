@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from vendorrisk import scoring
+from vendorrisk import clock, scoring
 from vendorrisk.catalog import catalog
 from vendorrisk.extensions import db
 from vendorrisk.models import (
@@ -131,13 +131,23 @@ def snapshot_select(period: date, today: date) -> sa.Select:
     ).where(scope.LIVE)
 
 
+class FutureQuarter(ValueError):
+    """A capture for a quarter that has not begun where the company is."""
+
+
 def capture(today: date) -> int | None:
     """Replace the quarter's snapshot rows with the suppliers' facts today (one INSERT ... SELECT).
 
     Returns the number of rows, or None when the quarter is closed: a later quarter has rows
-    already, so this one is history and is left as it is.
+    already, so this one is history and is left as it is. Raises FutureQuarter for a quarter
+    after the company's current one: its rows would close the real current quarter for good.
     """
     period = quarter_start(today)
+    current = quarter_start(clock.today())
+    if period > current:
+        raise FutureQuarter(
+            f"quarter {quarter_label(period)} has not begun (now {quarter_label(current)})"
+        )
     later = db.session.scalar(sa.select(sa.func.count()).where(RollupSnapshot.period > period))
     if later:
         return None
@@ -153,7 +163,10 @@ def snapshot(now: datetime) -> schedule.JobResult:
     """The rollup-snapshot job: missing area scores first, then the current quarter's rows."""
     today = schedule.local_today(now)
     backfilled = backfill_area_scores()
-    rows = capture(today)
+    try:
+        rows = capture(today)
+    except FutureQuarter as exc:
+        return schedule.JobResult(skipped=1, notes=[f"{exc}: not captured"])
     if rows is None:
         return schedule.JobResult(
             skipped=1, notes=[f"quarter {quarter_label(quarter_start(today))} is closed"]

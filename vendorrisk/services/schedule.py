@@ -15,14 +15,13 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale, gettext
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
-from vendorrisk import mail
+from vendorrisk import clock, mail
 from vendorrisk.catalog import Template, catalog
 from vendorrisk.extensions import db
 from vendorrisk.i18n import label
@@ -184,17 +183,13 @@ class JobResult:
         self.notes.append(note)
 
 
-def _zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["TIMEZONE"])
-
-
 def local_today(now: datetime) -> date:
     """The day `now` falls on where the company is (like clock.today(), for a given now)."""
-    return now.astimezone(_zone()).date()
+    return clock.local_day(now)
 
 
 def _local_day(moment: datetime | None) -> date:
-    return moment.astimezone(_zone()).date() if moment else date.min
+    return clock.local_day(moment) if moment else date.min
 
 
 def _base_url() -> str:

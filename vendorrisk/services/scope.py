@@ -22,6 +22,7 @@ from vendorrisk.models import (
     OPEN_STATUSES,
     Assessment,
     AssessmentStatus,
+    Attestation,
     AttestationKind,
     Contract,
     Finding,
@@ -106,10 +107,11 @@ def supplier_conditions(scope: Scope) -> list[sa.ColumnElement[bool]]:
     return found
 
 
-def in_scope(scope: Scope) -> sa.ScalarSelect[int]:
-    """The ids of the suppliers in the scope (offboarded too), for lists of their assessments
-    or findings: `column.in_(in_scope(scope))`."""
-    return sa.select(Supplier.id).where(*supplier_conditions(scope)).scalar_subquery()
+def in_scope(scope: Scope, *, live: bool = False) -> sa.ScalarSelect[int]:
+    """The ids of the suppliers in the scope (offboarded too unless `live`), for lists of their
+    assessments or findings: `column.in_(in_scope(scope))`."""
+    where = (LIVE, *supplier_conditions(scope)) if live else supplier_conditions(scope)
+    return sa.select(Supplier.id).where(*where).scalar_subquery()
 
 
 def score_condition(bucket: str) -> sa.ColumnElement[bool] | None:
@@ -136,14 +138,20 @@ def _contracts_in_force(today: date) -> tuple[sa.ColumnElement[bool], ...]:
 
 def expiring_condition(kind: str, days: int, today: date) -> sa.ColumnElement[bool] | None:
     """The supplier's cover of `kind` lapses within `days`: the latest expiry of its attestations
-    of that kind falls in [today, today + days]; for "contract", every contract in force ends by
-    then (none is open-ended or runs longer)."""
+    of that kind falls in [today, today + days] and none of them is without an expiry date (it
+    never lapses, as Attestation.is_expired says); for "contract", every contract in force ends
+    by then (none is open-ended or runs longer)."""
     if kind not in EXPIRING_KINDS or days not in EXPIRING_DAYS:
         return None
     last = today + timedelta(days=days)
     if kind != "contract":
         until = d9.valid_until(AttestationKind(kind))
-        return sa.and_(until >= today, until <= last)
+        permanent = sa.exists().where(
+            Attestation.supplier_id == Supplier.id,
+            Attestation.kind == AttestationKind(kind),
+            Attestation.expires_on.is_(None),
+        )
+        return sa.and_(until >= today, until <= last, ~permanent)
     ending = sa.exists().where(*_contracts_in_force(today), Contract.ends_on <= last)
     lasting = sa.exists().where(
         *_contracts_in_force(today), sa.or_(Contract.ends_on.is_(None), Contract.ends_on > last)
@@ -216,16 +224,17 @@ def tiers() -> list[str]:
 
 
 def assessment_conditions(
-    today: date, *, overdue: bool = False, within: Scope | None = None
+    today: date, *, overdue: bool = False, live: bool = False, within: Scope | None = None
 ) -> list[sa.ColumnElement[bool]]:
-    """The assessment list's roll-up filters: overdue ones of the suppliers in scope.
+    """The assessment list's roll-up filters: overdue ones of the suppliers in scope, of the
+    suppliers not offboarded only when `live`.
 
     The scope's template is left to the list (an assessment's own questionnaire)."""
     found = [assessment_overdue(today)] if overdue else []
     within = within or Scope()
     suppliers = Scope(within.category, within.tier, within.owner_id)
-    if suppliers.args():
-        found.append(Assessment.supplier_id.in_(in_scope(suppliers)))
+    if suppliers.args() or live:
+        found.append(Assessment.supplier_id.in_(in_scope(suppliers, live=live)))
     return found
 
 
@@ -235,14 +244,17 @@ def finding_conditions(
     severity: str = "",
     age: str = "",
     accepted: str = "",
+    live: bool = False,
     within: Scope | None = None,
 ) -> list[sa.ColumnElement[bool]]:
-    """The finding list's roll-up filters; empty or unknown values add none."""
+    """The finding list's roll-up filters (of the suppliers not offboarded only when `live`);
+    empty or unknown values add none."""
     within = within or Scope()
+    scoped = within.args() or live
     found = [
         Finding.severity == severity if severity in Severity.__members__ else None,
         finding_age_condition(age, today),
         acceptance_condition(accepted, today),
-        Finding.supplier_id.in_(in_scope(within)) if within.args() else None,
+        Finding.supplier_id.in_(in_scope(within, live=live)) if scoped else None,
     ]
     return [condition for condition in found if condition is not None]

@@ -15,7 +15,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from vendorrisk import clock
-from vendorrisk.blueprints.filters import ScopeFilterForm
+from vendorrisk.blueprints.filters import ScopeFilterForm, owner_id
 from vendorrisk.i18n import choices, current_locale, options
 from vendorrisk.models import Criticality, Severity, SupplierCategory, SupplierStatus
 from vendorrisk.services.scope import FINDING_AGES as AGES
@@ -111,12 +111,20 @@ class ActionForm(FlaskForm):
     submit = SubmitField()
 
 
+def _live_field() -> SelectField:
+    """The supplier not offboarded (`live=1`), as the roll-up counts."""
+    return SelectField(
+        _l("Supplier status"), choices=options([("", _l("Any")), ("1", _l("Not offboarded"))])
+    )
+
+
 class AssessmentFilterForm(ScopeFilterForm):
-    """Status, questionnaire sent, overdue, and the supplier's category, tier and owner."""
+    """Status, questionnaire sent, overdue, and the supplier's category, tier, owner and status."""
 
     status = SelectField(_l("Status"))
     template = SelectField(_l("Questionnaire"))
     overdue = SelectField(_l("Due date"), choices=options([("", _l("Any")), ("1", _l("Overdue"))]))
+    live = _live_field()
 
     def __init__(self, *args, statuses=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -126,7 +134,10 @@ class AssessmentFilterForm(ScopeFilterForm):
 class FindingFilterForm(ScopeFilterForm):
     """The findings list's filters (besides its status tabs), as the roll-up links to them."""
 
+    #: The supplier's owner, not the finding's (the list's Owner column).
+    owner = SelectField(_l("Supplier owner"), coerce=owner_id)
     template = SelectField(_l("Questionnaire of the latest completed assessment"))
+    live = _live_field()
     severity = SelectField(
         _l("Severity"),
         choices=options([("", _l("Any severity")), *reversed(choices(Severity))]),

@@ -87,10 +87,8 @@ def index():
         stmt = stmt.where(Assessment.status == form.status.data)
     if form.template.data:
         stmt = stmt.where(Assessment.template_id == form.template.data)
-    overdue = form.valid().get("overdue") == "1"
-    stmt = stmt.where(
-        *scope.assessment_conditions(clock.today(), overdue=overdue, within=form.scope())
-    )
+    flags = {key: form.valid().get(key) == "1" for key in ("overdue", "live")}
+    stmt = stmt.where(*scope.assessment_conditions(clock.today(), **flags, within=form.scope()))
     stmt = stmt.order_by(Assessment.due_on.desc(), Assessment.id.desc())
     page = db.paginate(stmt, per_page=current_app.config["PAGE_SIZE"], error_out=False)
     counts = (
@@ -441,7 +439,10 @@ def findings():
         stmt = stmt.where(Finding.status.in_([FindingStatus.open, FindingStatus.in_progress]))
     elif status in FindingStatus.__members__:
         stmt = stmt.where(Finding.status == status)
-    stmt = stmt.where(*scope.finding_conditions(clock.today(), **chosen, within=form.scope()))
+    live = form.valid().get("live") == "1"
+    stmt = stmt.where(
+        *scope.finding_conditions(clock.today(), **chosen, live=live, within=form.scope())
+    )
     stmt = stmt.order_by(Finding.due_on.is_(None), Finding.due_on, Finding.id)
     page = db.paginate(stmt, per_page=current_app.config["PAGE_SIZE"], error_out=False)
     return render_template(

@@ -71,7 +71,6 @@ class Labels:
 
 def charts(data: Rollup, labels: Labels) -> dict[str, Any]:
     """The rows and series of every chart of the page."""
-    scored = href(data.scores.scored)
     trends = data.trends
     return {
         "tiers": [
@@ -93,11 +92,11 @@ def charts(data: Rollup, labels: Labels) -> dict[str, Any]:
             for bucket, n in data.scores.buckets
         ],
         "directives": [
-            {"label": labels.directive(a.key), "value": a.average, "href": scored}
+            {"label": labels.directive(a.key), "value": a.average}
             for a in sorted(data.directives, key=lambda a: a.average)
         ],
         "csf": [
-            {"label": labels.csf(a.key), "value": a.average, "href": scored}
+            {"label": labels.csf(a.key), "value": a.average}
             for a in sorted(data.csf, key=lambda a: a.average)
         ],
         "coverage": [
