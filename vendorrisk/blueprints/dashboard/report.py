@@ -11,6 +11,7 @@ from vendorrisk import clock
 from vendorrisk.access import READERS, access
 from vendorrisk.blueprints.dashboard import bp, presenter
 from vendorrisk.blueprints.dashboard.routes import filter_form
+from vendorrisk.blueprints.transfer import send_export
 from vendorrisk.extensions import db
 from vendorrisk.services import audit, exports, report
 
@@ -52,16 +53,7 @@ def management_report_xlsx():
 def export(kind: str, fmt: str):
     if kind not in exports.KINDS:
         abort(404)
-    today = clock.today()
-    buffer = io.BytesIO()
     scope = filter_form().scope() if kind == "rollup" else None
-    rows = exports.write_kind(kind, today, buffer, fmt, scope)
-    audit.record("export", summary=f"{kind} {fmt}, {rows} rows")
-    db.session.commit()
-    buffer.seek(0)
-    return send_file(
-        buffer,
-        mimetype=exports.MIMETYPES[fmt],
-        as_attachment=True,
-        download_name=f"{kind}-{today.isoformat()}.{fmt}",
+    return send_export(
+        kind, fmt, lambda buffer: exports.write_kind(kind, clock.today(), buffer, fmt, scope)
     )

@@ -15,6 +15,7 @@ from vendorrisk.blueprints.selfassessment.forms import (
     kpi_text,
     kpi_values,
 )
+from vendorrisk.blueprints.transfer import store_upload
 from vendorrisk.extensions import db
 from vendorrisk.i18n import current_locale
 from vendorrisk.services import d9, files, suppliers
@@ -137,25 +138,6 @@ def _directive_rows(template, scores) -> list[dict]:
     ]
 
 
-def _store_upload(form):
-    """Keep an uploaded evidence file, or put the reason it was refused on the field."""
-    upload = form.upload.data
-    if not upload or not getattr(upload, "filename", None):
-        return True, None
-    try:
-        stored = files.store(
-            upload.stream,
-            upload.filename,
-            current_app.config["UPLOAD_DIR"],
-            current_app.config["MAX_UPLOAD_BYTES"],
-            current_user.id,
-        )
-    except files.UploadError as exc:
-        form.upload.errors = [*form.upload.errors, str(exc)]
-        return False, None
-    return True, stored
-
-
 def _after_save(form, template, cycle_id: int, question_id: str) -> str | None:
     """The next item's form when asked for (and there is one)."""
     ids = [q.id for q in template.questions]
@@ -194,7 +176,7 @@ def item(cycle_id: int, question_id: str):
     form = ItemForm(obj=item, owners=suppliers.owners(keep_id=item.owner_id))
     theirs = None
     if form.validate_on_submit():
-        stored_ok, stored = _store_upload(form)
+        stored_ok, stored = store_upload(form.upload)
         try:
             saved = stored_ok and sa_service.save_item(
                 item,

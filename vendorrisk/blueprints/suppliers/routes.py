@@ -1,4 +1,3 @@
-import io
 
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
@@ -16,9 +15,10 @@ from vendorrisk.blueprints.suppliers.forms import (
     SupplierForm,
     TierForm,
 )
+from vendorrisk.blueprints.transfer import send_export, store_upload
 from vendorrisk.extensions import db
 from vendorrisk.models import Attestation, AttestationKind, Contact, Contract, StoredFile, Supplier
-from vendorrisk.services import audit, d9, exports, files, review, suppliers
+from vendorrisk.services import d9, exports, files, review, suppliers
 
 
 def _supplier(supplier_id: int) -> Supplier:
@@ -32,28 +32,9 @@ def _child(model, supplier_id: int, child_id: int):
     return obj
 
 
-def _store_upload(form, field_name: str) -> tuple[bool, StoredFile | None]:
-    """Keep an uploaded file, or put the reason it was refused on the field."""
-    upload = form[field_name].data
-    if not upload or not upload.filename:
-        return True, None
-    try:
-        stored = files.store(
-            upload.stream,
-            upload.filename,
-            current_app.config["UPLOAD_DIR"],
-            current_app.config["MAX_UPLOAD_BYTES"],
-            current_user.id,
-        )
-    except files.UploadError as exc:
-        form[field_name].errors = [*form[field_name].errors, str(exc)]
-        return False, None
-    return True, stored
-
-
 def _save_child(form, obj, file_field: str, add) -> bool:
     """Save a contract or attestation with its file; False (nothing saved) if the file is bad."""
-    stored_ok, stored = _store_upload(form, file_field)
+    stored_ok, stored = store_upload(form[file_field])
     if not stored_ok:
         return False
     if obj is None:
@@ -259,17 +240,11 @@ def tier_by_rules(supplier_id: int):
 @bp.route("/export.<any(csv, xlsx):fmt>")
 @access(read=READERS)
 def export(fmt: str):
-    today = clock.today()
     form = FilterForm(request.args, owners=suppliers.owners())
-    df = exports.frame("suppliers", today, form.criteria())
-    buffer = io.BytesIO()
-    exports.write(df, buffer, fmt)
-    audit.record("export", summary=f"suppliers {fmt}, {len(df)} rows")
-    db.session.commit()
-    buffer.seek(0)
-    return send_file(
-        buffer,
-        mimetype=exports.MIMETYPES[fmt],
-        as_attachment=True,
-        download_name=f"suppliers-{today.isoformat()}.{fmt}",
-    )
+    df = exports.frame("suppliers", clock.today(), form.criteria())
+
+    def write(buffer) -> int:
+        exports.write(df, buffer, fmt)
+        return len(df)
+
+    return send_export("suppliers", fmt, write)
