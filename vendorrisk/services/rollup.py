@@ -611,18 +611,14 @@ def finding_panel(today: date, filters: Scope) -> FindingPanel:
 
 
 def _snapshot_conditions(filters: Scope) -> list[sa.ColumnElement[bool]]:
-    found = []
-    if filters.category:
-        found.append(RollupSnapshot.category == filters.category)
-    if filters.tier == "none":
-        found.append(RollupSnapshot.tier.is_(None))
-    elif filters.tier:
-        found.append(RollupSnapshot.tier == filters.tier)
-    if filters.owner_id:
-        found.append(RollupSnapshot.owner_id == filters.owner_id)
-    if filters.template:
-        found.append(RollupSnapshot.template_id == filters.template)
-    return found
+    s = RollupSnapshot
+    return scope.conditions_on(
+        filters,
+        category=s.category,
+        tier=s.tier,
+        owner_id=s.owner_id,
+        template=lambda: s.template_id,
+    )
 
 
 def trends(filters: Scope) -> list[TrendPoint]:

@@ -93,17 +93,30 @@ def latest_completed(column: Any) -> sa.ScalarSelect[Any]:
 
 def supplier_conditions(scope: Scope) -> list[sa.ColumnElement[bool]]:
     """WHERE conditions on Supplier for a scope (live or not is left to the caller)."""
+    return conditions_on(
+        scope,
+        category=Supplier.category,
+        tier=Supplier.tier,
+        owner_id=Supplier.owner_id,
+        template=lambda: latest_completed(Assessment.template_id),
+    )
+
+
+def conditions_on(
+    scope: Scope, *, category: Any, tier: Any, owner_id: Any, template: Any
+) -> list[sa.ColumnElement[bool]]:
+    """The scope's conditions on the given columns (`template` is called only when needed)."""
     found: list[sa.ColumnElement[bool]] = []
     if scope.category:
-        found.append(Supplier.category == scope.category)
+        found.append(category == scope.category)
     if scope.tier == "none":
-        found.append(Supplier.tier.is_(None))
+        found.append(tier.is_(None))
     elif scope.tier:
-        found.append(Supplier.tier == scope.tier)
+        found.append(tier == scope.tier)
     if scope.owner_id:
-        found.append(Supplier.owner_id == scope.owner_id)
+        found.append(owner_id == scope.owner_id)
     if scope.template:
-        found.append(latest_completed(Assessment.template_id) == scope.template)
+        found.append(template() == scope.template)
     return found
 
 
