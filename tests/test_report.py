@@ -207,3 +207,5 @@ def test_the_lists_link_to_their_exports(auth, risks):
     assessments = auth.client.get("/assessments/").get_data(as_text=True)
     assert "/export/assessments.xlsx" in assessments and "/export/answers.csv" in assessments
     assert "/export/findings.csv" in auth.client.get("/findings/").get_data(as_text=True)
+    page = auth.client.get("/self-assessment/").get_data(as_text=True)
+    assert "/export/selfassessment.xlsx" in page
