@@ -29,7 +29,7 @@ from config import TestConfig  # noqa: E402
 from vendorrisk import create_app  # noqa: E402
 from vendorrisk.extensions import db  # noqa: E402
 from vendorrisk.models import Contact, Role, Supplier, User  # noqa: E402
-from vendorrisk.services import imports  # noqa: E402
+from vendorrisk.services import import_files, imports  # noqa: E402
 from vendorrisk.validation import corporate_number_check_digit  # noqa: E402
 
 HEADER = [
@@ -82,7 +82,7 @@ def run(engine, data: bytes, name: str, label: str) -> None:
 
     sa.event.listen(engine, "before_cursor_execute", count)
     t0 = time.perf_counter()
-    table = imports.read_table(data, name, 100 * 1024 * 1024, max_rows=50_000)
+    table = import_files.read_table(data, name, 100 * 1024 * 1024, max_rows=50_000)
     t1 = time.perf_counter()
     plan = imports.plan(table, imports.guess_mapping(table.headers))
     assert not plan.errors, plan.errors[:3]

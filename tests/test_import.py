@@ -30,7 +30,7 @@ from vendorrisk.models import (
     TierChange,
     User,
 )
-from vendorrisk.services import exports, imports, users
+from vendorrisk.services import exports, import_files, imports, users
 
 NOW = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
 EN = {"Accept-Language": "en"}
@@ -95,7 +95,7 @@ def _import(
 ):
     """Import as the CLI and the web do; return (summary or None, errors as tuples)."""
     with app.app_context(), force_locale(locale):
-        table = imports.read_table(data, name, 10 * 1024 * 1024)
+        table = import_files.read_table(data, name, 10 * 1024 * 1024)
         chosen = mapping or imports.guess_mapping(table.headers)
         plan = imports.plan(table, chosen, skip_invalid=skip)
         summary = imports.apply(plan, NOW, name) if plan.can_apply else None
@@ -511,15 +511,15 @@ def test_a_name_starting_with_equals_is_stored_as_text_and_exported_safely(app, 
     ],
 )  # fmt: skip
 def test_files_that_cannot_be_imported_are_refused_with_a_reason(app, name, data, message):
-    with app.app_context(), force_locale("en"), pytest.raises(imports.FileRefused) as refused:
-        imports.read_table(data, name, max_bytes=2000)
+    with app.app_context(), force_locale("en"), pytest.raises(import_files.FileRefused) as refused:
+        import_files.read_table(data, name, max_bytes=2000)
     assert str(refused.value) == message
 
 
 def test_too_many_rows_are_refused(app):
     data = _csv([["name_ja"], *([f"取引先{i}"] for i in range(6))])
-    with app.app_context(), force_locale("ja"), pytest.raises(imports.FileRefused) as refused:
-        imports.read_table(data, "big.csv", 10**6, max_rows=5)
+    with app.app_context(), force_locale("ja"), pytest.raises(import_files.FileRefused) as refused:
+        import_files.read_table(data, "big.csv", 10**6, max_rows=5)
     assert str(refused.value) == (
         "ファイルに6行あります。一度に取り込めるのは5行までです。複数のファイルに分けてください。"
     )
@@ -543,7 +543,7 @@ def test_the_template_parses_back_through_the_importer(auth, ctx, app, fmt):
     assert response.status_code == 200
     assert "attachment" in response.headers["Content-Disposition"]
     with app.app_context():
-        table = imports.read_table(response.data, f"template.{fmt}", 10**6)
+        table = import_files.read_table(response.data, f"template.{fmt}", 10**6)
         assert table.headers == [f.key for f in imports.FIELDS]
         assert imports.guess_mapping(table.headers) == [f.key for f in imports.FIELDS]
     summary, errors = _import(app, response.data, f"template.{fmt}")
@@ -728,9 +728,9 @@ def test_an_upload_belongs_to_its_session_and_expires(auth, app, make_user):
     assert other.get(url).status_code == 404
     with app.app_context():
         folder = Path(app.config["UPLOAD_DIR"]) / "imports"
-        assert imports.unstash(folder, token, other_user.id) is None
-        assert imports.unstash(folder, "../" + token, auth.user.id) is None
-        old = time.time() - imports.STASH_TTL - 60
+        assert import_files.unstash(folder, token, other_user.id) is None
+        assert import_files.unstash(folder, "../" + token, auth.user.id) is None
+        old = time.time() - import_files.STASH_TTL - 60
         for path in folder.glob(f"{token}.*"):
             os.utime(path, (old, old))
     response = auth.client.get(url)
@@ -944,15 +944,15 @@ def test_a_tiny_workbook_reaching_far_is_refused_before_it_is_read(app, row, col
         sheet = archive.read("xl/worksheets/sheet1.xml").decode()
     last = openpyxl.utils.get_column_letter(max(column, 2))
     assert f'<dimension ref="A1:{last}{row}" />' in sheet
-    with app.app_context(), force_locale("en"), pytest.raises(imports.FileRefused) as refused:
-        imports.read_table(data, "far.xlsx", 10**6, max_rows=5)
+    with app.app_context(), force_locale("en"), pytest.raises(import_files.FileRefused) as refused:
+        import_files.read_table(data, "far.xlsx", 10**6, max_rows=5)
     assert str(refused.value) == message
 
 
 def test_a_workbook_just_within_the_limits_is_read(app):
     data = _far_cell_workbook(1006, 100)
     with app.app_context():
-        table = imports.read_table(data, "near.xlsx", 10**6, max_rows=5)
+        table = import_files.read_table(data, "near.xlsx", 10**6, max_rows=5)
     assert len(table.headers) == 100 and [n for n, _ in table.rows] == [2, 1006]
 
 
@@ -1017,8 +1017,8 @@ HEAD_ROWS = (
     ],
 )  # fmt: skip
 def test_a_hand_made_sheet_is_measured_by_its_cells(app, sheet, message):
-    with app.app_context(), force_locale("en"), pytest.raises(imports.FileRefused) as refused:
-        imports.read_table(_with_sheet(sheet), "made.xlsx", 10**6, max_rows=5)
+    with app.app_context(), force_locale("en"), pytest.raises(import_files.FileRefused) as refused:
+        import_files.read_table(_with_sheet(sheet), "made.xlsx", 10**6, max_rows=5)
     assert str(refused.value) == message
 
 
@@ -1026,12 +1026,12 @@ def test_the_hand_made_sheet_without_references_is_read(app):
     rows = b'<row><c t="inlineStr"><is><t>name_ja</t></is></c></row><row><c t="inlineStr">'
     rows += b"<is><t>a</t></is></c><c/><c><v>7</v></c></row>"
     with app.app_context():
-        table = imports.read_table(_with_sheet(SHEET % (b"", rows)), "made.xlsx", 10**6, 5)
+        table = import_files.read_table(_with_sheet(SHEET % (b"", rows)), "made.xlsx", 10**6, 5)
     assert table.headers == ["name_ja", "(B)", "(C)"] and table.rows == [(2, ["a", "", "7"])]
 
 
 def test_the_real_unzipped_size_is_measured_not_the_declared_one(app, monkeypatch):
-    monkeypatch.setattr(imports, "MAX_UNZIPPED", 1024 * 1024)
+    monkeypatch.setattr(import_files, "MAX_UNZIPPED", 1024 * 1024)
     padded = SHEET % (b" " * (2 * 1024 * 1024), HEAD_ROWS)  # 2 MB that zip to 2 KB
     honest = _with_sheet(padded)
     lying = _with_sheet(padded, lie_about="xl/worksheets/sheet1.xml", claimed=len(SHEET))
@@ -1041,23 +1041,23 @@ def test_the_real_unzipped_size_is_measured_not_the_declared_one(app, monkeypatc
             (honest, "The Excel file is too large to be read."),
             (lying, "The file could not be read as an Excel workbook (.xlsx)."),
         ):
-            with pytest.raises(imports.FileRefused) as refused:
-                imports.read_table(data, "big.xlsx", 10**6)
+            with pytest.raises(import_files.FileRefused) as refused:
+                import_files.read_table(data, "big.xlsx", 10**6)
             assert str(refused.value) == message
         # Within the limit, the same sheet is read.
-        monkeypatch.setattr(imports, "MAX_UNZIPPED", 3 * 1024 * 1024)
-        assert imports.read_table(honest, "big.xlsx", 10**6).rows == [(2, ["a"])]
+        monkeypatch.setattr(import_files, "MAX_UNZIPPED", 3 * 1024 * 1024)
+        assert import_files.read_table(honest, "big.xlsx", 10**6).rows == [(2, ["a"])]
 
 
 def test_a_very_wide_csv_is_refused_with_the_reason(auth, app):
     data = (",".join(["name_ja"] + [f"c{i}" for i in range(20_000)]) + "\n株式会社甲\n").encode()
-    with app.app_context(), force_locale("en"), pytest.raises(imports.FileRefused) as refused:
-        imports.read_table(data, "wide.csv", 10**6)
+    with app.app_context(), force_locale("en"), pytest.raises(import_files.FileRefused) as refused:
+        import_files.read_table(data, "wide.csv", 10**6)
     assert str(refused.value) == COLUMNS_REFUSED
     # A header of 100 columns is fine; a wider row below it is refused as before.
     ok = _csv([["name_ja", *(f"c{i}" for i in range(99))], ["株式会社甲"]])
     with app.app_context():
-        assert len(imports.read_table(ok, "ok.csv", 10**6).headers) == 100
+        assert len(import_files.read_table(ok, "ok.csv", 10**6).headers) == 100
     auth.login(Role.procurement, locale="ja")
     response = _upload(auth.client, data, "wide.csv")
     assert response.status_code == 200

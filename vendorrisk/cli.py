@@ -202,12 +202,12 @@ def import_suppliers_command(file: Path, skip_invalid: bool, dry_run: bool, loca
     """Import suppliers and contacts from FILE (.csv or .xlsx); exit 1 on errors (2 if skipped)."""
     from flask_babel import force_locale
 
-    from vendorrisk.services import imports
+    from vendorrisk.services import import_files, imports
 
     with force_locale(locale), audit.acting_as(audit.Actor(type="system", label="cli")):
-        max_rows = current_app.config.get("IMPORT_MAX_ROWS", imports.MAX_ROWS)
+        max_rows = current_app.config.get("IMPORT_MAX_ROWS", import_files.MAX_ROWS)
         try:
-            table = imports.read_table(
+            table = import_files.read_table(
                 file.read_bytes(), file.name, current_app.config["MAX_UPLOAD_BYTES"], max_rows
             )
             mapping = imports.guess_mapping(table.headers)
@@ -215,7 +215,7 @@ def import_suppliers_command(file: Path, skip_invalid: bool, dry_run: bool, loca
                 if key is None:
                     click.echo(imports.ignored_column(header), err=True)
             plan = imports.plan(table, mapping, skip_invalid=skip_invalid)
-        except (imports.FileRefused, imports.MappingRefused) as exc:
+        except (import_files.FileRefused, imports.MappingRefused) as exc:
             raise click.ClickException(str(exc)) from exc
         for error in plan.errors:
             click.echo(imports.error_line(error), err=True)

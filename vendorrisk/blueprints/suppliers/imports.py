@@ -29,7 +29,7 @@ from vendorrisk.access import IMPORTERS, access
 from vendorrisk.blueprints.suppliers import bp
 from vendorrisk.blueprints.suppliers.import_forms import MappingForm, UploadForm
 from vendorrisk.extensions import db
-from vendorrisk.services import exports, imports
+from vendorrisk.services import exports, import_files, imports
 
 #: The session's list of the user's kept uploads, and the counts of the last import.
 TOKENS = "supplier_imports"
@@ -42,9 +42,9 @@ def _folder() -> Path:
     return Path(current_app.config["UPLOAD_DIR"]) / "imports"
 
 
-def _read(data: bytes, name: str) -> imports.Table:
-    max_rows = current_app.config.get("IMPORT_MAX_ROWS", imports.MAX_ROWS)
-    return imports.read_table(data, name, current_app.config["MAX_UPLOAD_BYTES"], max_rows)
+def _read(data: bytes, name: str) -> import_files.Table:
+    max_rows = current_app.config.get("IMPORT_MAX_ROWS", import_files.MAX_ROWS)
+    return import_files.read_table(data, name, current_app.config["MAX_UPLOAD_BYTES"], max_rows)
 
 
 @bp.route("/import", methods=["GET", "POST"])
@@ -56,10 +56,10 @@ def import_upload():
         data = upload.stream.read(current_app.config["MAX_UPLOAD_BYTES"] + 1)
         try:
             _read(data, upload.filename or "")
-        except imports.FileRefused as exc:
+        except import_files.FileRefused as exc:
             form.file.errors = [*form.file.errors, str(exc)]
         else:
-            token = imports.stash(_folder(), data, upload.filename, current_user.id)
+            token = import_files.stash(_folder(), data, upload.filename, current_user.id)
             session[TOKENS] = [*session.get(TOKENS, [])[-4:], token]
             return redirect(url_for(".import_mapping", token=token))
     return render_template("suppliers/import.html", form=form, columns=imports.help_rows())
@@ -78,7 +78,7 @@ def import_mapping(token: str):
     if form.validate_on_submit():
         plan = imports.plan(table, form.mapping(), skip_invalid=form.skip_invalid.data)
         if form.submit.data and plan.can_apply:
-            if not imports.claim(_folder(), token):  # imported meanwhile (a double click)
+            if not import_files.claim(_folder(), token):  # imported meanwhile (a double click)
                 flash(
                     _(
                         "This file is being imported or has been imported already. Look at the "
@@ -92,7 +92,7 @@ def import_mapping(token: str):
                 db.session.commit()
             except IntegrityError:  # another import or change saved the same supplier meanwhile
                 db.session.rollback()
-                imports.release(_folder(), token)
+                import_files.release(_folder(), token)
                 form.form_errors.append(
                     _(
                         "Nothing was imported: some of these suppliers or contacts were saved by "
@@ -102,10 +102,10 @@ def import_mapping(token: str):
                 plan = imports.plan(table, form.mapping(), skip_invalid=form.skip_invalid.data)
             except BaseException:
                 db.session.rollback()
-                imports.release(_folder(), token)
+                import_files.release(_folder(), token)
                 raise
             else:
-                imports.discard(_folder(), token)
+                import_files.discard(_folder(), token)
                 session[RESULT] = vars(summary)
                 return redirect(url_for(".import_done"))
     elif not form.is_submitted():
@@ -124,20 +124,20 @@ def import_mapping(token: str):
     )
 
 
-def _kept_table(token: str) -> imports.Table | None:
+def _kept_table(token: str) -> import_files.Table | None:
     """The user's kept upload, read again; None, with the reason flashed, if it cannot be."""
-    kept = imports.unstash(_folder(), token, current_user.id)
+    kept = import_files.unstash(_folder(), token, current_user.id)
     if kept is None:
         flash(_("The uploaded file is no longer kept. Upload it again."), "error")
         return None
     try:
         return _read(*kept)
-    except imports.FileRefused as exc:  # the limits changed since the upload
+    except import_files.FileRefused as exc:  # the limits changed since the upload
         flash(str(exc), "error")
         return None
 
 
-def _first_plan(table: imports.Table, form: MappingForm) -> imports.Plan | None:
+def _first_plan(table: import_files.Table, form: MappingForm) -> imports.Plan | None:
     """The preview with the guessed mapping, if it can be used."""
     try:
         return imports.plan(table, form.mapping())
