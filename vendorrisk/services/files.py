@@ -122,6 +122,8 @@ def store(
     folder = Path(upload_dir)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / key).write_bytes(data)
+    # The bytes live only as long as the transaction that records them: gone if it rolls back.
+    db.session.info.setdefault(_WRITTEN_KEY, []).append(folder / key)
     stored = StoredFile(
         storage_key=key,
         original_name=safe_name,
@@ -163,14 +165,21 @@ def discard(stored: StoredFile | None) -> None:
 
 
 _UNLINK_KEY = "vendorrisk_files_to_unlink"
+_WRITTEN_KEY = "vendorrisk_files_written"
 
 
 @event.listens_for(Session, "after_commit")
 def _unlink_committed(session: Session) -> None:
+    session.info.pop(_WRITTEN_KEY, None)
     for path in session.info.pop(_UNLINK_KEY, []):
         path.unlink(missing_ok=True)
 
 
 @event.listens_for(Session, "after_soft_rollback")
 def _keep_rolled_back(session: Session, previous_transaction) -> None:
+    """A rolled-back transaction deletes nothing it meant to, and keeps no bytes it wrote."""
+    if previous_transaction.nested:
+        return  # a savepoint: the outer transaction decides
     session.info.pop(_UNLINK_KEY, None)
+    for path in session.info.pop(_WRITTEN_KEY, []):
+        path.unlink(missing_ok=True)

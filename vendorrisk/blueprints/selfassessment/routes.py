@@ -1,6 +1,6 @@
 import math
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -18,7 +18,7 @@ from vendorrisk.blueprints.selfassessment.forms import (
 from vendorrisk.blueprints.transfer import store_upload
 from vendorrisk.extensions import db
 from vendorrisk.i18n import current_locale
-from vendorrisk.services import d9, files, suppliers
+from vendorrisk.services import d9, suppliers
 from vendorrisk.services import selfassessment as sa_service
 from vendorrisk.services.selfassessment import (
     CHANGE_LABELS,
@@ -147,16 +147,9 @@ def _after_save(form, template, cycle_id: int, question_id: str) -> str | None:
     return url_for(".item", cycle_id=cycle_id, question_id=ids[position])
 
 
-def _roll_back(stored) -> None:
-    """Undo the request's changes, and the bytes of a file uploaded with them."""
-    db.session.rollback()
-    if stored is not None:  # its row went with the rollback; a file input cannot be kept
-        files.path_of(stored, current_app.config["UPLOAD_DIR"]).unlink(missing_ok=True)
-
-
-def _item_conflict(form, stored, cycle_id: int, question_id: str, exc: Exception):
+def _item_conflict(form, cycle_id: int, question_id: str, exc: Exception):
     """Roll back, keep what was typed in the form, and show the version saved meanwhile."""
-    _roll_back(stored)
+    db.session.rollback()  # and the bytes of a file uploaded with the form (services.files)
     theirs = sa_service.items_by_question(_cycle(cycle_id))[question_id]
     form.version.data = str(theirs.version)
     flash(str(exc), "error")
@@ -188,9 +181,9 @@ def item(cycle_id: int, question_id: str):
                 form.remove_file.data,
             )
         except VersionConflict as exc:
-            theirs = _item_conflict(form, stored, cycle_id, question_id, exc)
+            theirs = _item_conflict(form, cycle_id, question_id, exc)
         except SelfAssessmentError as exc:  # closed meanwhile
-            _roll_back(stored)
+            db.session.rollback()
             flash(str(exc), "error")
             return redirect(back)
         else:
