@@ -833,3 +833,22 @@ def test_a_hostile_cycle_name_is_shown_escaped(auth, ctx, app):
             sa_service.start_cycle("次", date(2027, 3, 31), template, None, NOW)
         shown = render_template_string("{{ message }}", message=refused.value.args[0])
     assert "<script>" not in shown and "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in shown
+
+
+def test_a_start_racing_another_start_is_refused_with_a_message(app, monkeypatch):
+    """Both saw no open cycle; the database's one-open-cycle index refuses the second."""
+    from datetime import UTC, date, datetime
+
+    from vendorrisk.services import selfassessment
+
+    now = datetime(2026, 11, 1, tzinfo=UTC)
+    with app.app_context():
+        template = selfassessment.current_template()
+        selfassessment.start_cycle("第1期", date(2026, 3, 31), template, None, now)
+        db.session.commit()
+        monkeypatch.setattr(selfassessment, "open_cycle", lambda: None)  # the check both passed
+        with pytest.raises(selfassessment.SelfAssessmentError) as refused:
+            selfassessment.start_cycle("第2期", date(2026, 9, 30), template, None, now)
+        assert "Another cycle was started meanwhile" in str(refused.value)
+        db.session.rollback()
+        assert [c.name for c in selfassessment.cycles()] == ["第1期"]

@@ -331,7 +331,12 @@ def start_cycle(
             item.evidence_file_id = old.evidence_file_id
         cycle.items.append(item)
     db.session.add(cycle)
-    db.session.flush()
+    try:
+        db.session.flush()  # the unique indexes settle a race with another start
+    except sa.exc.IntegrityError as exc:
+        raise SelfAssessmentError(
+            _l("Another cycle was started meanwhile, or its name is taken: check the list.")
+        ) from exc
     return cycle
 
 
