@@ -830,6 +830,9 @@ def _profiles_and_reviews(users: list[User], today: date) -> None:
         critical = supplier.criticality.value in ("high", "critical")
         supplier.max_outage = OUTAGES[rng.randrange(2) if critical else rng.randrange(1, 4)]
         supplier.replaceability = REPLACEABILITY[rng.randrange(3)]
+        if index % 4 == 1:  # some already hold a METI SCS evaluation (★3, or ★4 for the critical)
+            supplier.scs_level = "star4" if critical else "star3"
+            supplier.scs_expires_on = today + timedelta(days=200 + 10 * index)
         review.apply_tier_rules(supplier, review.tier_rules(), now)
         if template is None or not supplier.contacts or index % 3 == 2:
             continue
