@@ -216,3 +216,24 @@ def test_the_scheduler_holds_every_job_of_the_table(app):
     assert set(scheduled) == set(jobs.JOB_BY_ID)
     assert all(job.name for job in scheduled.values())
     assert not scheduler.running  # never started under tests
+
+
+def test_abandoned_import_uploads_are_purged_by_their_job(app):
+    """An upload left at the mapping step goes after two hours; a recent one stays."""
+    import os
+
+    from vendorrisk.services import import_files
+
+    now = datetime.now(UTC)  # the kept files' ages are real file times
+    with app.app_context():
+        folder = import_files.kept_folder()
+        old = import_files.stash(folder, b"a,b\n", "old.csv", 1)
+        recent = import_files.stash(folder, b"a,b\n", "new.csv", 1)
+        stale = list(folder.glob(f"{old}.*"))
+        for path in stale:
+            os.utime(path, (now.timestamp() - 3 * 3600,) * 2)
+        run = jobs.run_job("purge-imports", now)
+        assert run.outcome == "ok", run.error
+        assert stale and not any(p.exists() for p in stale)
+        assert import_files.unstash(folder, recent, 1) is not None
+        assert f"removed {len(stale)} abandoned import uploads" in run.summary

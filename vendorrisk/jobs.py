@@ -22,7 +22,7 @@ from flask_babel import lazy_gettext as _l
 from vendorrisk import clock, mail
 from vendorrisk.extensions import db
 from vendorrisk.models import JobRun
-from vendorrisk.services import audit, rollup_history, schedule
+from vendorrisk.services import audit, import_files, rollup_history, schedule
 
 log = logging.getLogger("vendorrisk.jobs")
 
@@ -34,6 +34,12 @@ def _deliver_mail(now: datetime) -> schedule.JobResult:
         skipped=report.retried + report.failed,
         notes=[f"sent {report.sent}, retried {report.retried}, failed {report.failed}"],
     )
+
+
+def _purge_imports(now: datetime) -> schedule.JobResult:
+    folder = import_files.kept_folder()
+    removed = import_files.purge(folder, now.timestamp()) if folder.is_dir() else 0
+    return schedule.JobResult(done=removed, notes=[f"removed {removed} abandoned import uploads"])
 
 
 @dataclass(frozen=True)
@@ -94,6 +100,12 @@ JOBS: tuple[Job, ...] = (
         schedule.weekly_digest,
         {"type": "cron", "hour": 8, "minute": 0},
         _l("The CISO's weekly digest (on the configured weekday)"),
+    ),
+    Job(
+        "purge-imports",
+        _purge_imports,
+        {"type": "cron", "hour": 3, "minute": 20},
+        _l("Delete supplier-import uploads left unconfirmed for more than two hours"),
     ),
 )
 JOB_BY_ID = {job.id: job for job in JOBS}

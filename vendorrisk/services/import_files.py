@@ -29,6 +29,7 @@ from typing import Any
 from xml.parsers import expat
 
 import pandas as pd
+from flask import current_app
 from flask_babel import gettext as _
 
 from vendorrisk.services import files
@@ -468,12 +469,20 @@ def discard(folder: str | Path, token: str) -> None:
             (Path(folder) / f"{token}{suffix}").unlink(missing_ok=True)
 
 
-def purge(folder: Path, now: float | None = None) -> None:
-    """Remove kept uploads older than STASH_TTL."""
+def kept_folder() -> Path:
+    """Where uploads wait for their mapping to be confirmed: under UPLOAD_DIR, off the web root."""
+    return Path(current_app.config["UPLOAD_DIR"]) / "imports"
+
+
+def purge(folder: Path, now: float | None = None) -> int:
+    """Remove kept uploads older than STASH_TTL; the number removed."""
     limit = (now or time.time()) - STASH_TTL
+    removed = 0
     for path in folder.glob("*.*"):
         try:
             if path.stat().st_mtime < limit:
                 path.unlink(missing_ok=True)
+                removed += 1
         except OSError:
             continue
+    return removed

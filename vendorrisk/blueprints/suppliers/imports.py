@@ -8,7 +8,6 @@ and otherwise expires.
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 from flask import (
     abort,
@@ -30,16 +29,13 @@ from vendorrisk.blueprints.suppliers import bp
 from vendorrisk.blueprints.suppliers.import_forms import MappingForm, UploadForm
 from vendorrisk.extensions import db
 from vendorrisk.services import exports, import_files, imports
+from vendorrisk.services.import_files import kept_folder
 
 #: The session's list of the user's kept uploads, and the counts of the last import.
 TOKENS = "supplier_imports"
 RESULT = "supplier_import_result"
 #: Errors listed on the page at most.
 MAX_SHOWN = 200
-
-
-def _folder() -> Path:
-    return Path(current_app.config["UPLOAD_DIR"]) / "imports"
 
 
 def _read(data: bytes, name: str) -> import_files.Table:
@@ -59,7 +55,7 @@ def import_upload():
         except import_files.FileRefused as exc:
             form.file.errors = [*form.file.errors, str(exc)]
         else:
-            token = import_files.stash(_folder(), data, upload.filename, current_user.id)
+            token = import_files.stash(kept_folder(), data, upload.filename, current_user.id)
             session[TOKENS] = [*session.get(TOKENS, [])[-4:], token]
             return redirect(url_for(".import_mapping", token=token))
     return render_template("suppliers/import.html", form=form, columns=imports.help_rows())
@@ -78,7 +74,7 @@ def import_mapping(token: str):
     if form.validate_on_submit():
         plan = imports.plan(table, form.mapping(), skip_invalid=form.skip_invalid.data)
         if form.submit.data and plan.can_apply:
-            if not import_files.claim(_folder(), token):  # imported meanwhile (a double click)
+            if not import_files.claim(kept_folder(), token):  # imported meanwhile (a double click)
                 flash(
                     _(
                         "This file is being imported or has been imported already. Look at the "
@@ -92,7 +88,7 @@ def import_mapping(token: str):
                 db.session.commit()
             except IntegrityError:  # another import or change saved the same supplier meanwhile
                 db.session.rollback()
-                import_files.release(_folder(), token)
+                import_files.release(kept_folder(), token)
                 form.form_errors.append(
                     _(
                         "Nothing was imported: some of these suppliers or contacts were saved by "
@@ -102,10 +98,10 @@ def import_mapping(token: str):
                 plan = imports.plan(table, form.mapping(), skip_invalid=form.skip_invalid.data)
             except BaseException:
                 db.session.rollback()
-                import_files.release(_folder(), token)
+                import_files.release(kept_folder(), token)
                 raise
             else:
-                import_files.discard(_folder(), token)
+                import_files.discard(kept_folder(), token)
                 session[RESULT] = vars(summary)
                 return redirect(url_for(".import_done"))
     elif not form.is_submitted():
@@ -126,7 +122,7 @@ def import_mapping(token: str):
 
 def _kept_table(token: str) -> import_files.Table | None:
     """The user's kept upload, read again; None, with the reason flashed, if it cannot be."""
-    kept = import_files.unstash(_folder(), token, current_user.id)
+    kept = import_files.unstash(kept_folder(), token, current_user.id)
     if kept is None:
         flash(_("The uploaded file is no longer kept. Upload it again."), "error")
         return None
