@@ -24,6 +24,7 @@ from vendorrisk.models import (
     Severity,
     SupplierCategory,
     SupplierStatus,
+    localized_name,
 )
 
 LABELS = {
@@ -339,6 +340,7 @@ def init_app(app: Flask) -> None:
         ANSWER_LABELS=ANSWER_LABELS,
         tier_name=tier_name,
         level_name=level_name,
+        localized_name=localized_name,
     )
 
 

@@ -25,7 +25,8 @@ TIER_CHOICES = [
 ]
 
 
-def owner_id(value: Any) -> int | None:
+def optional_int(value: Any) -> int | None:
+    """A select's value as a number, or None for the empty choice."""
     return int(value) if value else None
 
 
@@ -43,7 +44,7 @@ class ScopeFilterForm(FlaskForm):
         _l("Category"), choices=options([("", _l("All categories")), *choices(SupplierCategory)])
     )
     tier = SelectField(_l("Tier"), choices=options(TIER_CHOICES))
-    owner = SelectField(_l("Owner"), coerce=owner_id)
+    owner = SelectField(_l("Owner"), coerce=optional_int)
     template = SelectField(_l("Questionnaire"))
 
     #: The fields of the scope, in the order the page shows them.

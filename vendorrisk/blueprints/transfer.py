@@ -46,10 +46,12 @@ def send_export(name: str, fmt: str, write: Callable[[IO[bytes]], int]):
     rows = write(buffer)
     audit.record("export", summary=f"{name} {fmt}, {rows} rows")
     db.session.commit()
+    return send_download(buffer, fmt, f"{name}-{clock.today().isoformat()}.{fmt}")
+
+
+def send_download(buffer: io.BytesIO, fmt: str, filename: str):
+    """Send a CSV or XLSX file written to `buffer` as an attachment."""
     buffer.seek(0)
     return send_file(
-        buffer,
-        mimetype=exports.MIMETYPES[fmt],
-        as_attachment=True,
-        download_name=f"{name}-{clock.today().isoformat()}.{fmt}",
+        buffer, mimetype=exports.MIMETYPES[fmt], as_attachment=True, download_name=filename
     )

@@ -41,10 +41,12 @@ from vendorrisk.models.supplier import (
     Supplier,
     SupplierCategory,
     SupplierStatus,
+    localized_name,
 )
 from vendorrisk.models.user import Role, User, UserSession
 
 __all__ = [
+    "localized_name",
     "ItemStatus",
     "SelfAssessmentCycle",
     "SelfAssessmentItem",

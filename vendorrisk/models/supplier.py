@@ -42,6 +42,13 @@ SHARING_FLAGS = (
 )
 
 
+def localized_name(name_ja: str, name_en: str, locale: str) -> str:
+    """A supplier's name for a reader of `locale`: English when asked and known, else Japanese."""
+    if locale == "en" and name_en:
+        return name_en
+    return name_ja or name_en
+
+
 class Supplier(TimestampMixin, db.Model):
     __tablename__ = "suppliers"
     __audited__ = True
@@ -146,9 +153,7 @@ class Supplier(TimestampMixin, db.Model):
         return self.name_ja or self.name_en
 
     def name_for(self, locale: str) -> str:
-        if locale == "en" and self.name_en:
-            return self.name_en
-        return self.name_ja or self.name_en
+        return localized_name(self.name_ja, self.name_en, locale)
 
     def __repr__(self) -> str:
         return f"<Supplier {self.id} {self.name_ja}>"

@@ -21,7 +21,14 @@ from vendorrisk import clock, scoring
 from vendorrisk.catalog import catalog
 from vendorrisk.extensions import db
 from vendorrisk.i18n import label, level_name, tier_name
-from vendorrisk.models import Finding, Severity, Supplier, SupplierStatus, User
+from vendorrisk.models import (
+    Finding,
+    Severity,
+    Supplier,
+    SupplierStatus,
+    User,
+    localized_name,
+)
 from vendorrisk.services import d9, exports, rollup, selfassessment
 from vendorrisk.services.scope import Scope
 
@@ -54,7 +61,7 @@ class RiskySupplier:
         return scoring.level_gap(self.required, self.held)
 
     def name_for(self, locale: str) -> str:
-        return self.name_en if locale == "en" and self.name_en else self.name_ja
+        return localized_name(self.name_ja, self.name_en, locale)
 
 
 @dataclass(frozen=True)
@@ -70,7 +77,7 @@ class OpenFinding:
     age_days: int
 
     def supplier_for(self, locale: str) -> str:
-        return self.supplier_en if locale == "en" and self.supplier_en else self.supplier_ja
+        return localized_name(self.supplier_ja, self.supplier_en, locale)
 
 
 @dataclass
@@ -267,9 +274,9 @@ def _rollup_frames(facts: Report) -> dict[str, pd.DataFrame]:
                 or gettext("Directive %(n)s", n=a.key),
                 gettext("Average"): a.average,
                 gettext("Worst"): a.worst,
-                gettext("Weakest supplier"): a.worst_name_en
-                if facts.locale == "en" and a.worst_name_en
-                else a.worst_name_ja,
+                gettext("Weakest supplier"): localized_name(
+                    a.worst_name_ja, a.worst_name_en, facts.locale
+                ),
                 gettext("Suppliers"): a.suppliers,
             }
             for a in sorted(data.directives, key=lambda a: a.average)

@@ -15,7 +15,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from vendorrisk import clock
-from vendorrisk.blueprints.filters import ScopeFilterForm, owner_id
+from vendorrisk.blueprints.filters import ScopeFilterForm, optional_int
 from vendorrisk.i18n import choices, current_locale, options
 from vendorrisk.models import Criticality, Severity, SupplierCategory, SupplierStatus
 from vendorrisk.services.scope import FINDING_AGES as AGES
@@ -135,7 +135,7 @@ class FindingFilterForm(ScopeFilterForm):
     """The findings list's filters (besides its status tabs), as the roll-up links to them."""
 
     #: The supplier's owner, not the finding's (the list's Owner column).
-    owner = SelectField(_l("Supplier owner"), coerce=owner_id)
+    owner = SelectField(_l("Supplier owner"), coerce=optional_int)
     template = SelectField(_l("Questionnaire of the latest completed assessment"))
     live = _live_field()
     severity = SelectField(

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from vendorrisk.i18n import current_locale, tier_name
+from vendorrisk.models import localized_name
 from vendorrisk.services import d9, rollup
 from vendorrisk.services.rollup import Number, Rollup
 
@@ -71,7 +72,7 @@ class Labels:
 
 def charts(data: Rollup, labels: Labels) -> dict[str, Any]:
     """The rows and series of every chart of the page."""
-    trends = data.trends
+    trends, locale = data.trends, current_locale()
     return {
         "tiers": [
             {
@@ -111,7 +112,8 @@ def charts(data: Rollup, labels: Labels) -> dict[str, Any]:
         "heat_columns": [_("D%(n)s", n=key) for key in data.heat.columns],
         "heat_rows": [
             {
-                "label": f"{_name(h.name_ja, h.name_en)} ({tier_name(h.tier)}, {h.score:.1f})",
+                "label": f"{localized_name(h.name_ja, h.name_en, locale)} "
+                f"({tier_name(h.tier)}, {h.score:.1f})",
                 "href": url_for("suppliers.detail", supplier_id=h.supplier_id),
                 "cells": h.cells,
             }
@@ -135,7 +137,3 @@ def charts(data: Rollup, labels: Labels) -> dict[str, Any]:
         ],
         "overdue_top": max([1, *(max(p.review_overdue, p.assessment_overdue) for p in trends)]),
     }
-
-
-def _name(name_ja: str, name_en: str) -> str:
-    return name_en if current_locale() == "en" and name_en else name_ja

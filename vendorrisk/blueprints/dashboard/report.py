@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import io
 
-from flask import abort, render_template, request, send_file
+from flask import abort, render_template, request
 from flask_babel import force_locale, get_locale
 
 from vendorrisk import clock
 from vendorrisk.access import READERS, access
 from vendorrisk.blueprints.dashboard import bp, presenter
 from vendorrisk.blueprints.dashboard.routes import filter_form
-from vendorrisk.blueprints.transfer import send_export
+from vendorrisk.blueprints.transfer import send_download, send_export
 from vendorrisk.extensions import db
 from vendorrisk.services import audit, exports, report
 
@@ -39,13 +39,7 @@ def management_report_xlsx():
     report.workbook(today, locale, buffer)
     audit.record("export", summary=f"management report xlsx ({locale})")
     db.session.commit()
-    buffer.seek(0)
-    return send_file(
-        buffer,
-        mimetype=exports.MIMETYPES["xlsx"],
-        as_attachment=True,
-        download_name=f"supply-chain-report-{today.isoformat()}-{locale}.xlsx",
-    )
+    return send_download(buffer, "xlsx", f"supply-chain-report-{today.isoformat()}-{locale}.xlsx")
 
 
 @bp.route("/export/<kind>.<any(csv, xlsx):fmt>")

@@ -23,6 +23,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from vendorrisk.blueprints.filters import TIER_CHOICES, optional_int
 from vendorrisk.catalog import catalog
 from vendorrisk.extensions import db
 from vendorrisk.i18n import choices, current_locale, label, label_of, options
@@ -77,7 +78,7 @@ class SupplierForm(ModelForm):
     category = SelectField(_l("Category"), choices=choices(SupplierCategory))
     status = SelectField(_l("Status"), choices=choices(SupplierStatus))
     owner_id = SelectField(
-        _l("Owner"), coerce=lambda v: int(v) if v else None, validate_choice=True
+        _l("Owner"), coerce=optional_int, validate_choice=True
     )
     criticality = SelectField(
         _l("Business criticality"), choices=choices(Criticality), default=Criticality.medium.value
@@ -348,23 +349,14 @@ class FilterForm(FlaskForm):
             [("", _l("All statuses")), *choices(SupplierStatus), ("live", _l("Not offboarded"))]
         ),
     )
-    owner = SelectField(_l("Owner"), coerce=lambda v: int(v) if v else None)
+    owner = SelectField(_l("Owner"), coerce=optional_int)
     criticality = SelectField(
         _l("Business criticality"),
         choices=options([("", _l("Any criticality")), *choices(Criticality)]),
     )
     tier = SelectField(
         _l("Tier"),
-        choices=options(
-            [
-                ("", _l("All tiers")),
-                ("critical", _l("Critical")),
-                ("high", _l("High")),
-                ("medium", _l("Medium")),
-                ("low", _l("Low")),
-                ("none", _l("Not set")),
-            ]
-        ),
+        choices=options(TIER_CHOICES),
     )
     insurance = SelectField(
         _l("Cyber insurance"),
@@ -440,7 +432,7 @@ class FilterForm(FlaskForm):
     )
     within = SelectField(
         _l("Expiring within"),
-        coerce=lambda v: int(v) if v else None,
+        coerce=optional_int,
         choices=options(
             [("", "—"), *((str(d), _l("%(n)d days", n=d)) for d in scope.EXPIRING_DAYS)]
         ),

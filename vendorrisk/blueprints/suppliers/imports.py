@@ -15,7 +15,6 @@ from flask import (
     flash,
     redirect,
     render_template,
-    send_file,
     session,
     url_for,
 )
@@ -27,8 +26,9 @@ from vendorrisk import clock
 from vendorrisk.access import IMPORTERS, access
 from vendorrisk.blueprints.suppliers import bp
 from vendorrisk.blueprints.suppliers.import_forms import MappingForm, UploadForm
+from vendorrisk.blueprints.transfer import send_download
 from vendorrisk.extensions import db
-from vendorrisk.services import exports, import_files, imports
+from vendorrisk.services import import_files, imports
 from vendorrisk.services.import_files import kept_folder
 
 #: The session's list of the user's kept uploads, and the counts of the last import.
@@ -156,10 +156,4 @@ def import_done():
 def import_template(fmt: str):
     buffer = io.BytesIO()
     imports.write_template(buffer, fmt)
-    buffer.seek(0)
-    return send_file(
-        buffer,
-        mimetype=exports.MIMETYPES[fmt],
-        as_attachment=True,
-        download_name=f"supplier-import-template.{fmt}",
-    )
+    return send_download(buffer, fmt, f"supplier-import-template.{fmt}")
