@@ -77,9 +77,7 @@ class SupplierForm(ModelForm):
     )
     category = SelectField(_l("Category"), choices=choices(SupplierCategory))
     status = SelectField(_l("Status"), choices=choices(SupplierStatus))
-    owner_id = SelectField(
-        _l("Owner"), coerce=optional_int, validate_choice=True
-    )
+    owner_id = SelectField(_l("Owner"), coerce=optional_int, validate_choice=True)
     criticality = SelectField(
         _l("Business criticality"), choices=choices(Criticality), default=Criticality.medium.value
     )
