@@ -26,6 +26,11 @@ def env_int(name: str, default: int) -> int:
         raise RuntimeError(f"VENDORRISK_{name} must be a whole number, not {raw!r}") from exc
 
 
+def env_list(name: str) -> list[str]:
+    """A comma-separated variable as a list, blanks dropped."""
+    return [item.strip() for item in env_str(name).split(",") if item.strip()]
+
+
 def env_bool(name: str, default: bool) -> bool:
     raw = os.environ.get(f"VENDORRISK_{name}")
     if raw is None or raw == "":
@@ -48,6 +53,9 @@ class Config:
         )
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
         self.BASE_URL = env_str("BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+        #: Host names the app answers to (Flask refuses any other Host header with 400);
+        #: None answers to any, which only a development machine may do.
+        self.TRUSTED_HOSTS = env_list("TRUSTED_HOSTS") or None
         self.MAIL_SERVER = env_str("MAIL_SERVER", "")
         self.MAIL_PORT = env_int("MAIL_PORT", 25)
         self.MAIL_USERNAME = env_str("MAIL_USERNAME", "")
@@ -78,6 +86,9 @@ class Config:
         self.BABEL_DEFAULT_TIMEZONE = "UTC"
         self.LANGUAGES = ("ja", "en")
         self.WTF_CSRF_TIME_LIMIT = None  # tied to the session, which has its own lifetime
+        #: Flask-WTF's HTTPS check wants a Referer, which `Referrer-Policy: no-referrer` never
+        #: sends; extensions.OriginCheckedCSRF checks Sec-Fetch-Site / Origin instead.
+        self.WTF_CSRF_SSL_STRICT = False
 
 
 class DevelopmentConfig(Config):
@@ -103,18 +114,44 @@ class TestConfig(Config):
 
 
 class ProductionConfig(Config):
-    """Production: refuses to start without a real secret key."""
+    """Production: refuses to start unless it is set up to be served safely by many workers."""
 
     def __init__(self) -> None:
         super().__init__()
-        if self.SECRET_KEY in INSECURE_SECRET_KEYS or len(self.SECRET_KEY) < 32:
+        problems = production_problems(self)
+        if problems:
             raise RuntimeError(
-                "VENDORRISK_SECRET_KEY must be set to a random value of at least 32 characters "
-                "in production (for example: "
-                "python -c 'import secrets; print(secrets.token_hex(32))')"
+                "vendorrisk will not start in production:\n- " + "\n- ".join(problems)
             )
-        self.SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
+        self.SESSION_COOKIE_SECURE = True
+        #: __Host-: only over HTTPS, for this host alone and the whole path (no Domain).
+        self.SESSION_COOKIE_NAME = "__Host-session"
         self.SCHEDULER_ENABLED = env_bool("SCHEDULER_ENABLED", False)
+
+
+def production_problems(config: Config) -> list[str]:
+    """What stops a configuration from being served in production, each with its fix."""
+    problems = []
+    if config.SECRET_KEY in INSECURE_SECRET_KEYS or len(config.SECRET_KEY) < 32:
+        problems.append(
+            "VENDORRISK_SECRET_KEY must be set to a random value of at least 32 characters "
+            "(for example: python -c 'import secrets; print(secrets.token_hex(32))')"
+        )
+    if not env_str("RATELIMIT_STORAGE_URI"):
+        problems.append(
+            "VENDORRISK_RATELIMIT_STORAGE_URI must name the rate-limit storage shared by every "
+            "worker and host: redis://HOST:6379/0 (or memory:// for one single process)"
+        )
+    if not config.TRUSTED_HOSTS:
+        problems.append(
+            "VENDORRISK_TRUSTED_HOSTS must list the host names the app is reached by "
+            "(for example: vendorrisk.example.co.jp); other Host headers are refused"
+        )
+    if not config.BASE_URL.startswith("https://"):
+        problems.append(
+            f"VENDORRISK_BASE_URL must be the public https:// address, not {config.BASE_URL!r}"
+        )
+    return problems
 
 
 CONFIGS = {

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import itertools
+import os
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from config import TestConfig
-from vendorrisk import create_app
+from vendorrisk import clock, create_app
 from vendorrisk.extensions import db
 from vendorrisk.models import (
     Attestation,
@@ -29,6 +30,31 @@ from vendorrisk.models import (
     User,
 )
 from vendorrisk.services import users as user_service
+
+#: CI runs the suite a second time with the wall clock this many days ahead, so that a test
+#: leaning on today's date fails in CI rather than on the day the calendar passes it.
+CLOCK_SHIFT_DAYS = int(os.environ.get("VENDORRISK_TEST_CLOCK_SHIFT_DAYS") or 0)
+
+
+def pytest_configure(config) -> None:
+    if CLOCK_SHIFT_DAYS:
+        import time_machine
+
+        moved = datetime.now(UTC) + timedelta(days=CLOCK_SHIFT_DAYS)
+        config._vendorrisk_clock = time_machine.travel(moved, tick=True)
+        config._vendorrisk_clock.start()
+
+
+def pytest_unconfigure(config) -> None:
+    if getattr(config, "_vendorrisk_clock", None):
+        config._vendorrisk_clock.stop()
+
+
+def pytest_report_header(config) -> str:
+    return f"vendorrisk: wall clock {datetime.now(UTC):%Y-%m-%d %H:%M} UTC" + (
+        f" (moved {CLOCK_SHIFT_DAYS} days ahead)" if CLOCK_SHIFT_DAYS else ""
+    )
+
 
 PASSWORD = "correct horse battery staple"
 _HASH: dict[str, str] = {}
@@ -103,6 +129,13 @@ def _clean_tables(request) -> Iterator[None]:
         with db.engine.begin() as conn:
             for table in reversed(db.metadata.sorted_tables):
                 conn.execute(table.delete())
+
+
+@pytest.fixture
+def today(app: Flask) -> date:
+    """The company's day as the app sees it (the clock CI moves): for dates relative to it."""
+    with app.app_context():
+        return clock.today()
 
 
 @pytest.fixture

@@ -33,20 +33,68 @@ def test_bad_values_are_refused_with_the_variable_named(monkeypatch, name, value
         DevelopmentConfig()
 
 
+PRODUCTION = {
+    "SECRET_KEY": "x" * 64,
+    "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
+    "TRUSTED_HOSTS": "vendorrisk.example.co.jp, 127.0.0.1",
+    "BASE_URL": "https://vendorrisk.example.co.jp",
+}
+
+
+@pytest.fixture
+def production_env(monkeypatch):
+    for name, value in PRODUCTION.items():
+        monkeypatch.setenv(f"VENDORRISK_{name}", value)
+    return monkeypatch
+
+
 @pytest.mark.parametrize("secret", [None, "dev-insecure-key-change-me", "short"])
-def test_production_refuses_to_start_without_a_real_secret_key(monkeypatch, secret):
+def test_production_refuses_to_start_without_a_real_secret_key(production_env, secret):
     if secret is None:
-        monkeypatch.delenv("VENDORRISK_SECRET_KEY", raising=False)
+        production_env.delenv("VENDORRISK_SECRET_KEY", raising=False)
     else:
-        monkeypatch.setenv("VENDORRISK_SECRET_KEY", secret)
+        production_env.setenv("VENDORRISK_SECRET_KEY", secret)
     with pytest.raises(RuntimeError, match="VENDORRISK_SECRET_KEY"):
         ProductionConfig()
 
 
-def test_production_starts_with_a_real_secret_key(monkeypatch):
-    monkeypatch.setenv("VENDORRISK_SECRET_KEY", "x" * 64)
+@pytest.mark.parametrize(
+    "name,value,says",
+    [
+        ("RATELIMIT_STORAGE_URI", None, "redis://"),
+        ("TRUSTED_HOSTS", None, "host names"),
+        ("TRUSTED_HOSTS", " , ", "host names"),
+        ("BASE_URL", None, "https://"),
+        ("BASE_URL", "http://vendorrisk.example.co.jp", "https://"),
+    ],
+)
+def test_production_refuses_a_topology_that_is_unsafe_to_serve(production_env, name, value, says):
+    if value is None:
+        production_env.delenv(f"VENDORRISK_{name}")
+    else:
+        production_env.setenv(f"VENDORRISK_{name}", value)
+    with pytest.raises(RuntimeError, match=f"(?s)VENDORRISK_{name}.*{says}"):
+        ProductionConfig()
+
+
+def test_every_problem_is_named_at_once(monkeypatch):
+    for name in PRODUCTION:
+        monkeypatch.delenv(f"VENDORRISK_{name}", raising=False)
+    with pytest.raises(RuntimeError) as refused:
+        ProductionConfig()
+    assert all(f"VENDORRISK_{name}" in str(refused.value) for name in PRODUCTION)
+
+
+def test_a_single_process_may_choose_memory_for_its_rate_limits(production_env):
+    production_env.setenv("VENDORRISK_RATELIMIT_STORAGE_URI", "memory://")
+    assert ProductionConfig().RATELIMIT_STORAGE_URI == "memory://"
+
+
+def test_production_starts_with_https_cookies_for_this_host_only(production_env):
     config = load_config("production")
     assert config.SESSION_COOKIE_SECURE is True
+    assert config.SESSION_COOKIE_NAME == "__Host-session"
+    assert config.TRUSTED_HOSTS == ["vendorrisk.example.co.jp", "127.0.0.1"]
 
 
 def test_unknown_environment_is_refused(monkeypatch):

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.test_suppliers import _bulk
-from vendorrisk import clock, scoring
+from vendorrisk import scoring
 from vendorrisk.models import (
     CONTRACT_CLAUSES,
     Attestation,
@@ -27,12 +27,6 @@ from vendorrisk.services import d9, review, suppliers
 EN = {"Accept-Language": "en"}
 ALL_CLAUSES = dict.fromkeys(CONTRACT_CLAUSES, True)
 FIVE = ("full", "lapsed", "bare", "edge", "evaluated")
-
-
-@pytest.fixture
-def today(app) -> date:
-    with app.app_context():
-        return clock.today()
 
 
 def _days(today: date, n: int) -> date:

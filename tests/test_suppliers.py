@@ -239,14 +239,14 @@ def test_contacts_one_primary_and_unique_email(auth, make_supplier, ctx):
     ]
 
 
-def test_contract_clause_checklist(auth, make_supplier, ctx):
+def test_contract_clause_checklist(auth, make_supplier, ctx, today):
     supplier = make_supplier()
     auth.login(Role.procurement)
     url = f"/suppliers/{supplier.id}/contracts/new"
     data = {
         "title": "業務委託基本契約",
-        "starts_on": "2025-04-01",
-        "ends_on": "2027-03-31",
+        "starts_on": (today - timedelta(days=600)).isoformat(),
+        "ends_on": (today + timedelta(days=480)).isoformat(),  # in force today
         "clause_security_requirements": "y",
         "clause_incident_notification": "y",
         "incident_notification_hours": "24",
@@ -256,7 +256,7 @@ def test_contract_clause_checklist(auth, make_supplier, ctx):
     with ctx() as session:
         contract = session.scalar(sa.select(Contract))
         assert contract.clause_count == 3 and contract.incident_notification_hours == 24
-    bad = data | {"ends_on": "2024-01-01"}
+    bad = data | {"ends_on": (today - timedelta(days=700)).isoformat()}
     response = auth.client.post(url, data=bad, headers=EN)
     assert "The end date is before the start date." in response.get_data(as_text=True)
     page = auth.client.get(f"/suppliers/{supplier.id}", headers=EN).get_data(as_text=True)

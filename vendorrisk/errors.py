@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, render_template
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 from vendorrisk.extensions import db
 
@@ -44,6 +44,13 @@ def render_csrf_error(error: CSRFError):
     return _page(400, CSRF_MESSAGE)
 
 
+def render_untrusted_host(error: SecurityError):
+    """A Host outside TRUSTED_HOSTS: no URL can be built for it, so no page either."""
+    return "400 Bad Request: this server does not answer to that host name.\n", 400, {
+        "Content-Type": "text/plain; charset=utf-8"
+    }
+
+
 def render_internal_error(error: Exception):
     db.session.rollback()
     return _page(500)
@@ -51,6 +58,7 @@ def render_internal_error(error: Exception):
 
 def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, render_csrf_error)
+    app.register_error_handler(SecurityError, render_untrusted_host)
     for code in MESSAGES:
         if code != 500:
             app.register_error_handler(code, render_error)

@@ -1,7 +1,9 @@
 """One unbound instance per extension; `create_app` binds them."""
 
 import sqlite3
+from urllib.parse import urlsplit
 
+from flask import current_app, g, request
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -42,7 +44,53 @@ def _sqlite_enforces_foreign_keys(dbapi_connection, connection_record) -> None:
 
 migrate = Migrate(compare_type=True, render_as_batch=True)
 login_manager = LoginManager()
-csrf = CSRFProtect()
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    try:
+        port = parts.port or default
+    except ValueError:  # a malformed port is no origin of ours
+        return ("", "", None)
+    return (parts.scheme, (parts.hostname or "").lower(), port)
+
+
+def cross_origin_reason() -> str | None:
+    """Why the current unsafe request comes from another site, or None when it does not.
+
+    Browsers say where a request comes from in `Sec-Fetch-Site` (all current ones, over HTTPS
+    and on loopback) or else in `Origin`; the app's `Referrer-Policy: no-referrer` makes the
+    Referer useless for this and turns `Origin` into "null" on our own POSTs, so Sec-Fetch-Site
+    decides first. A client that sends neither header is no browser: the token alone decides.
+    """
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        return None if site in ("same-origin", "none") else f"Sec-Fetch-Site is {site!r}"
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return None
+    ours = {_origin(request.host_url), _origin(current_app.config["BASE_URL"])}
+    return None if _origin(origin) in ours else f"Origin {origin!r} is not this site"
+
+
+class OriginCheckedCSRF(CSRFProtect):
+    """Flask-WTF's token check, plus a same-origin check that browsers do send.
+
+    Flask-WTF's own check over HTTPS (WTF_CSRF_SSL_STRICT) demands a Referer, which no browser
+    sends under `Referrer-Policy: no-referrer`; it is switched off in favour of this one.
+    """
+
+    def protect(self, apply_exemptions: bool = False) -> None:
+        super().protect(apply_exemptions)
+        if g.get("csrf_valid"):
+            reason = cross_origin_reason()
+            if reason:
+                g.csrf_valid = False
+                self._error_response(reason)
+
+
+csrf = OriginCheckedCSRF()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 

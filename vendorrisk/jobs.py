@@ -210,14 +210,16 @@ def last_runs() -> dict[str, JobRun]:
 
 
 def next_run(job: Job, now: datetime, timezone: str) -> datetime | None:
-    return job.make_trigger(timezone).get_next_fire_time(None, now)
+    """The job's next time after `now`. A trigger is always given a previous fire time: without
+    one, APScheduler's interval triggers count from the real clock, not from `now`."""
+    return job.make_trigger(timezone).get_next_fire_time(now, now)
 
 
 def missed(job: Job, last: JobRun | None, now: datetime, timezone: str) -> bool:
     """Whether a scheduled time passed since the job last ran (or it never ran)."""
     if last is None:
         return True
-    upcoming = job.make_trigger(timezone).get_next_fire_time(None, last.run_for)
+    upcoming = next_run(job, last.run_for, timezone)
     return upcoming is not None and upcoming <= now
 
 

@@ -21,7 +21,6 @@ import os
 import posixpath
 import re
 import secrets
-import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +31,7 @@ import pandas as pd
 from flask import current_app
 from flask_babel import gettext as _
 
+from vendorrisk import clock
 from vendorrisk.services import files
 
 #: At most this many data rows in one file (the app config IMPORT_MAX_ROWS may change it).
@@ -412,15 +412,19 @@ def _table(name: str, grid: list[list[str]], max_rows: int) -> Table:
 def stash(folder: str | Path, data: bytes, filename: str, user_id: int) -> str:
     """Keep an upload until its mapping is confirmed; return its random token.
 
-    Files older than STASH_TTL are removed on the way.
+    Files older than STASH_TTL are removed on the way. A kept file's time is the app's clock,
+    written as its modification time, so that its age never mixes two clocks.
     """
     root = Path(folder)
     root.mkdir(parents=True, exist_ok=True)
-    purge(root)
+    kept_at = clock.now().timestamp()
+    purge(root, kept_at)
     token = secrets.token_hex(24)
     (root / f"{token}.data").write_bytes(data)
     meta = {"user_id": user_id, "name": Path(filename.replace("\\", "/")).name[:255]}
     (root / f"{token}.json").write_text(json.dumps(meta), encoding="utf-8")
+    for suffix in (".data", ".json"):
+        os.utime(root / f"{token}{suffix}", (kept_at, kept_at))
     return token
 
 
@@ -432,7 +436,8 @@ def unstash(folder: str | Path, token: str, user_id: int) -> tuple[bytes, str] |
     try:
         meta = json.loads((root / f"{token}.json").read_text(encoding="utf-8"))
         data_path = root / f"{token}.data"
-        if meta.get("user_id") != user_id or time.time() - data_path.stat().st_mtime > STASH_TTL:
+        age = clock.now().timestamp() - data_path.stat().st_mtime
+        if meta.get("user_id") != user_id or age > STASH_TTL:
             return None
         return data_path.read_bytes(), meta["name"]
     except (OSError, ValueError, KeyError):
@@ -476,7 +481,7 @@ def kept_folder() -> Path:
 
 def purge(folder: Path, now: float | None = None) -> int:
     """Remove kept uploads older than STASH_TTL; the number removed."""
-    limit = (now or time.time()) - STASH_TTL
+    limit = (now or clock.now().timestamp()) - STASH_TTL
     removed = 0
     for path in folder.glob("*.*"):
         try:
