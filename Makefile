@@ -1,11 +1,12 @@
-# vendorrisk — `make run` serves the demo, `make test` runs the whole suite.
+# vendorrisk — `make run` serves the demo, `make test` runs the whole suite, `make e2e` the
+# production shape end to end.
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint translations-extract translations-compile clean
+.PHONY: run test e2e lint translations-extract translations-compile clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +28,11 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# gunicorn over TLS, a fresh PostgreSQL database, Redis, a real SMTP server and the scheduler,
+# driven in Chromium; screenshots, mail and logs in build/e2e/<UTC time>/ (or $E2E_OUTPUT).
+e2e: $(VENV)/.installed-dev
+	$(BIN)/pytest -m e2e tests/e2e $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

@@ -224,10 +224,13 @@ def test_clarification_through_the_portal_and_mail(app, auth, submitted, ctx):
     assert frozen.status_code == 409
     with ctx() as session:
         clarification_id = session.get(Assessment, submitted.id).clarifications[0].id
-    supplier.post(
+    replied = supplier.post(
         f"/portal/q/clarifications/{clarification_id}",
         data={"body": "東京本社のみで実施しています。"},
     )
+    # No other question awaits: the link has closed, so the thanks page, not a closed link.
+    assert replied.headers["Location"].endswith("/portal/q/done")
+    assert supplier.get(replied.headers["Location"]).status_code == 200
     assert submitted.smtp.messages[-1]["To"].addresses[0].addr_spec == reviewer.email
     page = auth.client.get(f"/assessments/{submitted.id}", headers=EN).get_data(as_text=True)
     assert "東京本社のみで実施しています。" in page and "Answered" in page

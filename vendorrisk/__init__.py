@@ -19,6 +19,7 @@ def create_app(config: Config | None = None) -> Flask:
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(INSTANCE_DIR.parent / "migrations"))
+    web.guard_origin(app)  # first: a request from another site is refused before anything else
     access.register(app)  # before CSRF: an unauthorised request is refused, not asked for a token
     csrf.init_app(app)
     limiter.init_app(app)

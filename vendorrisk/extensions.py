@@ -3,7 +3,8 @@
 import sqlite3
 from urllib.parse import urlsplit
 
-from flask import current_app, g, request
+import sqlalchemy as sa
+from flask import current_app, request
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -31,6 +32,16 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+
+def release_session() -> None:
+    """End the current session even when its connection died under it (a database restart,
+    a cut): roll back if the server can hear it, else drop the connection."""
+    try:
+        db.session.remove()
+    except sa.exc.SQLAlchemyError:
+        db.session().invalidate()
+        db.session.remove()
 
 
 @event.listens_for(Engine, "connect")
@@ -63,6 +74,7 @@ def cross_origin_reason() -> str | None:
     and on loopback) or else in `Origin`; the app's `Referrer-Policy: no-referrer` makes the
     Referer useless for this and turns `Origin` into "null" on our own POSTs, so Sec-Fetch-Site
     decides first. A client that sends neither header is no browser: the token alone decides.
+    Flask-WTF's own HTTPS check (WTF_CSRF_SSL_STRICT), which demands a Referer, is off.
     """
     site = request.headers.get("Sec-Fetch-Site")
     if site is not None:
@@ -74,23 +86,7 @@ def cross_origin_reason() -> str | None:
     return None if _origin(origin) in ours else f"Origin {origin!r} is not this site"
 
 
-class OriginCheckedCSRF(CSRFProtect):
-    """Flask-WTF's token check, plus a same-origin check that browsers do send.
-
-    Flask-WTF's own check over HTTPS (WTF_CSRF_SSL_STRICT) demands a Referer, which no browser
-    sends under `Referrer-Policy: no-referrer`; it is switched off in favour of this one.
-    """
-
-    def protect(self, apply_exemptions: bool = False) -> None:
-        super().protect(apply_exemptions)
-        if g.get("csrf_valid"):
-            reason = cross_origin_reason()
-            if reason:
-                g.csrf_valid = False
-                self._error_response(reason)
-
-
-csrf = OriginCheckedCSRF()
+csrf = CSRFProtect()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 

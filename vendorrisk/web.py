@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, g, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from flask_wtf.csrf import CSRFError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from vendorrisk.access import rule_for
-from vendorrisk.extensions import login_manager, talisman
+from vendorrisk.extensions import cross_origin_reason, login_manager, talisman
 from vendorrisk.models import User
 from vendorrisk.services import audit, users
 
@@ -57,6 +59,32 @@ def can(endpoint: str, method: str = "GET") -> bool:
 
 def template_context() -> dict[str, Any]:
     return {"can": can}
+
+
+def refuse_cross_origin() -> None:
+    """A state-changing request from another site is refused before anything else looks at it
+    (who is logged in, what the role allows): 400, and no cookie set in answer."""
+    config = current_app.config
+    unsafe = config.get("WTF_CSRF_METHODS", {"POST", "PUT", "PATCH", "DELETE"})
+    if not config.get("WTF_CSRF_ENABLED", True) or request.method not in unsafe:
+        return
+    reason = cross_origin_reason()
+    if reason:
+        g.refused_cross_origin = True
+        raise CSRFError(reason)
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, except that an answer to a forged cross-site request never
+    sets the cookie: the browser sent none (SameSite), and a fresh one would log its user out."""
+
+    def should_set_cookie(self, app: Flask, session) -> bool:
+        return not g.get("refused_cross_origin") and super().should_set_cookie(app, session)
+
+
+def guard_origin(app: Flask) -> None:
+    app.session_interface = SessionInterface()
+    app.before_request(refuse_cross_origin)
 
 
 def init_app(app: Flask) -> None:

@@ -139,6 +139,19 @@ def test_cross_site_logout_is_refused(deployed):
     assert client.get("/suppliers/").status_code == 200
 
 
+def test_a_forged_post_without_the_victims_cookie_sets_none(deployed):
+    """The browser withholds the SameSite cookie from another site's POST: the answer must not
+    set a fresh one either, or the victim would be logged out by the attempt."""
+    anonymous = deployed.test_client()
+    refused = anonymous.post(
+        "/suppliers/new",
+        data={"name_ja": "株式会社クロスサイト"},
+        headers={"Sec-Fetch-Site": "cross-site", "Origin": "https://attacker.example"},
+    )
+    assert refused.status_code == 400  # refused as forged, not redirected to a login page
+    assert refused.headers.getlist("Set-Cookie") == []
+
+
 def test_the_supplier_opens_the_questionnaire_over_https(deployed):
     """The landing page's button posts with Origin: null; Sec-Fetch-Site vouches for it."""
     client = _login(deployed, "sender@example.com")

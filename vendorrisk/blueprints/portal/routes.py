@@ -404,6 +404,8 @@ def clarification_reply(clarification_id: int):
             db.session.commit()
             mail.deliver_pending(limit=current_app.config["MAIL_DELIVER_IN_REQUEST"])
             flash(_("Your answer has been sent."), "success")
+            if portal.closed_reason(g.portal, clock.now()):  # no question awaits: link closed
+                return redirect(url_for(".done"))
     return redirect(url_for(".overview", _anchor=f"clarification-{clarification_id}"))
 
 
