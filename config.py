@@ -51,7 +51,11 @@ class Config:
         self.SQLALCHEMY_DATABASE_URI = env_str(
             "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'vendorrisk.sqlite3'}"
         )
-        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        #: Seconds to wait for the database to accept a connection, and for one statement to
+        #: finish: both well under gunicorn's 30 s worker timeout, so a database that does not
+        #: answer gives an error page, not a killed worker.
+        self.DATABASE_CONNECT_TIMEOUT = env_int("DATABASE_CONNECT_TIMEOUT", 5)
+        self.DATABASE_STATEMENT_TIMEOUT = env_int("DATABASE_STATEMENT_TIMEOUT", 20)
         self.BASE_URL = env_str("BASE_URL", "http://127.0.0.1:5000").rstrip("/")
         #: Host names the app answers to (Flask refuses any other Host header with 400);
         #: None answers to any, which only a development machine may do.
@@ -62,23 +66,32 @@ class Config:
         self.MAIL_PASSWORD = env_str("MAIL_PASSWORD", "")
         self.MAIL_USE_TLS = env_bool("MAIL_USE_TLS", False)
         self.MAIL_SENDER = env_str("MAIL_SENDER", "vendorrisk@localhost")
+        #: Seconds any one wait for the relay may last (connect, each reply): well under
+        #: gunicorn's 30 s worker timeout.
+        self.MAIL_TIMEOUT = env_int("MAIL_TIMEOUT", 10)
         self.TIMEZONE = env_str("TIMEZONE", "Asia/Tokyo")
         self.UPLOAD_DIR = env_str("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
         self.MAX_UPLOAD_MB = env_int("MAX_UPLOAD_MB", 20)
         self.MAX_UPLOAD_BYTES = self.MAX_UPLOAD_MB * 1024 * 1024
         self.MAX_CONTENT_LENGTH = self.MAX_UPLOAD_BYTES * 2 + 1024 * 1024  # a few files a post
         self.RATELIMIT_STORAGE_URI = env_str("RATELIMIT_STORAGE_URI", "memory://")
+        #: Redis down or black-holed: each process counts in its own memory meanwhile (logged)
+        #: instead of refusing every login and link; a second at most is spent finding out.
+        self.RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+        self.RATELIMIT_STORAGE_OPTIONS = {"socket_timeout": 0.5, "socket_connect_timeout": 0.5}
         self.QUESTIONNAIRE_DIR = env_str("QUESTIONNAIRE_DIR", str(BASE_DIR / "questionnaires"))
         self.SESSION_LIFETIME_HOURS = env_int("SESSION_LIFETIME_HOURS", 12)
         self.COMPANY_NAME_JA = env_str("COMPANY_NAME_JA", "当社")
         self.COMPANY_NAME_EN = env_str("COMPANY_NAME_EN", "our company")
         self.PORTAL_GRACE_DAYS = env_int("PORTAL_GRACE_DAYS", 14)
         self.PORTAL_RATE_LIMIT = env_str("PORTAL_RATE_LIMIT", "30 per minute")
-        self.MAIL_DELIVER_IN_REQUEST = env_int("MAIL_DELIVER_IN_REQUEST", 20)
+        self.MAIL_DELIVER_IN_REQUEST = env_int("MAIL_DELIVER_IN_REQUEST", 10)
         self.PAGE_SIZE = env_int("PAGE_SIZE", 50)
         #: Reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
         self.PROXY_HOPS = env_int("PROXY_HOPS", 0)
         self.SCHEDULER_ENABLED = env_bool("SCHEDULER_ENABLED", False)
+        #: How often the scheduler makes sure it still holds its lock (and a standby retries).
+        self.SCHEDULER_LOCK_CHECK_SECONDS = env_int("SCHEDULER_LOCK_CHECK_SECONDS", 5)
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
@@ -89,6 +102,26 @@ class Config:
         #: Flask-WTF's HTTPS check wants a Referer, which `Referrer-Policy: no-referrer` never
         #: sends; extensions.OriginCheckedCSRF checks Sec-Fetch-Site / Origin instead.
         self.WTF_CSRF_SSL_STRICT = False
+
+
+    @property
+    def SQLALCHEMY_ENGINE_OPTIONS(self) -> dict:  # noqa: N802 - Flask reads upper-case names
+        """Connection settings for the configured database (read when the app is built)."""
+        options: dict = {"pool_pre_ping": True}
+        if self.SQLALCHEMY_DATABASE_URI.startswith("postgresql"):
+            # A partitioned network answers nothing: TCP gives up on unacknowledged data after
+            # tcp_user_timeout and on a silent peer after the keepalives, in a few seconds.
+            options["connect_args"] = {
+                "connect_timeout": self.DATABASE_CONNECT_TIMEOUT,
+                "options": f"-c statement_timeout={self.DATABASE_STATEMENT_TIMEOUT * 1000}",
+                "tcp_user_timeout": self.DATABASE_CONNECT_TIMEOUT * 1000,
+                "keepalives": 1,
+                "keepalives_idle": 5,
+                "keepalives_interval": 2,
+                "keepalives_count": 2,
+            }
+            options["pool_timeout"] = self.DATABASE_CONNECT_TIMEOUT
+        return options
 
 
 class DevelopmentConfig(Config):

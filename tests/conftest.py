@@ -56,9 +56,21 @@ def pytest_report_header(config) -> str:
     )
 
 
+#: Whether this pass of the suite runs on PostgreSQL (CI runs it on SQLite and on PostgreSQL).
+POSTGRES_SUITE = os.environ.get("VENDORRISK_TEST_DATABASE_URL", "").startswith("postgresql")
+
 PASSWORD = "correct horse battery staple"
 _HASH: dict[str, str] = {}
 _SERIAL = itertools.count(1)
+
+
+class ServerLikeClient(FlaskClient):
+    """Closes each response once it is read, as a WSGI server does after sending it: what the
+    app does after its response (mail.deliver_after_response) happens before the test goes on.
+    Pass buffered=False to look at a response before that."""
+
+    def open(self, *args: Any, buffered: bool = True, **kwargs: Any):
+        return super().open(*args, buffered=buffered, **kwargs)
 
 
 def build_app(tmp_path_factory, **overrides: Any) -> Flask:
@@ -67,7 +79,9 @@ def build_app(tmp_path_factory, **overrides: Any) -> Flask:
     config.WTF_CSRF_ENABLED = False
     for key, value in overrides.items():
         setattr(config, key, value)
-    return create_app(config)
+    app = create_app(config)
+    app.test_client_class = ServerLikeClient
+    return app
 
 
 @contextmanager
@@ -334,12 +348,11 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture
-def smtp_server(app) -> Iterator[RecordingHandler]:
-    """A real SMTP server on loopback; the app delivers to it for the test's duration."""
+@contextmanager
+def smtp_relay(app: Flask, handler: Any) -> Iterator[Any]:
+    """A real aiosmtpd server on loopback with `handler`; the app delivers to it meanwhile."""
     from aiosmtpd.controller import Controller
 
-    handler = RecordingHandler()
     controller = Controller(handler, hostname="127.0.0.1", port=_free_port())
     controller.start()
     saved = {k: app.config[k] for k in ("MAIL_SERVER", "MAIL_PORT")}
@@ -349,6 +362,13 @@ def smtp_server(app) -> Iterator[RecordingHandler]:
     finally:
         app.config.update(saved)
         controller.stop()
+
+
+@pytest.fixture
+def smtp_server(app) -> Iterator[RecordingHandler]:
+    """A real SMTP server on loopback; the app delivers to it for the test's duration."""
+    with smtp_relay(app, RecordingHandler()) as handler:
+        yield handler
 
 
 def body_of(message) -> str:

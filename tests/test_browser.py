@@ -12,18 +12,9 @@ import sqlalchemy as sa
 from werkzeug.serving import make_server
 
 from tests.conftest import PASSWORD
+from tests.e2e.harness import CHROMIUM
+from tests.e2e.harness import CHROMIUM_ARGS as ARGS
 from vendorrisk.models import Role
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 pytestmark = [
     pytest.mark.browser,

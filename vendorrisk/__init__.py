@@ -14,7 +14,7 @@ def create_app(config: Config | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(INSTANCE_DIR), instance_relative_config=False)
     app.config.from_object(config or load_config())
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)  # the embedded SQLite lives here
-    from vendorrisk import access, catalog, cli, errors, i18n, web
+    from vendorrisk import access, catalog, cli, errors, i18n, idempotency, web
     from vendorrisk.extensions import csrf, db, limiter, migrate
 
     db.init_app(app)
@@ -25,6 +25,7 @@ def create_app(config: Config | None = None) -> Flask:
     limiter.init_app(app)
     i18n.init_app(app)
     web.init_app(app)
+    idempotency.init_app(app)  # after CSRF and access: only a sound request uses a key
     catalog.init_app(app)
     register_blueprints(app)
     errors.init_app(app)

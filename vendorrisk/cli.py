@@ -93,13 +93,7 @@ def scheduler_command() -> None:
     """Run the scheduled jobs in this process (a second one waits as a standby)."""
     from vendorrisk import jobs
 
-    app = current_app._get_current_object()
-    with jobs.exclusive("scheduler") as free:
-        if not free:
-            click.echo("Another scheduler holds the lock; waiting as a standby.")
-    with jobs.exclusive("scheduler", wait=True):
-        click.echo(f"Scheduler started; caught up: {', '.join(jobs.catch_up()) or 'nothing'}.")
-        jobs.build_scheduler(app, blocking=True).start()
+    jobs.lead(current_app._get_current_object(), lambda line: click.echo(line, err=True))
 
 
 @click.command("serve")
@@ -117,9 +111,8 @@ def serve_command(host: str, port: int) -> None:
     app = current_app._get_current_object()
 
     def scheduler() -> None:
-        with app.app_context(), jobs.exclusive("scheduler", wait=True):
-            jobs.catch_up()
-            jobs.build_scheduler(app, blocking=True).start()
+        with app.app_context():
+            jobs.lead(app, click.echo)
 
     threading.Thread(target=scheduler, name="vendorrisk-scheduler", daemon=True).start()
     click.echo(f"Serving on http://{host}:{port} (the scheduler runs in this process)")
@@ -248,6 +241,58 @@ def rollup_backfill_command() -> None:
     click.echo(f"Area scores stored for {done} assessments.")
 
 
+@click.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def backup_command(file: Path) -> None:
+    """Write the database and the evidence files to FILE (.tar.gz) with a manifest."""
+    from vendorrisk.services import backup
+
+    try:
+        made = backup.create(file, clock.now())
+    except backup.BackupError as exc:
+        click.echo(f"Backup failed: {exc}", err=True)
+        sys.exit(1)
+    for warning in made.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    with audit.acting_as(audit.Actor(type="system", label="cli")):
+        audit.record("backup", summary=f"{file.name}: {backup.describe(made.manifest)}")
+        db.session.commit()
+    click.echo(f"Wrote {file} ({file.stat().st_size} bytes): {backup.describe(made.manifest)}.")
+
+
+@click.command("restore")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Replace the data without asking.")
+@with_appcontext
+def restore_command(file: Path, yes: bool) -> None:
+    """Replace the database and the evidence files with FILE's, checked first; exit 1 if refused."""
+    from vendorrisk import jobs
+    from vendorrisk.services import backup
+
+    def confirm(manifest: dict) -> bool:
+        click.echo(f"{file} is sound: {backup.describe(manifest)}.")
+        return yes or click.confirm("Replace this installation's database and files with it?")
+
+    with jobs.exclusive("scheduler") as free:  # and no scheduler starts while we restore
+        try:
+            if not free:
+                raise backup.BackupError("the scheduler lock is held (`vendorrisk scheduler` or "
+                                         "`serve` runs, or the database does not answer): stop "
+                                         "the scheduler and the web workers first")  # fmt: skip
+            manifest = backup.restore(file, confirm)
+        except backup.BackupError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+    if manifest is None:
+        click.echo("Nothing was changed.", err=True)
+        sys.exit(1)
+    with audit.acting_as(audit.Actor(type="system", label="cli")):
+        audit.record("restore", summary=f"{file.name}: {backup.describe(manifest)}")
+        db.session.commit()
+    click.echo(f"Restored {file}: {backup.describe(manifest)}.")
+
+
 def init_app(app: Flask) -> None:
     from vendorrisk.mail import outbox_group
 
@@ -262,5 +307,7 @@ def init_app(app: Flask) -> None:
         export_command,
         import_suppliers_command,
         rollup_group,
+        backup_command,
+        restore_command,
     ):
         app.cli.add_command(command)

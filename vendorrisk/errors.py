@@ -1,13 +1,25 @@
-"""Error pages in the user's language: never a stack trace."""
+"""Error pages in the user's language: never a stack trace, never a bare server page.
+
+A neighbour that fails (the database down or partitioned) is told apart from a bug: 503 with
+"try again", against 500 "logged". JSON endpoints (autosave) get JSON. A page that cannot be
+drawn because the failure reaches the layout itself (the logged-in user cannot be loaded) falls
+back to a plain page that needs nothing but the message.
+"""
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+import logging
+
+import sqlalchemy as sa
+from flask import Flask, g, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
+from flask_login import AnonymousUserMixin
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, SecurityError
 
-from vendorrisk.extensions import db
+from vendorrisk.extensions import release_session
+
+log = logging.getLogger("vendorrisk.errors")
 
 MESSAGES = {
     400: (
@@ -24,16 +36,39 @@ MESSAGES = {
         _l("Something went wrong"),
         _l("The error has been logged. Nothing you saved before was lost."),
     ),
+    503: (
+        _l("Temporarily unavailable"),
+        _l(
+            "The service cannot reach its database right now. Nothing you saved before was "
+            "lost. Please try again in a few minutes."
+        ),
+    ),
 }
 CSRF_MESSAGE = _l(
     "The form has expired or was sent from elsewhere. Please reload the page and "
     "try again; nothing was changed."
 )
+#: Seconds a client is asked to wait before retrying when a neighbour is down.
+RETRY_AFTER = 30
+
+
+def _wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json" or request.is_json
 
 
 def _page(code: int, message=None):
     title, default = MESSAGES.get(code, MESSAGES[500])
-    return render_template("error.html", code=code, title=title, message=message or default), code
+    message = message or default
+    headers = {"Retry-After": str(RETRY_AFTER)} if code == 503 else {}
+    if _wants_json():
+        return jsonify(status="error", message=str(message)), code, headers
+    try:
+        page = render_template("error.html", code=code, title=title, message=message)
+    except Exception:  # the layout itself failed (the user could not be loaded): a plain page
+        log.exception("the error page for %s could not be drawn", code)
+        g._login_user = AnonymousUserMixin()
+        page = render_template("error_plain.html", code=code, title=title, message=message)
+    return page, code, headers
 
 
 def render_error(error: HTTPException):
@@ -51,15 +86,28 @@ def render_untrusted_host(error: SecurityError):
     }
 
 
+def render_database_unavailable(error: sa.exc.DBAPIError):
+    """The database refused, reset or timed out: a neighbour's failure, not a bug."""
+    if not error.connection_invalidated and not isinstance(
+        error, sa.exc.OperationalError | sa.exc.InterfaceError
+    ):
+        return render_internal_error(error)
+    log.error("database unavailable: %s", error.orig)
+    release_session()
+    g._login_user = AnonymousUserMixin()  # the page must not wait on the database again
+    return _page(503)
+
+
 def render_internal_error(error: Exception):
-    db.session.rollback()
+    release_session()
     return _page(500)
 
 
 def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, render_csrf_error)
     app.register_error_handler(SecurityError, render_untrusted_host)
+    app.register_error_handler(sa.exc.DBAPIError, render_database_unavailable)
     for code in MESSAGES:
-        if code != 500:
+        if code not in (500, 503):
             app.register_error_handler(code, render_error)
     app.register_error_handler(500, render_internal_error)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import logging
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,9 +21,9 @@ from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
 
 from vendorrisk import clock, mail
-from vendorrisk.extensions import db
+from vendorrisk.extensions import db, release_session
 from vendorrisk.models import JobRun
-from vendorrisk.services import audit, import_files, rollup_history, schedule
+from vendorrisk.services import audit, file_sweep, import_files, rollup_history, schedule
 
 log = logging.getLogger("vendorrisk.jobs")
 
@@ -40,6 +41,20 @@ def _purge_imports(now: datetime) -> schedule.JobResult:
     folder = import_files.kept_folder()
     removed = import_files.purge(folder, now.timestamp()) if folder.is_dir() else 0
     return schedule.JobResult(done=removed, notes=[f"removed {removed} abandoned import uploads"])
+
+
+def _sweep_files(now: datetime) -> schedule.JobResult:
+    found = file_sweep.sweep(Path(current_app.config["UPLOAD_DIR"]), now)
+    if found.removed:
+        audit.record("files_swept", summary=found.notes()[0])
+    return schedule.JobResult(done=len(found.removed), notes=found.notes())
+
+
+def _purge_idempotency_keys(now: datetime) -> schedule.JobResult:
+    from vendorrisk import idempotency
+
+    removed = idempotency.purge(now)
+    return schedule.JobResult(done=removed, notes=[f"forgot {removed} used form keys"])
 
 
 @dataclass(frozen=True)
@@ -107,6 +122,18 @@ JOBS: tuple[Job, ...] = (
         {"type": "cron", "hour": 3, "minute": 20},
         _l("Delete supplier-import uploads left unconfirmed for more than two hours"),
     ),
+    Job(
+        "purge-idempotency-keys",
+        _purge_idempotency_keys,
+        {"type": "cron", "hour": 3, "minute": 30},
+        _l("Forget the one-time keys of forms sent more than a week ago"),
+    ),
+    Job(
+        "sweep-files",
+        _sweep_files,
+        {"type": "cron", "hour": 3, "minute": 40},
+        _l("Delete uploaded files that no record names (left by an interrupted upload)"),
+    ),
 )
 JOB_BY_ID = {job.id: job for job in JOBS}
 
@@ -124,36 +151,104 @@ def _lock_file(name: str) -> Path:
 
 
 @contextmanager
-def exclusive(name: str, wait: bool = False) -> Iterator[bool]:
-    """One holder at a time across processes: a PostgreSQL advisory lock, or on SQLite a file
-    lock. Yields whether it was obtained (always True when waiting)."""
-    if db.engine.dialect.name == "postgresql":
-        with db.engine.connect() as conn:
-            key = _lock_key(name)
-            if wait:
-                conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": key})
-                got = True
-            else:
-                got = bool(conn.scalar(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": key}))
-            conn.commit()
+def exclusive(name: str) -> Iterator[bool]:
+    """One holder at a time across processes, without waiting: a PostgreSQL advisory lock, or on
+    SQLite a file lock. Yields whether it was obtained."""
+    lock = Leadership(name)
+    got = lock.acquire()
+    try:
+        yield got
+    finally:
+        lock.release()
+
+
+class Leadership:
+    """A lock held for as long as a process leads, and watched: on PostgreSQL an advisory lock on
+    a connection of its own, which dies with that connection (a reset, a partition, a database
+    restart), so `held()` asks the database rather than trusting memory. On SQLite a file lock,
+    which only the process's end releases."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.key = _lock_key(name)
+        self._conn: sa.Connection | None = None
+        self._file = None
+
+    @property
+    def _postgres(self) -> bool:
+        return db.engine.dialect.name == "postgresql"
+
+    def acquire(self, wait: bool = False, poll_seconds: float = 2.0) -> bool:
+        """Take the lock; with `wait`, try again every few seconds until it is free."""
+        while True:
+            if self._try():
+                return True
+            if not wait:
+                return False
+            time.sleep(poll_seconds)
+
+    def _try(self) -> bool:
+        if not self._postgres:
+            self._file = self._file or _lock_file(self.name).open("a")
             try:
-                yield got
-            finally:
-                if got:
-                    conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-                    conn.commit()
-        return
-    with _lock_file(name).open("a") as handle:
+                fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                return False
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
-            got = True
-        except BlockingIOError:
-            got = False
+            self._conn = self._conn or db.engine.connect()
+            query = sa.text("SELECT pg_try_advisory_lock(:k)")
+            got = bool(self._conn.scalar(query, {"k": self.key}))
+            self._conn.commit()
+            return got
+        except sa.exc.DBAPIError:  # the database is away: not the leader, try again later
+            self._drop()
+            return False
+
+    def held(self) -> bool:
+        """Whether this process still holds the lock, as the database sees it now."""
+        if not self._postgres:
+            return self._file is not None
+        if self._conn is None:
+            return False
+        hi, lo = (self.key >> 32) & 0xFFFFFFFF, self.key & 0xFFFFFFFF
         try:
-            yield got
-        finally:
-            if got:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+            found = self._conn.scalar(
+                sa.text(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                    " AND pid = pg_backend_pid() AND classid = :hi AND objid = :lo"
+                    " AND objsubid = 1"
+                ),
+                {"hi": hi, "lo": lo},
+            )
+            self._conn.commit()
+            return bool(found)
+        except sa.exc.DBAPIError:
+            self._drop()
+            return False
+
+    def release(self) -> None:
+        if self._file is not None:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
+        if self._conn is not None:
+            try:
+                self._conn.execute(sa.text("SELECT pg_advisory_unlock_all()"))
+                self._conn.commit()
+                self._conn.close()  # back to the pool, holding nothing
+                self._conn = None
+            except sa.exc.DBAPIError:
+                self._drop()
+
+    def _drop(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.invalidate()  # never back into the pool: its session is gone
+                self._conn.close()
+            except sa.exc.SQLAlchemyError:
+                pass
+            self._conn = None
 
 
 def _record(
@@ -223,19 +318,28 @@ def missed(job: Job, last: JobRun | None, now: datetime, timezone: str) -> bool:
     return upcoming is not None and upcoming <= now
 
 
-def catch_up(now: datetime | None = None) -> list[str]:
-    """Run once each job whose time passed while no scheduler ran (no burst of repeats)."""
+def catch_up(now: datetime | None = None, leader: Leadership | None = None) -> list[str]:
+    """Run once each job whose time passed while no scheduler ran (no burst of repeats);
+    a leader that loses its lock meanwhile stops."""
     now = now or clock.now()
     timezone = current_app.config["TIMEZONE"]
     runs = last_runs()
     due = [job.id for job in JOBS if missed(job, runs.get(job.id), now, timezone)]
+    done = []
     for job_id in due:
+        if leader is not None and not leader.held():
+            break
         run_job(job_id, now)
-    return due
+        done.append(job_id)
+    return done
 
 
-def build_scheduler(app: Flask, blocking: bool):
-    """An APScheduler with every job of the table; it never starts under tests."""
+def build_scheduler(app: Flask, blocking: bool, leader: Leadership | None = None):
+    """An APScheduler with every job of the table; it never starts under tests.
+
+    With a leader, the lock is checked before every job and every few seconds besides; once it
+    is gone the scheduler shuts down, so that two schedulers never run at once after a cut.
+    """
     from apscheduler.schedulers.background import BackgroundScheduler
     from apscheduler.schedulers.blocking import BlockingScheduler
 
@@ -244,21 +348,55 @@ def build_scheduler(app: Flask, blocking: bool):
         timezone=app.config["TIMEZONE"],
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
     )
+
+    def still_leading() -> bool:
+        if leader is None or leader.held():
+            return True
+        log.error("the scheduler lost its lock: it stops running jobs")
+        scheduler.shutdown(wait=False)
+        return False
+
     for job in JOBS:
         scheduler.add_job(
-            _in_context(app, job.id),
+            _in_context(app, job.id, still_leading),
             trigger=job.make_trigger(app.config["TIMEZONE"]),
             id=job.id,
             name=str(job.description),
             replace_existing=True,
         )
+    if leader is not None:
+        every = app.config["SCHEDULER_LOCK_CHECK_SECONDS"]
+        scheduler.add_job(
+            _in_context(app, None, still_leading), "interval", seconds=every, id="watch-lock"
+        )
     return scheduler
 
 
-def _in_context(app: Flask, job_id: str) -> Callable[[], None]:
+def lead(app: Flask, say: Callable[[str], None]) -> None:
+    """Be the one scheduler: wait as a standby until the lock is free, run the jobs while it is
+    held, and go back to waiting when it is lost (never two leaders at once)."""
+    while True:
+        leader = Leadership("scheduler")
+        if not leader.acquire():
+            say(
+                "Another scheduler holds the lock (or the database is away): waiting as a standby."
+            )
+            leader.acquire(wait=True, poll_seconds=app.config["SCHEDULER_LOCK_CHECK_SECONDS"])
+        caught_up = catch_up(leader=leader)
+        say(f"Scheduler started; caught up: {', '.join(caught_up) or 'nothing'}.")
+        build_scheduler(app, blocking=True, leader=leader).start()  # returns once it stops
+        leader.release()
+        release_session()
+        say("Lost the scheduler lock: stopped running jobs; waiting as a standby.")
+
+
+def _in_context(
+    app: Flask, job_id: str | None, still_leading: Callable[[], bool]
+) -> Callable[[], None]:
     def call() -> None:
         with app.app_context():
-            run_job(job_id)
-            db.session.remove()
+            if still_leading() and job_id is not None:
+                run_job(job_id)
+            release_session()
 
     return call

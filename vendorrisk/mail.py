@@ -1,27 +1,48 @@
-"""The mail outbox (送信キュー): queue in the transaction, deliver after the commit, retry later.
+"""The mail outbox (送信キュー): queue in the transaction, deliver after the response, retry later.
 
-Every email is first a row. `deliver_pending` sends the due rows, each in its own small
-transaction, over one SMTP connection (or to the console when no relay is configured).
-A 4xx reply or a lost connection is retried with a growing backoff; a 5xx reply is final
-and flags the supplier contact's address as undeliverable.
+Every email is first a row, with its Message-ID fixed when it is queued. A request only queues:
+`deliver_after_response` hands the request's own mail to the relay once the response has gone
+out, bounded in count and time (WEB_BUDGET); the `deliver-mail` job (every minute) sends the rest
+and every retry. `deliver_pending` sends the due rows, each in its own small transaction, over
+one SMTP connection (or to the console when no relay is configured), no SMTP wait longer than
+MAIL_TIMEOUT.
+
+A row is claimed before it is sent and the relay's answer recorded after. A 4xx reply, or a
+connection lost before the message was handed over, is retried with a growing backoff; a 5xx
+reply is final and flags the supplier contact's address as undeliverable. When a handed-over
+message never got its answer (the connection dropped before the 250, or the sender died and its
+claim ran out), the relay may have it: it is sent again, because a lost invitation costs more
+than a copy, with the same Message-ID, so that the receiving side can drop the copy, and the
+row counts it in `unconfirmed_attempts`, which the admin's outbox shows as a possible duplicate.
 """
 
 from __future__ import annotations
 
 import email.errors
+import functools
 import re
 import smtplib
+import socket
 import ssl
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid, parseaddr
+from email.utils import format_datetime
 from typing import Any
 
 import click
 import sqlalchemy as sa
-from flask import current_app, render_template
+from flask import (
+    Flask,
+    after_this_request,
+    current_app,
+    g,
+    has_request_context,
+    render_template,
+)
 from flask.cli import with_appcontext
 from flask_babel import force_locale
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -30,6 +51,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from vendorrisk.extensions import db
 from vendorrisk.models import Contact, OutboxMessage, OutboxStatus
 from vendorrisk.models.base import utcnow
+from vendorrisk.models.outbox import new_message_id
 from vendorrisk.services import audit
 
 #: Wait before the next try after the 1st, 2nd, ... temporary failure (the last one repeats).
@@ -43,9 +65,13 @@ BACKOFF = (
 )
 #: After this many attempts a temporary failure is given up as failed.
 MAX_ATTEMPTS = 8
-#: A message being sent is hidden from other senders this long (longer than the SMTP timeout,
-#: and short enough that a sender that died mid-send does not strand it).
+#: A message being sent is hidden from other senders this long (an attempt is cut off at half
+#: of it, and it is short enough that a sender that died mid-send does not strand it).
 CLAIM_LEASE = timedelta(minutes=10)
+#: Delivery in a web worker (after a response, or the admin's button) ends within this many
+#: seconds: every SMTP wait is cut to it and no message starts too close to it, so that with the
+#: request it stays well inside gunicorn's 30 s worker timeout and no worker is killed mid-send.
+WEB_BUDGET = 15.0
 PORTAL_LINK = re.compile(r"/portal/(?:e/)?[A-Za-z0-9_-]{20,}")
 REDACTED_PORTAL_LINK = "/portal/[removed after delivery]"
 
@@ -72,6 +98,7 @@ def queue(
     """
     db.session.flush()
     fields = {
+        "message_id": new_message_id(sender=current_app.config["MAIL_SENDER"]),
         "recipient": recipient.strip(),
         "recipient_name": " ".join(recipient_name.split()),
         "locale": locale,
@@ -96,7 +123,11 @@ def queue(
         .returning(OutboxMessage.id)
     )
     new_id = db.session.execute(stmt).scalar()
-    return db.session.get(OutboxMessage, new_id) if new_id is not None else None
+    if new_id is None:
+        return None
+    if has_request_context():
+        g.setdefault("queued_mail", []).append(new_id)  # for deliver_after_response
+    return db.session.get(OutboxMessage, new_id)
 
 
 def compose(name: str, /, locale: str, **context: Any) -> tuple[str, str]:
@@ -149,13 +180,55 @@ class DeliveryReport:
         setattr(self, outcome, getattr(self, outcome) + 1)
 
 
-def deliver_pending(now: datetime | None = None, limit: int = 50) -> DeliveryReport:
-    """Deliver the due pending messages, oldest first, committing after each one."""
+def deliver_after_response() -> None:
+    """Have the mail this request queued handed to the relay once its response has gone out.
+
+    At most MAIL_DELIVER_IN_REQUEST messages, within WEB_BUDGET seconds: the page never waits
+    for the relay, and a slow one cannot keep the worker past gunicorn's timeout. What is left,
+    and every retry, goes with the deliver-mail job.
+    """
+    if g.get("mail_after_response") or not current_app.config["MAIL_DELIVER_IN_REQUEST"]:
+        return
+    g.mail_after_response = True
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    @after_this_request
+    def hand_over_on_close(response):
+        ids = list(g.get("queued_mail", ()))
+        if ids:  # the WSGI server calls this once the response is sent
+            response.call_on_close(functools.partial(_deliver_queued, app, ids))
+        return response
+
+
+def _deliver_queued(app: Flask, ids: list[int]) -> None:
+    """After the response (no request context): deliver these messages; never raises."""
+    try:
+        with app.app_context(), audit.acting_as(audit.Actor(type="system", label="mail")):
+            limit = app.config["MAIL_DELIVER_IN_REQUEST"]
+            deliver_pending(limit=limit, only=ids, budget=WEB_BUDGET)
+    except Exception:  # the outbox job retries whatever this left
+        app.logger.exception("Mail delivery after the response failed")
+
+
+def deliver_pending(
+    now: datetime | None = None,
+    limit: int = 50,
+    *,
+    only: Iterable[int] | None = None,
+    budget: float | None = None,
+) -> DeliveryReport:
+    """Deliver the due pending messages, oldest first, committing after each one.
+
+    `only` keeps to these messages; `budget` (seconds) ends the run within that time.
+    """
     now = now or utcnow()
     report = DeliveryReport()
-    transport = _transport(current_app.config)
+    deadline = time.monotonic() + budget if budget else None
+    transport = _transport(current_app.config, deadline)
     try:
-        for message_id in _due_ids(now, limit):
+        for message_id in _due_ids(now, limit, only):
+            if not transport.may_start():
+                break  # too close to the deadline: the rest wait for the deliver-mail job
             message = _claim(message_id, now)
             if message is None:
                 continue  # another sender took it meanwhile
@@ -169,20 +242,32 @@ def deliver_pending(now: datetime | None = None, limit: int = 50) -> DeliveryRep
     return report
 
 
-def _due_ids(now: datetime, limit: int) -> list[int]:
+def _due_ids(now: datetime, limit: int, only: Iterable[int] | None = None) -> list[int]:
     stmt = (
         sa.select(OutboxMessage.id)
         .where(OutboxMessage.status == OutboxStatus.pending, OutboxMessage.next_attempt_at <= now)
         .order_by(OutboxMessage.created_at, OutboxMessage.id)
         .limit(limit)
     )
+    if only is not None:
+        stmt = stmt.where(OutboxMessage.id.in_(list(only)))
     ids = list(db.session.scalars(stmt))
     db.session.commit()
     return ids
 
 
+#: The note on a message whose earlier attempt left a claim and no answer.
+ABANDONED = "an earlier attempt was interrupted before the relay's answer was recorded"
+
+
 def _claim(message_id: int, now: datetime) -> OutboxMessage | None:
-    """Take a message for sending, so a second sender running at once skips it."""
+    """Take a message for sending, so a second sender running at once skips it.
+
+    A claim still standing from an earlier attempt means its sender died before recording the
+    relay's answer: that attempt counts as unconfirmed, and this one re-sends the message.
+    """
+    abandoned = OutboxMessage.claimed_at.is_not(None)
+    one_if_abandoned = sa.case((abandoned, 1), else_=0)
     stmt = (
         sa.update(OutboxMessage)
         .where(
@@ -190,7 +275,13 @@ def _claim(message_id: int, now: datetime) -> OutboxMessage | None:
             OutboxMessage.status == OutboxStatus.pending,
             OutboxMessage.next_attempt_at <= now,
         )
-        .values(next_attempt_at=now + CLAIM_LEASE)
+        .values(
+            next_attempt_at=now + CLAIM_LEASE,
+            claimed_at=now,
+            attempts=OutboxMessage.attempts + one_if_abandoned,
+            unconfirmed_attempts=OutboxMessage.unconfirmed_attempts + one_if_abandoned,
+            last_error=sa.case((abandoned, ABANDONED), else_=OutboxMessage.last_error),
+        )
         .execution_options(synchronize_session=False)
     )
     claimed = db.session.execute(stmt).rowcount == 1
@@ -214,12 +305,20 @@ class TemporaryFailure(Exception):
     """The relay asked to try again later, or the connection broke."""
 
 
+class Unconfirmed(TemporaryFailure):
+    """The message was handed over whole, but the relay's answer to it never came."""
+
+
 def _deliver_one(transport: Any, message: OutboxMessage, now: datetime) -> tuple[str, bool]:
     """Send one message and record the result on it; returns (outcome, relay down)."""
     try:
-        transport.send(message)
+        reply = transport.send(message)
     except RelayUnavailable as exc:
         return _retry_later(message, str(exc), now), True
+    except Unconfirmed as exc:
+        message.unconfirmed_attempts += 1
+        note = f"{exc} (after the message was handed over: the relay may have accepted it)"
+        return _retry_later(message, note, now), False
     except TemporaryFailure as exc:
         return _retry_later(message, str(exc), now), False
     except PermanentFailure as exc:
@@ -228,6 +327,8 @@ def _deliver_one(transport: Any, message: OutboxMessage, now: datetime) -> tuple
     message.status = OutboxStatus.sent
     message.sent_at = now
     message.attempts += 1
+    message.claimed_at = None
+    message.relay_reply = reply
     if not transport.keeps_links:
         message.body_text = PORTAL_LINK.sub(REDACTED_PORTAL_LINK, message.body_text)
         message.body_html = PORTAL_LINK.sub(REDACTED_PORTAL_LINK, message.body_html)
@@ -236,6 +337,7 @@ def _deliver_one(transport: Any, message: OutboxMessage, now: datetime) -> tuple
 
 def _retry_later(message: OutboxMessage, reply: str, now: datetime) -> str:
     message.attempts += 1
+    message.claimed_at = None
     message.last_error = reply
     current_app.logger.warning("Mail %s to %s deferred: %s", message.id, message.recipient, reply)
     if message.attempts >= MAX_ATTEMPTS:
@@ -247,6 +349,7 @@ def _retry_later(message: OutboxMessage, reply: str, now: datetime) -> str:
 
 def _give_up(message: OutboxMessage, reply: str, now: datetime, recipient_refused: bool) -> None:
     message.status = OutboxStatus.failed
+    message.claimed_at = None
     message.attempts += 1
     message.last_error = reply
     current_app.logger.warning("Mail %s to %s failed: %s", message.id, message.recipient, reply)
@@ -256,8 +359,10 @@ def _give_up(message: OutboxMessage, reply: str, now: datetime, recipient_refuse
         audit.record("mail_bounced", contact, summary=message.recipient)
 
 
-def _transport(config: Any) -> ConsoleTransport | SMTPTransport:
-    return SMTPTransport(config) if config["MAIL_SERVER"] else ConsoleTransport()
+def _transport(config: Any, deadline: float | None) -> ConsoleTransport | SMTPTransport:
+    if config["MAIL_SERVER"]:
+        return SMTPTransport(config, deadline)
+    return ConsoleTransport()
 
 
 class ConsoleTransport:
@@ -265,50 +370,78 @@ class ConsoleTransport:
 
     keeps_links = True
 
-    def send(self, message: OutboxMessage) -> None:
+    def may_start(self) -> bool:
+        return True
+
+    def send(self, message: OutboxMessage) -> str:
         name, address = message.recipient_name, message.recipient
         to = f"{name} <{address}>" if name else address
         shown = f"To: {to}\nSubject: {message.subject}\n\n{message.body_text}"
         current_app.logger.info("Mail (console transport)\n%s", shown)
         click.echo(f"{'-' * 72}\n{shown}\n{'-' * 72}")
+        return ""
 
     def close(self) -> None:
         pass
 
 
 class SMTPTransport:
-    """One relay connection, opened at the first message and reused for the batch."""
+    """One relay connection, opened at the first message and reused for the batch.
+
+    No wait for the relay lasts longer than MAIL_TIMEOUT, nor past the run's deadline, nor
+    past half the claim on the message being sent (so no second sender can take it meanwhile).
+    """
 
     keeps_links = False
 
-    def __init__(self, config: Any) -> None:
+    def __init__(self, config: Any, deadline: float | None = None) -> None:
         self.config = config
-        self.smtp: smtplib.SMTP | None = None
+        self.timeout = float(config["MAIL_TIMEOUT"])
+        self.deadline = deadline
+        #: No message starts after this: the last one may still wait its full timeout (or half
+        #: the budget, when the budget is shorter than that).
+        self.start_by = None
+        if deadline is not None:
+            self.start_by = deadline - min(self.timeout, (deadline - time.monotonic()) / 2)
+        self.smtp: _RelaySession | None = None
 
-    def send(self, message: OutboxMessage) -> None:
+    def may_start(self) -> bool:
+        return self.start_by is None or time.monotonic() <= self.start_by
+
+    def send(self, message: OutboxMessage) -> str:
+        """Hand one message to the relay; returns the relay's answer accepting it."""
         try:
             mime = build_message(message, self.config["MAIL_SENDER"])
         except (ValueError, email.errors.MessageError) as exc:
             raise PermanentFailure(f"invalid message: {exc}", recipient_refused=False) from exc
-        smtp = self.smtp if self.smtp is not None else self._connect()
+        deadline = time.monotonic() + CLAIM_LEASE.total_seconds() / 2
+        if self.deadline is not None:
+            deadline = min(deadline, self.deadline)
+        smtp = self.smtp if self.smtp is not None else self._connect(deadline)
+        smtp.start_message(deadline)
         try:
             smtp.send_message(mime)
         except smtplib.SMTPServerDisconnected as exc:
             self.close()  # a broken connection is not reused; the next message reconnects
-            raise TemporaryFailure(_describe(exc)) from exc
+            raise _interrupted(smtp, exc) from exc
         except smtplib.SMTPException as exc:  # (a subclass of OSError: caught before it)
             if getattr(exc, "smtp_code", None) == 421:
                 self.close()  # 421: the relay is closing the connection
             raise _classify(exc) from exc
         except OSError as exc:
             self.close()
-            raise TemporaryFailure(_describe(exc)) from exc
+            raise _interrupted(smtp, exc) from exc
+        return smtp.accepted
 
-    def _connect(self) -> smtplib.SMTP:
+    def _connect(self, deadline: float) -> _RelaySession:
         config = self.config
+        smtp = _RelaySession(self.timeout, deadline)
         try:
-            smtp = smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=30)
-        except (smtplib.SMTPException, OSError) as exc:
+            code, reply = smtp.connect(config["MAIL_SERVER"], config["MAIL_PORT"])
+            if code != 220:
+                raise smtplib.SMTPConnectError(code, reply)
+        except (smtplib.SMTPException, OSError) as exc:  # refused, or no greeting in time
+            smtp.close()
             raise RelayUnavailable(_describe(exc)) from exc
         try:
             if config["MAIL_USE_TLS"]:
@@ -331,6 +464,60 @@ class SMTPTransport:
             smtp.close()
 
 
+class _RelaySession(smtplib.SMTP):
+    """smtplib's client with every wait cut to a deadline, noting when a message's final dot
+    has gone out: a connection lost after that leaves the message's fate unknown."""
+
+    def __init__(self, timeout: float, deadline: float) -> None:
+        self.wait_limit, self.deadline = timeout, deadline
+        self.handed_over, self.accepted = False, ""
+        super().__init__(local_hostname=_local_hostname(), timeout=timeout)
+
+    def start_message(self, deadline: float) -> None:
+        self.deadline, self.handed_over, self.accepted = deadline, False, ""
+
+    def _wait(self) -> float:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the time allowed for delivery ran out")
+        return min(self.wait_limit, left)
+
+    def connect(self, host: str = "localhost", port: int = 0, source_address=None):
+        self._host = host  # what starttls checks the certificate against (set by __init__ only)
+        self.timeout = self._wait()
+        return super().connect(host, port, source_address)
+
+    def send(self, s) -> None:
+        if self.sock is not None:
+            self.sock.settimeout(self._wait())
+        super().send(s)
+        if isinstance(s, bytes) and s.endswith(b"\r\n.\r\n"):
+            self.handed_over = True  # smtplib's data() sends the message and its dot at once
+
+    def getreply(self):
+        if self.sock is not None:
+            self.sock.settimeout(self._wait())
+        return super().getreply()
+
+    def data(self, msg):
+        code, reply = super().data(msg)
+        self.accepted = f"{code} {_text(reply)}"
+        return code, reply
+
+
+@functools.cache
+def _local_hostname() -> str:
+    """The name given in EHLO, looked up once per process (the lookup can be slow)."""
+    fqdn = socket.getfqdn()
+    return fqdn if "." in fqdn else "[127.0.0.1]"
+
+
+def _interrupted(smtp: _RelaySession, exc: BaseException) -> TemporaryFailure:
+    if smtp.handed_over:
+        return Unconfirmed(f"no answer to the message: {_describe(exc)}")
+    return TemporaryFailure(_describe(exc))
+
+
 def build_message(message: OutboxMessage, sender: str) -> EmailMessage:
     """The MIME message: UTF-8 text, with an HTML alternative when there is one."""
     mime = EmailMessage()
@@ -338,8 +525,7 @@ def build_message(message: OutboxMessage, sender: str) -> EmailMessage:
     mime["From"] = sender
     mime["To"] = _address(message)
     mime["Date"] = format_datetime(utcnow())
-    domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
-    mime["Message-ID"] = make_msgid(domain=domain)  # a domain given: no slow FQDN lookup
+    mime["Message-ID"] = message.message_id  # fixed when queued: the same at every attempt
     mime["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation auto-replies
     mime.set_content(message.body_text, charset="utf-8")
     if message.body_html:

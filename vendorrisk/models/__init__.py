@@ -14,6 +14,7 @@ from vendorrisk.models.attestation import Attestation, AttestationKind, Security
 from vendorrisk.models.audit import AuditEvent
 from vendorrisk.models.contract import CONTRACT_CLAUSES, Contract
 from vendorrisk.models.evidence_request import EvidenceRequest
+from vendorrisk.models.idempotency_key import IdempotencyKey
 from vendorrisk.models.job_run import JobRun
 from vendorrisk.models.outbox import OutboxMessage, OutboxStatus
 from vendorrisk.models.review import (
@@ -59,6 +60,7 @@ __all__ = [
     "ClarificationMessage",
     "Decision",
     "EvidenceRequest",
+    "IdempotencyKey",
     "Finding",
     "FindingStatus",
     "Setting",

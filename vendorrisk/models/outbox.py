@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import enum
+import secrets
 from datetime import datetime
+from email.utils import parseaddr
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -16,6 +18,12 @@ class OutboxStatus(enum.StrEnum):
     pending = "pending"
     sent = "sent"
     failed = "failed"
+
+
+def new_message_id(*, sender: str = "") -> str:
+    """A fresh Message-ID in the sender's domain (random: a campaign queues many at once)."""
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
+    return f"<{secrets.token_hex(16)}@{domain}>"
 
 
 class OutboxMessage(db.Model):
@@ -38,6 +46,9 @@ class OutboxMessage(db.Model):
     kind: Mapped[str] = mapped_column(sa.String(40), index=True)
     #: The same key is never queued twice (idempotent jobs and retries).
     dedupe_key: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    #: The Message-ID header, fixed when queued: every attempt carries the same one, so a
+    #: receiver can drop a copy it already has.
+    message_id: Mapped[str] = mapped_column(sa.String(250), unique=True, default=new_message_id)
     #: Delivery state.
     status: Mapped[OutboxStatus] = mapped_column(
         enum_column(OutboxStatus, "outbox_status"), default=OutboxStatus.pending, index=True
@@ -48,6 +59,14 @@ class OutboxMessage(db.Model):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     #: The last error the relay gave.
     last_error: Mapped[str] = mapped_column(sa.Text, default="")
+    #: When the attempt in flight started (UTC); None when none is. Still set after its claim
+    #: (next_attempt_at) ran out: that sender died before recording the relay's answer.
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Attempts that ended with the message handed over but no answer to it (the connection
+    #: lost before the 250, or the sender gone): the relay may have passed a copy on.
+    unconfirmed_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: The relay's answer accepting the message (a 250, often naming its queue id).
+    relay_reply: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     #: When it was queued (UTC).
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     #: When it was delivered (UTC).

@@ -156,6 +156,12 @@ def _audited(objs: Any) -> list[Any]:
     return [o for o in objs if getattr(o, "__audited__", False)]
 
 
+def record_created(obj: Any) -> None:
+    """Audit a row inserted with Core (INSERT … ON CONFLICT) exactly as a flush would have."""
+    row = _row("create", obj, _snapshot(obj), utcnow())
+    db.session.connection().execute(sa.insert(AuditEvent.__table__), [row])
+
+
 @event.listens_for(Session, "after_flush")
 def _write_audit_rows(session: Session, flush_context: Any) -> None:
     now = utcnow()

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import io
+import logging
+import os
 import secrets
 import zipfile
 from pathlib import Path
@@ -15,8 +19,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from vendorrisk import clock
 from vendorrisk.extensions import db
 from vendorrisk.models import StoredFile
+
+log = logging.getLogger("vendorrisk.files")
 
 #: Allowed types, by the content type we serve them with.
 PDF = "application/pdf"
@@ -40,6 +47,14 @@ ALLOWED_EXTENSIONS = {
 
 class UploadError(ValueError):
     """A file we refuse; the message is translated."""
+
+
+class StorageError(UploadError):
+    """A file we accepted but could not write (a full disk, a quota, a broken mount)."""
+
+
+#: Errors that mean "no room": the disk is full or the owner's quota is used up.
+NO_ROOM = {errno.ENOSPC, errno.EDQUOT}
 
 
 def _office_type(data: bytes) -> str | None:
@@ -119,11 +134,9 @@ def store(
     safe_name = Path(name.replace("\\", "/")).name[:255] or "file"
     content_type = _check(safe_name, data, max_bytes)
     key = secrets.token_hex(24)
-    folder = Path(upload_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / key).write_bytes(data)
+    path = _write(Path(upload_dir) / key, data)
     # The bytes live only as long as the transaction that records them: gone if it rolls back.
-    db.session.info.setdefault(_WRITTEN_KEY, []).append(folder / key)
+    db.session.info.setdefault(_WRITTEN_KEY, []).append(path)
     stored = StoredFile(
         storage_key=key,
         original_name=safe_name,
@@ -134,6 +147,45 @@ def store(
     )
     db.session.add(stored)
     return stored
+
+
+def _write(path: Path, data: bytes) -> Path:
+    """Write the bytes to disk before the row naming them commits; a failed write leaves nothing.
+
+    The file's time is the app's clock (as for kept imports), so the sweep of files the
+    database does not know measures its age on one clock.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())  # a full disk or quota may only tell at flush or sync
+        written_at = clock.now().timestamp()
+        os.utime(path, (written_at, written_at))
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            path.unlink()
+        raise storage_error(exc) from exc
+    return path
+
+
+def storage_error(exc: OSError) -> StorageError:
+    """What to tell the user about bytes the server could not write; logged for the operator."""
+    log.error("could not write an upload: %s", exc)
+    if exc.errno in NO_ROOM:
+        return StorageError(
+            _l(
+                "There is no room left on the server to store this file, so it was not kept. "
+                "Nothing saved before was lost; please try again later."
+            )
+        )
+    return StorageError(
+        _l(
+            "The server could not store this file, so it was not kept. Nothing saved before "
+            "was lost; please try again later."
+        )
+    )
 
 
 def path_of(stored: StoredFile, upload_dir: str) -> Path:

@@ -416,15 +416,20 @@ def stash(folder: str | Path, data: bytes, filename: str, user_id: int) -> str:
     written as its modification time, so that its age never mixes two clocks.
     """
     root = Path(folder)
-    root.mkdir(parents=True, exist_ok=True)
     kept_at = clock.now().timestamp()
-    purge(root, kept_at)
     token = secrets.token_hex(24)
-    (root / f"{token}.data").write_bytes(data)
     meta = {"user_id": user_id, "name": Path(filename.replace("\\", "/")).name[:255]}
-    (root / f"{token}.json").write_text(json.dumps(meta), encoding="utf-8")
-    for suffix in (".data", ".json"):
-        os.utime(root / f"{token}{suffix}", (kept_at, kept_at))
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        purge(root, kept_at)
+        (root / f"{token}.data").write_bytes(data)
+        (root / f"{token}.json").write_text(json.dumps(meta), encoding="utf-8")
+        for suffix in (".data", ".json"):
+            os.utime(root / f"{token}{suffix}", (kept_at, kept_at))
+    except OSError as exc:  # a full disk: nothing half-kept, a message on the form
+        with contextlib.suppress(OSError):
+            discard(root, token)
+        raise FileRefused(str(files.storage_error(exc))) from exc
     return token
 
 

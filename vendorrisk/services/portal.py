@@ -9,6 +9,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from vendorrisk import mail
 from vendorrisk.catalog import Question, Template
@@ -113,10 +115,90 @@ class SaveResult:
     saved: list[str] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
+    #: The version each saved or unchanged answer has as this save left it (later saves by
+    #: others may follow before the reply is read: the page must not take theirs for its own).
+    versions: dict[str, int] = field(default_factory=dict)
 
 
 def _same(answer: Answer, value: Any, comment: str) -> bool:
     return answer.value == value and (answer.comment or "") == comment
+
+
+def _claim(answer: Answer) -> bool:
+    """UPDATE … SET version = version + 1 WHERE version = the one loaded: True when it was still
+    current. The row is then this transaction's until it commits (PostgreSQL locks it, SQLite the
+    database), so the ORM's change that follows, audited as ever, cannot lose another's."""
+    table = Answer.__table__
+    claimed = db.session.execute(
+        sa.update(table)
+        .where(table.c.id == answer.id, table.c.version == answer.version)
+        .values(version=table.c.version + 1)
+    )
+    if claimed.rowcount != 1:
+        db.session.refresh(answer)  # theirs, as committed
+        return False
+    answer.version += 1  # what the row holds now: the audit shows [old, new] as it always did
+    return True
+
+
+def _insert_first(
+    assessment: Assessment, qid: str, value: Any, comment: str, contact_id: int | None, now
+) -> tuple[Answer, bool]:
+    """INSERT … ON CONFLICT DO NOTHING of a question's first answer: (the answer, True), or
+    (the one another first save created meanwhile, False) — never a unique-constraint error."""
+    db.session.flush()
+    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    new_id = db.session.execute(
+        insert(Answer)
+        .values(
+            assessment_id=assessment.id,
+            question_id=qid,
+            value=value,
+            comment=comment,
+            carried_over=False,
+            version=1,
+            contact_id=contact_id,
+            updated_at=now,
+            reopened=False,
+        )
+        .on_conflict_do_nothing(index_elements=["assessment_id", "question_id"])
+        .returning(Answer.id)
+    ).scalar()
+    db.session.expire(assessment, ["answers"])  # reloaded with the new row when next read
+    if new_id is not None:
+        answer = db.session.get(Answer, new_id)
+        audit.record_created(answer)
+        return answer, True
+    theirs = db.session.scalar(
+        sa.select(Answer).where(Answer.assessment_id == assessment.id, Answer.question_id == qid)
+    )
+    return theirs, False
+
+
+def _write(answer: Answer, value: Any, comment: str, seen: int, contact_id, now) -> str:
+    """Change an existing answer if `seen` is still its version: "saved", "kept" (it already
+    says this) or "conflict" (someone else changed it: it stays as they saved it).
+
+    A claim lost to another save reloads theirs and decides again: what they saved may be what
+    this save says (kept), or a carried-over answer still to confirm.
+    """
+    for _ in range(5):
+        same = _same(answer, value, comment)
+        if same and not answer.carried_over:
+            return "kept"
+        if not same and answer.version != seen:
+            return "conflict"
+        if _claim(answer):
+            break
+    else:
+        return "conflict"
+    if same:  # shown and kept: confirmed
+        answer.carried_over = False
+        answer.updated_at = now
+    else:
+        answer.value, answer.comment, answer.carried_over = value, comment, False
+        answer.contact_id, answer.updated_at = contact_id, now
+    return "saved"
 
 
 def save_answers(
@@ -150,29 +232,16 @@ def save_answers(
         if answer is None:
             if value is None and not comment:
                 continue
-            answer = Answer(
-                question_id=qid,
-                value=value,
-                comment=comment,
-                version=1,
-                contact_id=contact_id,
-                updated_at=now,
-            )
-            assessment.answers.append(answer)
-            result.saved.append(qid)
-        elif _same(answer, value, comment):
-            if answer.carried_over:  # shown and kept: confirmed
-                answer.carried_over = False
-                answer.version += 1
-                answer.updated_at = now
-                result.saved.append(qid)
-        elif answer.version != item.version:
-            result.conflicts.append(Conflict(question, answer))
+            answer, created = _insert_first(assessment, qid, value, comment, contact_id, now)
+            outcome = "saved" if created else _write(answer, value, comment, 0, contact_id, now)
         else:
-            answer.value, answer.comment, answer.carried_over = value, comment, False
-            answer.version += 1
-            answer.contact_id, answer.updated_at = contact_id, now
+            outcome = _write(answer, value, comment, item.version, contact_id, now)
+        if outcome == "conflict":
+            result.conflicts.append(Conflict(question, answer))
+            continue
+        if outcome == "saved":
             result.saved.append(qid)
+        result.versions[qid] = answer.version
     if result.saved and assessment.status == AssessmentStatus.sent:
         assessment.status = AssessmentStatus.in_progress
     db.session.flush()
@@ -188,21 +257,30 @@ def attach_file(
 ) -> Answer:
     """Add an evidence file to a question's answer (creating the answer if needed)."""
     answer = next((a for a in assessment.answers if a.question_id == question.id), None)
+    created = False
     if answer is None:
-        answer = Answer(question_id=question.id, value=None, comment="", version=1)
-        assessment.answers.append(answer)
+        answer, created = _insert_first(assessment, question.id, None, "", contact_id, now)
+    if not created:
+        _bump(answer)
     answer.files.append(stored)
-    answer.version += 1 if answer.id else 0
     answer.contact_id, answer.updated_at = contact_id, now
     db.session.flush()
     return answer
 
 
+def _bump(answer: Answer) -> None:
+    """Raise the version of an answer whose files change (adding or removing one conflicts with
+    nobody), claimed like a save so that no two changes share a version."""
+    while not _claim(answer):  # lost to a change just committed: claim the version after it
+        pass
+
+
 def detach_file(assessment: Assessment, stored: StoredFile, now: datetime) -> None:
     for answer in assessment.answers:
         if stored in answer.files:
-            answer.files.remove(stored)
-            answer.version += 1
+            _bump(answer)
+            if stored in answer.files:  # still, as the row now stands
+                answer.files.remove(stored)
             answer.updated_at = now
     files.discard(stored)  # unless a carried-over answer of an earlier assessment keeps it
 

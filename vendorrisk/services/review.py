@@ -38,6 +38,7 @@ from vendorrisk.services.assessments import (
     states_of,
     translated,
 )
+from vendorrisk.services.settings import save as save_setting
 
 TIER_RULES_KEY = "tier_rules"
 
@@ -50,11 +51,9 @@ def tier_rules() -> scoring.TierRules:
     return scoring.TierRules.from_dict(row.value) if row else scoring.DEFAULT_RULES
 
 
-def save_tier_rules(rules: scoring.TierRules) -> None:
-    row = db.session.get(Setting, TIER_RULES_KEY) or Setting(key=TIER_RULES_KEY)
-    row.value = rules.to_dict()
-    db.session.add(row)
-    db.session.flush()
+def save_tier_rules(rules: scoring.TierRules, seen: str | None = None) -> None:
+    """Store the rules; SettingConflict if `seen` is no longer the stored value's."""
+    save_setting(TIER_RULES_KEY, rules.to_dict(), seen)
 
 
 # -- scores and flags -----------------------------------------------------------------------

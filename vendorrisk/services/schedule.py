@@ -58,6 +58,7 @@ from vendorrisk.services.assessments import (
     translated,
 )
 from vendorrisk.services.review import tier_rules
+from vendorrisk.services.settings import save as save_setting
 
 SETTINGS_KEY = "schedule"
 #: Statuses in which a supplier already has a questionnaire on the go: no re-check is sent.
@@ -153,11 +154,9 @@ def schedule_settings() -> ScheduleSettings:
     return ScheduleSettings.from_dict(row.value) if row else ScheduleSettings()
 
 
-def save_schedule_settings(settings: ScheduleSettings) -> None:
-    row = db.session.get(Setting, SETTINGS_KEY) or Setting(key=SETTINGS_KEY)
-    row.value = settings.to_dict()
-    db.session.add(row)
-    db.session.flush()
+def save_schedule_settings(settings: ScheduleSettings, seen: str | None = None) -> None:
+    """Store the schedule; SettingConflict if `seen` is no longer the stored value's."""
+    save_setting(SETTINGS_KEY, settings.to_dict(), seen)
 
 
 # -- results and shared helpers ---------------------------------------------------------------

@@ -40,7 +40,7 @@
     });
     const state = block.querySelector(".save-state");
     fetch(saveUrl, { method: "POST", body: data, credentials: "same-origin",
-                     headers: { "X-CSRFToken": csrf } })
+                     headers: { "X-CSRFToken": csrf, "Accept": "application/json" } })
       .then((response) => response.json().then((body) => ({ response, body })))
       .then(({ response, body }) => {
         if (body.version !== undefined) block.querySelector("input[name^='v-']").value = body.version;

@@ -1,7 +1,15 @@
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, IntegerField, SelectField, StringField, SubmitField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    SubmitField,
+)
 from wtforms.validators import (
     DataRequired,
     Email,
@@ -106,14 +114,16 @@ class RetryMessageForm(FlaskForm):
     submit = SubmitField(_l("Send again"))
 
 
-def tier_rules_form(rules, templates, formdata=None):
-    """The tier rules as a form: points per factor, thresholds, score bounds, cadences."""
+def tier_rules_form(rules, templates, formdata=None, seen=""):
+    """The tier rules as a form: points per factor, thresholds, score bounds, cadences; `seen`
+    is the fingerprint of the stored rules shown (services.settings)."""
     from wtforms import DecimalField, IntegerField
     from wtforms.validators import InputRequired, NumberRange
 
     from vendorrisk.i18n import risk_reason, tier_name
 
     class TierRulesForm(FlaskForm):
+        seen = HiddenField()
         submit = SubmitField(_l("Save the rules"))
 
     def number(label, low, high, integer=True):
@@ -157,6 +167,7 @@ def tier_rules_form(rules, templates, formdata=None):
         "poor_score_below": rules.poor_score_below,
         "good_score_from": rules.good_score_from,
         "unscored_raise": rules.unscored_raise,
+        "seen": seen,
     }
     return TierRulesForm(formdata=formdata, data=data)
 
@@ -226,6 +237,8 @@ class ScheduleForm(FlaskForm):
             ]
         ),
     )
+    #: The fingerprint of the stored schedule shown (services.settings).
+    seen = HiddenField()
     submit = SubmitField(_l("Save the schedule"))
 
     def settings_data(self) -> dict:

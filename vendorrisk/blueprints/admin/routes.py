@@ -3,7 +3,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from vendorrisk import mail, scoring
+from vendorrisk import idempotency, mail, scoring
 from vendorrisk.access import ADMINS, AUDIT_READERS, SETTINGS_READERS, access
 from vendorrisk.blueprints.admin import bp
 from vendorrisk.blueprints.admin.forms import (
@@ -25,6 +25,7 @@ from vendorrisk.extensions import db
 from vendorrisk.models import AuditEvent, JobRun, OutboxMessage, OutboxStatus, Role, User
 from vendorrisk.models.base import utcnow
 from vendorrisk.services import audit, review, schedule, users
+from vendorrisk.services.settings import SettingConflict, fingerprint
 
 
 @bp.route("/users")
@@ -72,6 +73,7 @@ def user_edit(user_id: int):
 
 @bp.route("/users/<int:user_id>/reset", methods=["POST"])
 @access(write=ADMINS)
+@idempotency.exempt  # each copy shows the password it set: the last one shown is the valid one
 def user_reset(user_id: int):
     user = db.get_or_404(User, user_id)
     if not ResetPasswordForm().validate_on_submit():
@@ -133,7 +135,7 @@ def outbox_message(message_id: int):
 @access(write=ADMINS)
 def outbox_deliver():
     if DeliverOutboxForm().validate_on_submit():
-        report = mail.deliver_pending()
+        report = mail.deliver_pending(budget=mail.WEB_BUDGET)  # the rest: the deliver-mail job
         flash(
             _(
                 "Delivery run: %(sent)d sent, %(retried)d to be retried, %(failed)d failed.",
@@ -170,7 +172,12 @@ def settings():
     templates = [t for t in catalog().current() if t.audience == "supplier"]
     posted = request.form if request.method == "POST" else None
     which = request.form.get("which") if posted else None
-    form = tier_rules_form(current, templates, posted if which == "rules" else None)
+    form = tier_rules_form(
+        current,
+        templates,
+        posted if which == "rules" else None,
+        seen=fingerprint(review.TIER_RULES_KEY),  # a post without it is checked against nothing
+    )
     plan = schedule.schedule_settings()
     schedule_form = ScheduleForm(
         formdata=posted if which == "schedule" else None,
@@ -181,11 +188,16 @@ def settings():
             "escalate_after_days": plan.escalate_after_days,
             "expiry_days_before": ", ".join(map(str, plan.expiry_days_before)),
             "digest_weekday": plan.digest_weekday,
+            "seen": fingerprint(schedule.SETTINGS_KEY),
         },
     )
     if which == "rules" and form.validate_on_submit():
         try:
-            review.save_tier_rules(scoring.TierRules.from_dict(rules_from_form(form)))
+            review.save_tier_rules(
+                scoring.TierRules.from_dict(rules_from_form(form)), form.seen.data
+            )
+        except SettingConflict as exc:
+            return _settings_conflict(exc)
         except ValueError as exc:
             flash(str(exc), "error")
         else:
@@ -201,8 +213,11 @@ def settings():
     if which == "schedule" and schedule_form.validate_on_submit():
         try:
             schedule.save_schedule_settings(
-                schedule.ScheduleSettings.from_dict(schedule_form.settings_data())
+                schedule.ScheduleSettings.from_dict(schedule_form.settings_data()),
+                schedule_form.seen.data,
             )
+        except SettingConflict as exc:
+            return _settings_conflict(exc)
         except (TypeError, ValueError) as exc:
             flash(str(exc), "error")
         else:
@@ -210,6 +225,13 @@ def settings():
             flash(_("The schedule has been saved."), "success")
             return redirect(url_for(".settings"))
     return render_template("admin/settings.html", form=form, schedule_form=schedule_form)
+
+
+def _settings_conflict(exc: SettingConflict):
+    """Another admin saved first: say so and show their values (with a fresh fingerprint)."""
+    db.session.rollback()
+    flash(str(exc), "error")
+    return redirect(url_for(".settings"))
 
 
 @bp.route("/jobs")

@@ -50,8 +50,8 @@ def _supplier_templates():
 
 
 def _deliver() -> None:
-    """Hand the committed mail to the relay now; what fails is retried by the outbox job."""
-    mail.deliver_pending(limit=current_app.config["MAIL_DELIVER_IN_REQUEST"])
+    """Hand the committed mail to the relay once the response is out; the outbox job retries."""
+    mail.deliver_after_response()
 
 
 @bp.route("/questionnaires/")

@@ -13,7 +13,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from vendorrisk import clock, mail
+from vendorrisk import clock, idempotency, mail
 from vendorrisk.access import portal_only, public, rule_for
 from vendorrisk.blueprints.portal import bp
 from vendorrisk.blueprints.portal.forms import field_names, posted_answers
@@ -42,6 +42,7 @@ def load_sitting():
     rule = rule_for(request.endpoint) if request.endpoint else None
     if rule is None or not rule.portal:
         return None
+    g.portal_locale = session.get("portal_lang")  # known before the database is asked
     data = session.get("portal") or {}
     invitation = portal.load_sitting(data.get("sitting", "")) if data else None
     if invitation is None:
@@ -113,6 +114,7 @@ def landing(token: str):
 @bp.route("/<token>", methods=["POST"])
 @public
 @limiter.limit(_rate_limit)
+@idempotency.exempt  # its result is the new sitting's cookie, which only its own response sets
 def exchange(token: str):
     """The button: trade the link for a sitting, then leave the token out of every URL."""
     invitation = _invitation_or_404(token)
@@ -294,7 +296,7 @@ def autosave():
         return jsonify(status="invalid", message=result.errors[qid]), 422
     return jsonify(
         status="saved",
-        version=answer.version if answer else 0,
+        version=result.versions.get(qid, answer.version if answer else 0),  # ours, not a later one
         progress=progress_of(g.assessment, g.template).percent,
     )
 
@@ -335,7 +337,7 @@ def submit():
         ), 422
     portal.submit(g.assessment, g.template, g.portal, clock.now())
     db.session.commit()
-    mail.deliver_pending(limit=current_app.config["MAIL_DELIVER_IN_REQUEST"])
+    mail.deliver_after_response()
     return redirect(url_for(".done"))
 
 
@@ -402,7 +404,7 @@ def clarification_reply(clarification_id: int):
             flash(str(exc), "error")
         else:
             db.session.commit()
-            mail.deliver_pending(limit=current_app.config["MAIL_DELIVER_IN_REQUEST"])
+            mail.deliver_after_response()
             flash(_("Your answer has been sent."), "success")
             if portal.closed_reason(g.portal, clock.now()):  # no question awaits: link closed
                 return redirect(url_for(".done"))
@@ -495,5 +497,5 @@ def evidence_upload(token: str):
         db.session.rollback()
         return _evidence_page(found, 422, error=str(exc))
     db.session.commit()
-    mail.deliver_pending(limit=current_app.config["MAIL_DELIVER_IN_REQUEST"])
+    mail.deliver_after_response()
     return _page("portal/evidence_done.html", company=company_name(g.portal_locale))

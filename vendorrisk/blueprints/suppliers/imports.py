@@ -52,10 +52,10 @@ def import_upload():
         data = upload.stream.read(current_app.config["MAX_UPLOAD_BYTES"] + 1)
         try:
             _read(data, upload.filename or "")
+            token = import_files.stash(kept_folder(), data, upload.filename, current_user.id)
         except import_files.FileRefused as exc:
             form.file.errors = [*form.file.errors, str(exc)]
         else:
-            token = import_files.stash(kept_folder(), data, upload.filename, current_user.id)
             session[TOKENS] = [*session.get(TOKENS, [])[-4:], token]
             return redirect(url_for(".import_mapping", token=token))
     return render_template("suppliers/import.html", form=form, columns=imports.help_rows())
