@@ -20,8 +20,8 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from config import TestConfig  # noqa: E402
 from vendorrisk import create_app, jobs  # noqa: E402
+from vendorrisk.config import TestConfig  # noqa: E402
 from vendorrisk.extensions import db  # noqa: E402
 from vendorrisk.models import (  # noqa: E402
     Assessment,

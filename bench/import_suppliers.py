@@ -25,11 +25,12 @@ from flask_babel import force_locale
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from config import TestConfig  # noqa: E402
 from vendorrisk import create_app  # noqa: E402
+from vendorrisk.config import TestConfig  # noqa: E402
 from vendorrisk.extensions import db  # noqa: E402
 from vendorrisk.models import Contact, Role, Supplier, User  # noqa: E402
-from vendorrisk.services import import_files, imports  # noqa: E402
+from vendorrisk.services.register.imports import files as import_files  # noqa: E402
+from vendorrisk.services.register.imports import rows as imports
 from vendorrisk.validation import corporate_number_check_digit  # noqa: E402
 
 HEADER = [

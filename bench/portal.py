@@ -18,8 +18,8 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from config import TestConfig  # noqa: E402
 from vendorrisk import create_app  # noqa: E402
+from vendorrisk.config import TestConfig  # noqa: E402
 from vendorrisk.extensions import db  # noqa: E402
 from vendorrisk.models import (  # noqa: E402
     Assessment,
@@ -29,7 +29,7 @@ from vendorrisk.models import (  # noqa: E402
     Supplier,
     SupplierCategory,
 )
-from vendorrisk.services import portal  # noqa: E402
+from vendorrisk.services.assessments import portal  # noqa: E402
 
 RUNS = 50
 QUESTIONS = 50

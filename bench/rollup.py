@@ -27,8 +27,8 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from config import TestConfig  # noqa: E402
 from vendorrisk import clock, create_app, scoring  # noqa: E402
+from vendorrisk.config import TestConfig  # noqa: E402
 from vendorrisk.extensions import db  # noqa: E402
 from vendorrisk.models import (  # noqa: E402
     AREA_COLUMNS,
@@ -44,7 +44,8 @@ from vendorrisk.models import (  # noqa: E402
     Supplier,
     User,
 )
-from vendorrisk.services import rollup_history, users  # noqa: E402
+from vendorrisk.services import users  # noqa: E402
+from vendorrisk.services.reporting import history as rollup_history
 
 RUNS = 20
 PATTERNS = 40

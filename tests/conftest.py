@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from config import TestConfig
 from vendorrisk import clock, create_app
+from vendorrisk.config import TestConfig
 from vendorrisk.extensions import db
 from vendorrisk.models import (
     Attestation,

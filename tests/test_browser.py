@@ -89,7 +89,7 @@ def portal_link(app, live_server, make_supplier, make_contact):
 
     from vendorrisk.extensions import db
     from vendorrisk.models import Assessment, AssessmentStatus, Invitation
-    from vendorrisk.services.assessments import token_hash
+    from vendorrisk.services.assessments.lifecycle import token_hash
 
     supplier = make_supplier(name_ja="株式会社ブラウザ回答")
     contact = make_contact(supplier, email="answer@example.jp")

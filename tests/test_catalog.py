@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from config import BASE_DIR
 from vendorrisk.catalog import Catalog, CatalogError, load_template
 from vendorrisk.catalog.loader import APPENDIX_A_ITEMS
 from vendorrisk.catalog.types import QUESTION_TYPES, AnswerError
+from vendorrisk.config import BASE_DIR
 
 QUESTIONNAIRES = BASE_DIR / "questionnaires"
 REFERENCE = BASE_DIR.parent / "shared" / "reference" / "guideline-v2.md"

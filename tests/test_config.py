@@ -2,7 +2,7 @@
 
 import pytest
 
-from config import INSTANCE_DIR, DevelopmentConfig, ProductionConfig, load_config
+from vendorrisk.config import INSTANCE_DIR, DevelopmentConfig, ProductionConfig, load_config
 
 
 def test_defaults_use_sqlite_in_instance_and_tokyo_time(monkeypatch):

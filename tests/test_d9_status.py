@@ -22,7 +22,8 @@ from vendorrisk.models import (
     Severity,
     Supplier,
 )
-from vendorrisk.services import d9, review, suppliers
+from vendorrisk.services.register import d9, suppliers
+from vendorrisk.services.review import review
 
 EN = {"Accept-Language": "en"}
 ALL_CLAUSES = dict.fromkeys(CONTRACT_CLAUSES, True)

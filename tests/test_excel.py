@@ -16,7 +16,8 @@ from openpyxl import Workbook, load_workbook
 from vendorrisk.catalog import Catalog
 from vendorrisk.extensions import db
 from vendorrisk.models import Answer, Assessment, AssessmentStatus, Invitation
-from vendorrisk.services import excel, portal
+from vendorrisk.services.assessments import portal
+from vendorrisk.services.assessments import workbook as excel
 
 TEMPLATE = Catalog.from_folder(Path(__file__).parents[1] / "questionnaires").get("csm-v2-supplier")
 DUE = date.today() + timedelta(days=30)

@@ -21,7 +21,7 @@ from vendorrisk.models import (
     Severity,
     SupplierCategory,
 )
-from vendorrisk.services import exports
+from vendorrisk.services.reporting import exports
 
 HOSTILE = ['=HYPERLINK("http://evil")', "+1+1", "-2", "@SUM(A1)", "\tx", "\rx", "\nx"]
 TODAY = date(2026, 4, 1)
@@ -211,7 +211,7 @@ def test_an_empty_export_still_has_its_header(app):
 @pytest.fixture
 def hostile_cycle(app):
     """A self-assessment cycle whose notes and evidence are hostile strings."""
-    from vendorrisk.services import selfassessment
+    from vendorrisk.services.selfassessment import cycles as selfassessment
 
     with app.app_context():
         template = selfassessment.current_template()

@@ -10,7 +10,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
-from config import BASE_DIR
+from vendorrisk.config import BASE_DIR
 from vendorrisk.models import Assessment, AssessmentStatus, Finding, Role, Severity, Supplier
 
 PO = BASE_DIR / "vendorrisk/translations/ja/LC_MESSAGES/messages.po"
@@ -24,7 +24,7 @@ KEYWORDS = {
     "lazy_pgettext": ((1, "c"), 2),
     "pgettext": ((1, "c"), 2),
     "translated": (2,),
-    "N_": None,  # vendorrisk.services.assessments.translated(locale, message)
+    "N_": None,  # vendorrisk.services.assessments.lifecycle.translated(locale, message)
 }
 METHODS = [
     ("vendorrisk/**.py", "python"),

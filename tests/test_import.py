@@ -30,7 +30,10 @@ from vendorrisk.models import (
     TierChange,
     User,
 )
-from vendorrisk.services import exports, import_files, imports, users
+from vendorrisk.services import users
+from vendorrisk.services.register.imports import files as import_files
+from vendorrisk.services.register.imports import rows as imports
+from vendorrisk.services.reporting import exports
 
 NOW = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
 EN = {"Accept-Language": "en"}
@@ -701,7 +704,7 @@ def test_errors_are_shown_in_japanese_and_nothing_is_written_unless_skipping(aut
 def test_import_pages_in_japanese_show_no_english(auth):
     from babel.messages.pofile import read_po
 
-    from config import BASE_DIR
+    from vendorrisk.config import BASE_DIR
 
     po = BASE_DIR / "vendorrisk/translations/ja/LC_MESSAGES/messages.po"
     with po.open("rb") as f:

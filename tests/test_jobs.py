@@ -21,7 +21,7 @@ from vendorrisk.models import (
     OutboxStatus,
     Role,
 )
-from vendorrisk.services import schedule
+from vendorrisk.services.periodic import schedule
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 POSTGRES = os.environ.get("VENDORRISK_TEST_DATABASE_URL", "").startswith("postgresql")
@@ -206,7 +206,7 @@ def test_two_schedulers_for_a_month_send_each_message_once(
         keys = [r.dedupe_key for r in rows]
         assert len(keys) == len(set(keys)) and len(rows) > 8
         assert all(r.status != OutboxStatus.failed for r in rows)
-    assert schedule  # the jobs' work lives in vendorrisk.services.schedule
+    assert schedule  # the jobs' work lives in vendorrisk.services.periodic.schedule
 
 
 def test_the_scheduler_holds_every_job_of_the_table(app):
@@ -222,7 +222,7 @@ def test_abandoned_import_uploads_are_purged_by_their_job(app):
     """An upload left at the mapping step goes after two hours; a recent one stays."""
     import os
 
-    from vendorrisk.services import import_files
+    from vendorrisk.services.register.imports import files as import_files
 
     now = datetime.now(UTC)  # the kept files' ages are real file times
     with app.app_context():

@@ -25,15 +25,15 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-import config as settings
 from tests.conftest import POSTGRES_SUITE
 from tests.e2e.harness import Database, Processes, free_port, make_certificate, wait_until_healthy
 from tests.faults import NFT, FaultProxy
 from vendorrisk import clock, create_app
+from vendorrisk import config as settings
 from vendorrisk.catalog import catalog
 from vendorrisk.extensions import db
 from vendorrisk.models import Contact, OutboxMessage, Supplier, SupplierCategory
-from vendorrisk.services import assessments
+from vendorrisk.services.assessments import lifecycle as assessments
 
 pytestmark = [
     pytest.mark.skipif(
@@ -43,7 +43,6 @@ pytestmark = [
         not NFT and not os.environ.get("CI"), reason="nftables makes the partitions (CI has it)"
     ),
 ]
-
 
 
 @dataclass
@@ -111,8 +110,17 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
         database.scalar("UPDATE users SET must_change_password = false RETURNING 1")
         tls = certificate.client_context()
         processes.start(
-            "gunicorn", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
-            "--certfile", str(certificate.cert), "--keyfile", str(certificate.key), "wsgi:app",
+            "gunicorn",
+            "gunicorn",
+            "--workers",
+            "2",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--certfile",
+            str(certificate.cert),
+            "--keyfile",
+            str(certificate.key),
+            "wsgi:app",
         )
         url = f"https://127.0.0.1:{port}"
         wait_until_healthy(f"{url}/healthz", tls, processes)
@@ -207,7 +215,8 @@ def test_a_database_outage_is_told_apart_from_a_bug(stack, fault):
     getattr(stack.postgres, fault)()
     try:
         assert _health(stack) == (
-            503, {"status": "error", "database": "unreachable", "rate_limits": "ok"}
+            503,
+            {"status": "error", "database": "unreachable", "rate_limits": "ok"},
         )
         status, page, headers = english.request("/suppliers/")
         assert status == 503 and headers["Retry-After"] == "30"

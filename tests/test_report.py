@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from vendorrisk.extensions import db
 from vendorrisk.models import AuditEvent, Finding, FindingStatus, Role, Severity, SupplierStatus
-from vendorrisk.services import report
+from vendorrisk.services.reporting import report
 
 TODAY = date(2026, 11, 27)
 
@@ -127,7 +127,7 @@ def test_an_unknown_kind_is_not_found(auth):
 def two_cycles(app):
     """Two cycles: directive 1 goes from not done (0) to done (100); a KPI from 60 to 90."""
     from vendorrisk.models import ItemStatus
-    from vendorrisk.services import selfassessment
+    from vendorrisk.services.selfassessment import cycles as selfassessment
 
     now = datetime(2026, 11, 1, tzinfo=UTC)
     with app.app_context():

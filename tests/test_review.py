@@ -25,7 +25,7 @@ from vendorrisk.models import (
     Supplier,
     TierChange,
 )
-from vendorrisk.services.assessments import token_hash
+from vendorrisk.services.assessments.lifecycle import token_hash
 
 TEMPLATE = Catalog.from_folder("questionnaires").get("csm-v2-supplier")
 EN = {"Accept-Language": "en"}
@@ -469,7 +469,7 @@ def test_settings_change_the_rules_and_bad_values_are_explained(auth, ctx):
     }
     assert auth.client.post("/admin/settings", data=data).status_code == 302
     with ctx():
-        from vendorrisk.services import review
+        from vendorrisk.services.review import review
 
         assert review.tier_rules().cadence_months["critical"] == 3
     bad = {**data, "poor_score_below": "90", "good_score_from": "20"}
@@ -478,7 +478,7 @@ def test_settings_change_the_rules_and_bad_values_are_explained(auth, ctx):
 
 
 def test_the_schedule_offsets_are_settings_an_admin_changes(auth, ctx):
-    from vendorrisk.services import schedule
+    from vendorrisk.services.periodic import schedule
 
     auth.login(Role.admin)
     data = {

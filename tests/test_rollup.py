@@ -13,10 +13,10 @@ import pytest
 import sqlalchemy as sa
 from babel.messages.pofile import read_po
 
-from config import BASE_DIR
 from vendorrisk import clock, jobs, scoring
 from vendorrisk.catalog import Catalog
 from vendorrisk.catalog.loader import parse_template
+from vendorrisk.config import BASE_DIR
 from vendorrisk.extensions import db
 from vendorrisk.models import (
     Answer,
@@ -39,8 +39,9 @@ from vendorrisk.models import (
     User,
 )
 from vendorrisk.models.contract import CONTRACT_CLAUSES
-from vendorrisk.services import rollup, rollup_history
-from vendorrisk.services.scope import Scope
+from vendorrisk.services.reporting import history as rollup_history
+from vendorrisk.services.reporting import rollup
+from vendorrisk.services.reporting.scope import Scope
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 EN = {"Accept-Language": "en"}
@@ -146,7 +147,7 @@ def test_completing_a_review_stores_its_area_scores_and_backfill_restores_them(
     supplier = make_supplier()
     reviewer = make_user(Role.reviewer)
     with app.app_context():
-        from vendorrisk.services import review
+        from vendorrisk.services.review import review
 
         assessment = Assessment(
             supplier_id=supplier.id,

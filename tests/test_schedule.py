@@ -37,9 +37,10 @@ from vendorrisk.models import (
     SupplierStatus,
     User,
 )
-from vendorrisk.services import assessments, schedule
-from vendorrisk.services.assessments import Recipient
-from vendorrisk.services.schedule import ScheduleSettings, Stage
+from vendorrisk.services.assessments import lifecycle as assessments
+from vendorrisk.services.assessments.lifecycle import Recipient
+from vendorrisk.services.periodic import schedule
+from vendorrisk.services.periodic.schedule import ScheduleSettings, Stage
 
 JST = ZoneInfo("Asia/Tokyo")
 TEMPLATE_ID = "csm-v2-supplier"

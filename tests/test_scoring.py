@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from config import BASE_DIR
 from vendorrisk.catalog import Catalog
 from vendorrisk.catalog.loader import parse_template
+from vendorrisk.config import BASE_DIR
 from vendorrisk.scoring import (
     DEFAULT_RULES,
     HELD_ORDER,

@@ -35,8 +35,13 @@ from vendorrisk.models import (
     User,
 )
 from vendorrisk.services import files
-from vendorrisk.services import selfassessment as sa_service
-from vendorrisk.services.selfassessment import change_of, directive_scores, is_gap, overall_score
+from vendorrisk.services.selfassessment import cycles as sa_service
+from vendorrisk.services.selfassessment.cycles import (
+    change_of,
+    directive_scores,
+    is_gap,
+    overall_score,
+)
 
 BASE = "/self-assessment"
 D, P, N, NA = "done", "partly", "not_done", "not_applicable"
@@ -839,7 +844,7 @@ def test_a_start_racing_another_start_is_refused_with_a_message(app, monkeypatch
     """Both saw no open cycle; the database's one-open-cycle index refuses the second."""
     from datetime import UTC, date, datetime
 
-    from vendorrisk.services import selfassessment
+    from vendorrisk.services.selfassessment import cycles as selfassessment
 
     now = datetime(2026, 11, 1, tzinfo=UTC)
     with app.app_context():

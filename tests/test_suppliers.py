@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from config import BASE_DIR
+from vendorrisk.config import BASE_DIR
 from vendorrisk.models import (
     Attestation,
     AuditEvent,

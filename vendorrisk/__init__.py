@@ -6,7 +6,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from config import INSTANCE_DIR, Config, load_config
+from vendorrisk.config import INSTANCE_DIR, Config, load_config
 
 
 def create_app(config: Config | None = None) -> Flask:

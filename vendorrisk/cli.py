@@ -14,7 +14,8 @@ from vendorrisk import clock
 from vendorrisk.catalog import Catalog
 from vendorrisk.extensions import db
 from vendorrisk.models import Role, Supplier
-from vendorrisk.services import audit, exports, users
+from vendorrisk.services import audit, users
+from vendorrisk.services.reporting import exports
 
 
 def _create_app():
@@ -75,7 +76,7 @@ def validate_command(folder: Path | None) -> None:
 @with_appcontext
 def seed_demo_command(if_empty: bool) -> None:
     """Load a realistic demo register and print the admin login it created."""
-    from vendorrisk.services import demo
+    from vendorrisk.demo import records as demo
 
     if if_empty and db.session.scalar(sa.select(sa.func.count()).select_from(Supplier)):
         return
@@ -195,7 +196,8 @@ def import_suppliers_command(file: Path, skip_invalid: bool, dry_run: bool, loca
     """Import suppliers and contacts from FILE (.csv or .xlsx); exit 1 on errors (2 if skipped)."""
     from flask_babel import force_locale
 
-    from vendorrisk.services import import_files, imports
+    from vendorrisk.services.register.imports import files as import_files
+    from vendorrisk.services.register.imports import rows as imports
 
     with force_locale(locale), audit.acting_as(audit.Actor(type="system", label="cli")):
         max_rows = current_app.config.get("IMPORT_MAX_ROWS", import_files.MAX_ROWS)
@@ -234,7 +236,7 @@ def rollup_group() -> None:
 @with_appcontext
 def rollup_backfill_command() -> None:
     """Store the area scores of completed assessments that have none."""
-    from vendorrisk.services import rollup_history
+    from vendorrisk.services.reporting import history as rollup_history
 
     done = rollup_history.backfill_area_scores()
     db.session.commit()
@@ -246,7 +248,7 @@ def rollup_backfill_command() -> None:
 @with_appcontext
 def backup_command(file: Path) -> None:
     """Write the database and the evidence files to FILE (.tar.gz) with a manifest."""
-    from vendorrisk.services import backup
+    from vendorrisk import backup
 
     try:
         made = backup.create(file, clock.now())
@@ -267,8 +269,7 @@ def backup_command(file: Path) -> None:
 @with_appcontext
 def restore_command(file: Path, yes: bool) -> None:
     """Replace the database and the evidence files with FILE's, checked first; exit 1 if refused."""
-    from vendorrisk import jobs
-    from vendorrisk.services import backup
+    from vendorrisk import backup, jobs
 
     def confirm(manifest: dict) -> bool:
         click.echo(f"{file} is sound: {backup.describe(manifest)}.")

@@ -81,9 +81,11 @@ def render_csrf_error(error: CSRFError):
 
 def render_untrusted_host(error: SecurityError):
     """A Host outside TRUSTED_HOSTS: no URL can be built for it, so no page either."""
-    return "400 Bad Request: this server does not answer to that host name.\n", 400, {
-        "Content-Type": "text/plain; charset=utf-8"
-    }
+    return (
+        "400 Bad Request: this server does not answer to that host name.\n",
+        400,
+        {"Content-Type": "text/plain; charset=utf-8"},
+    )
 
 
 def render_database_unavailable(error: sa.exc.DBAPIError):

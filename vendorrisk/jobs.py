@@ -1,5 +1,5 @@
 """Scheduled jobs: one declarative table with stable ids; each run is locked, committed once
-and recorded. Jobs are thin: the work is in vendorrisk.services.schedule and vendorrisk.mail."""
+and recorded. Jobs are thin: the work is in vendorrisk.services.periodic and vendorrisk.mail."""
 
 from __future__ import annotations
 
@@ -23,7 +23,11 @@ from flask_babel import lazy_gettext as _l
 from vendorrisk import clock, mail
 from vendorrisk.extensions import db, release_session
 from vendorrisk.models import JobRun
-from vendorrisk.services import audit, file_sweep, import_files, rollup_history, schedule
+from vendorrisk.services import audit
+from vendorrisk.services.periodic import schedule
+from vendorrisk.services.periodic import sweep_files as file_sweep
+from vendorrisk.services.register.imports import files as import_files
+from vendorrisk.services.reporting import history as rollup_history
 
 log = logging.getLogger("vendorrisk.jobs")
 
@@ -378,9 +382,7 @@ def lead(app: Flask, say: Callable[[str], None]) -> None:
     while True:
         leader = Leadership("scheduler")
         if not leader.acquire():
-            say(
-                "Another scheduler holds the lock (or the database is away): waiting as a standby."
-            )
+            say("Another scheduler holds the lock (or the database is away): waiting as a standby.")
             leader.acquire(wait=True, poll_seconds=app.config["SCHEDULER_LOCK_CHECK_SECONDS"])
         caught_up = catch_up(leader=leader)
         say(f"Scheduler started; caught up: {', '.join(caught_up) or 'nothing'}.")

@@ -26,7 +26,7 @@ from fractions import Fraction
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from vendorrisk.services.answers import is_visible
+from vendorrisk.services.assessments.answers import is_visible
 
 if TYPE_CHECKING:
     from vendorrisk.catalog.model import Question, Template

@@ -388,7 +388,7 @@ def ready(app, auth, supplier, ctx, today):
         f"/suppliers/{supplier.id}/send", data=_send_form(ctx, supplier, today)
     )
     assessment_id = int(response.headers["Location"].rstrip("/").split("/")[-1])
-    from vendorrisk.services import portal
+    from vendorrisk.services.assessments import portal
 
     with ctx() as session:  # a link of our own: the mailed one is only in the outbox
         invitation = session.scalar(sa.select(Invitation))
@@ -462,7 +462,7 @@ def test_every_post_form_in_the_templates_carries_a_key():
     import re
     from pathlib import Path
 
-    from config import BASE_DIR
+    from vendorrisk.config import BASE_DIR
 
     missing = []
     for path in sorted((BASE_DIR / "vendorrisk/templates").rglob("*.html")):

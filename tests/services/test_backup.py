@@ -23,10 +23,11 @@ from flask import Flask
 from flask_migrate import upgrade
 
 from tests.conftest import build_app
-from vendorrisk import jobs
+from vendorrisk import backup, jobs
+from vendorrisk.demo import records as demo
 from vendorrisk.extensions import db
 from vendorrisk.models import Attestation
-from vendorrisk.services import audit, backup, demo, files
+from vendorrisk.services import audit, files
 
 PG_URL = os.environ.get("VENDORRISK_TEST_DATABASE_URL", "")
 POSTGRES = PG_URL.startswith("postgresql")

@@ -27,9 +27,8 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-import config
 from tests.conftest import PASSWORD
-from vendorrisk import clock, create_app
+from vendorrisk import clock, config, create_app
 from vendorrisk.catalog import catalog
 from vendorrisk.extensions import db
 from vendorrisk.models import (
@@ -45,9 +44,13 @@ from vendorrisk.models import (
     SupplierCategory,
     User,
 )
-from vendorrisk.services import assessments, files, portal, review, schedule, users
-from vendorrisk.services import selfassessment as sa_service
-from vendorrisk.services.portal import Posted
+from vendorrisk.services import files, users
+from vendorrisk.services.assessments import lifecycle as assessments
+from vendorrisk.services.assessments import portal
+from vendorrisk.services.assessments.portal import Posted
+from vendorrisk.services.periodic import schedule
+from vendorrisk.services.review import review
+from vendorrisk.services.selfassessment import cycles as sa_service
 
 POSTGRES = os.environ.get("VENDORRISK_TEST_DATABASE_URL", "").startswith("postgresql")
 ROUNDS = int(os.environ.get("VENDORRISK_RACE_ROUNDS") or 200)

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from config import BASE_DIR
 from tests.conftest import strict_app
 from vendorrisk import jobs
+from vendorrisk.config import BASE_DIR
 from vendorrisk.extensions import db
 from vendorrisk.models import AuditEvent, StoredFile
 from vendorrisk.services import files
@@ -94,7 +94,7 @@ def test_the_sweep_of_an_empty_or_absent_folder_does_nothing(app, tmp_path):
 #: The app's own upload code in another process: write the bytes, flush the row, wait.
 UPLOAD_THEN_WAIT = """
 import io, sys
-from config import TestConfig
+from vendorrisk.config import TestConfig
 from vendorrisk import create_app
 from vendorrisk.extensions import db
 from vendorrisk.services import files

@@ -24,8 +24,10 @@ from vendorrisk.catalog import catalog
 from vendorrisk.extensions import db
 from vendorrisk.models import AuditEvent, JobRun, OutboxMessage, OutboxStatus, Role, User
 from vendorrisk.models.base import utcnow
-from vendorrisk.services import audit, review, schedule, users
-from vendorrisk.services.settings import SettingConflict, fingerprint
+from vendorrisk.models.setting import SettingConflict, fingerprint
+from vendorrisk.services import audit, users
+from vendorrisk.services.periodic import schedule
+from vendorrisk.services.review import review
 
 
 @bp.route("/users")

@@ -15,10 +15,10 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from vendorrisk import clock
-from vendorrisk.blueprints.filters import ScopeFilterForm, optional_int
+from vendorrisk.blueprints.common.filters import ScopeFilterForm, optional_int
 from vendorrisk.i18n import choices, current_locale, options
 from vendorrisk.models import Criticality, Severity, SupplierCategory, SupplierStatus
-from vendorrisk.services.scope import FINDING_AGES as AGES
+from vendorrisk.services.reporting.scope import FINDING_AGES as AGES
 
 LANGUAGES = [("ja", "日本語"), ("en", "English")]
 

@@ -42,7 +42,10 @@ from vendorrisk.models import (
     Severity,
     Supplier,
 )
-from vendorrisk.services import assessments, review, scope, suppliers
+from vendorrisk.services.assessments import lifecycle as assessments
+from vendorrisk.services.register import suppliers
+from vendorrisk.services.reporting import scope
+from vendorrisk.services.review import review
 
 
 def _supplier_templates():

@@ -1,7 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectField
 
-from vendorrisk.blueprints.filters import ScopeFilterForm
+from vendorrisk.blueprints.common.filters import ScopeFilterForm
 
 
 class RollupFilterForm(ScopeFilterForm):

@@ -10,8 +10,9 @@ from flask_babel import lazy_gettext as _l
 
 from vendorrisk.i18n import current_locale, tier_name
 from vendorrisk.models import localized_name
-from vendorrisk.services import d9, rollup
-from vendorrisk.services.rollup import Number, Rollup
+from vendorrisk.services.register import d9
+from vendorrisk.services.reporting import rollup
+from vendorrisk.services.reporting.rollup import Number, Rollup
 
 ACCEPTANCE_LABELS = {
     "expired": _l("Acceptance expired"),

@@ -9,11 +9,12 @@ from flask_babel import force_locale, get_locale
 
 from vendorrisk import clock
 from vendorrisk.access import READERS, access
+from vendorrisk.blueprints.common.transfer import send_download, send_export
 from vendorrisk.blueprints.dashboard import bp, presenter
 from vendorrisk.blueprints.dashboard.routes import filter_form
-from vendorrisk.blueprints.transfer import send_download, send_export
 from vendorrisk.extensions import db
-from vendorrisk.services import audit, exports, report
+from vendorrisk.services import audit
+from vendorrisk.services.reporting import exports, report
 
 
 def _report_locale() -> str:

@@ -7,7 +7,8 @@ from vendorrisk.blueprints.dashboard.forms import RollupFilterForm
 from vendorrisk.catalog import catalog
 from vendorrisk.i18n import current_locale
 from vendorrisk.models import Criticality, SupplierStatus
-from vendorrisk.services import overview, rollup, scope, suppliers
+from vendorrisk.services.register import suppliers
+from vendorrisk.services.reporting import overview, rollup, scope
 
 
 @bp.route("/")

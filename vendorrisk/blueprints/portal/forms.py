@@ -5,7 +5,7 @@ from __future__ import annotations
 from werkzeug.datastructures import MultiDict
 
 from vendorrisk.catalog import Question
-from vendorrisk.services.portal import Posted
+from vendorrisk.services.assessments.portal import Posted
 
 
 def field_names(question: Question) -> dict[str, str]:

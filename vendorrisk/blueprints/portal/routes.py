@@ -20,10 +20,13 @@ from vendorrisk.blueprints.portal.forms import field_names, posted_answers
 from vendorrisk.catalog import catalog
 from vendorrisk.extensions import db, limiter
 from vendorrisk.models import AssessmentStatus, Clarification, Finding
-from vendorrisk.services import audit, excel, files, portal, schedule
-from vendorrisk.services import review as reviews
-from vendorrisk.services.answers import is_visible
-from vendorrisk.services.assessments import company_name, progress_of, states_of
+from vendorrisk.services import audit, files
+from vendorrisk.services.assessments import portal
+from vendorrisk.services.assessments import workbook as excel
+from vendorrisk.services.assessments.answers import is_visible
+from vendorrisk.services.assessments.lifecycle import company_name, progress_of, states_of
+from vendorrisk.services.periodic import schedule
+from vendorrisk.services.review import review as reviews
 
 NAV_ACTIONS = ("save", "next", "prev", "overview", "submit")
 

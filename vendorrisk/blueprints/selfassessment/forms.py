@@ -20,7 +20,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from vendorrisk.extensions import db
 from vendorrisk.i18n import options
 from vendorrisk.models import ItemStatus, SelfAssessmentCycle
-from vendorrisk.services.selfassessment import KPIS, STATUS_LABELS
+from vendorrisk.services.selfassessment.cycles import KPIS, STATUS_LABELS
 
 
 def _strip(value):

@@ -6,6 +6,7 @@ from flask_login import current_user
 
 from vendorrisk import clock
 from vendorrisk.access import READERS, SELF_ASSESSMENT_EDITORS, access
+from vendorrisk.blueprints.common.transfer import store_upload
 from vendorrisk.blueprints.selfassessment import bp
 from vendorrisk.blueprints.selfassessment.forms import (
     CloseForm,
@@ -15,12 +16,11 @@ from vendorrisk.blueprints.selfassessment.forms import (
     kpi_text,
     kpi_values,
 )
-from vendorrisk.blueprints.transfer import store_upload
 from vendorrisk.extensions import db
 from vendorrisk.i18n import current_locale
-from vendorrisk.services import d9, suppliers
-from vendorrisk.services import selfassessment as sa_service
-from vendorrisk.services.selfassessment import (
+from vendorrisk.services.register import d9, suppliers
+from vendorrisk.services.selfassessment import cycles as sa_service
+from vendorrisk.services.selfassessment.cycles import (
     CHANGE_LABELS,
     KPIS,
     STATUS_LABELS,
@@ -28,7 +28,7 @@ from vendorrisk.services.selfassessment import (
     SelfAssessmentError,
     VersionConflict,
 )
-from vendorrisk.services.selfassessment_d9 import indicators_of
+from vendorrisk.services.selfassessment.indicators import indicators_of
 from vendorrisk.web import can
 
 

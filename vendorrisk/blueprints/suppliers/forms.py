@@ -23,7 +23,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from vendorrisk.blueprints.filters import TIER_CHOICES, optional_int
+from vendorrisk.blueprints.common.filters import TIER_CHOICES, optional_int
 from vendorrisk.catalog import catalog
 from vendorrisk.extensions import db
 from vendorrisk.i18n import choices, current_locale, label, label_of, options
@@ -37,8 +37,9 @@ from vendorrisk.models import (
     SupplierCategory,
     SupplierStatus,
 )
-from vendorrisk.services import d9, scope
-from vendorrisk.services.suppliers import SupplierFilter
+from vendorrisk.services.register import d9
+from vendorrisk.services.register.suppliers import SupplierFilter
+from vendorrisk.services.reporting import scope
 from vendorrisk.validation import (
     is_valid_corporate_number,
     is_valid_security_action_id,

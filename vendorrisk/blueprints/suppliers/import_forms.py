@@ -11,7 +11,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, SelectField, SubmitField
 
 from vendorrisk.i18n import options
-from vendorrisk.services import imports
+from vendorrisk.services.register.imports import rows as imports
 
 
 class UploadForm(FlaskForm):

@@ -24,12 +24,13 @@ from sqlalchemy.exc import IntegrityError
 
 from vendorrisk import clock
 from vendorrisk.access import IMPORTERS, access
+from vendorrisk.blueprints.common.transfer import send_download
 from vendorrisk.blueprints.suppliers import bp
 from vendorrisk.blueprints.suppliers.import_forms import MappingForm, UploadForm
-from vendorrisk.blueprints.transfer import send_download
 from vendorrisk.extensions import db
-from vendorrisk.services import import_files, imports
-from vendorrisk.services.import_files import kept_folder
+from vendorrisk.services.register.imports import files as import_files
+from vendorrisk.services.register.imports import rows as imports
+from vendorrisk.services.register.imports.files import kept_folder
 
 #: The session's list of the user's kept uploads, and the counts of the last import.
 TOKENS = "supplier_imports"

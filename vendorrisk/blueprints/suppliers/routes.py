@@ -4,6 +4,7 @@ from flask_login import current_user
 
 from vendorrisk import clock
 from vendorrisk.access import READERS, REGISTER_EDITORS, TIER_EDITORS, access
+from vendorrisk.blueprints.common.transfer import send_export, store_upload
 from vendorrisk.blueprints.suppliers import bp
 from vendorrisk.blueprints.suppliers.forms import (
     AttestationForm,
@@ -14,10 +15,12 @@ from vendorrisk.blueprints.suppliers.forms import (
     SupplierForm,
     TierForm,
 )
-from vendorrisk.blueprints.transfer import send_export, store_upload
 from vendorrisk.extensions import db
 from vendorrisk.models import Attestation, AttestationKind, Contact, Contract, StoredFile, Supplier
-from vendorrisk.services import d9, exports, files, review, suppliers
+from vendorrisk.services import files
+from vendorrisk.services.register import d9, suppliers
+from vendorrisk.services.reporting import exports
+from vendorrisk.services.review import review
 
 
 def _supplier(supplier_id: int) -> Supplier:

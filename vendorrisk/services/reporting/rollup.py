@@ -37,8 +37,10 @@ from vendorrisk.models import (
     Supplier,
     SupplierCategory,
 )
-from vendorrisk.services import d9, rollup_history, scope
-from vendorrisk.services.scope import Scope
+from vendorrisk.services.register import d9
+from vendorrisk.services.reporting import history as rollup_history
+from vendorrisk.services.reporting import scope
+from vendorrisk.services.reporting.scope import Scope
 
 #: Rows of the heat map (the weakest suppliers of the critical and high tiers).
 HEAT_ROWS = 50

@@ -24,7 +24,9 @@ from vendorrisk.models import (
     Supplier,
     User,
 )
-from vendorrisk.services import d9, files, scope
+from vendorrisk.services import files
+from vendorrisk.services.register import d9
+from vendorrisk.services.reporting import scope
 from vendorrisk.validation import normalize_corporate_number
 
 _CRITICALITY_ORDER = sa.case(

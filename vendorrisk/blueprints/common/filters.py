@@ -13,7 +13,7 @@ from wtforms import SelectField
 
 from vendorrisk.i18n import choices, current_locale, label_of, options
 from vendorrisk.models import SupplierCategory
-from vendorrisk.services.scope import Scope
+from vendorrisk.services.reporting.scope import Scope
 
 TIER_CHOICES = [
     ("", _l("All tiers")),

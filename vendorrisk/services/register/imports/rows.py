@@ -44,8 +44,9 @@ from vendorrisk.models import (
     TierChange,
     User,
 )
-from vendorrisk.services import audit, review
-from vendorrisk.services.import_files import Table
+from vendorrisk.services import audit
+from vendorrisk.services.register.imports.files import Table
+from vendorrisk.services.review import review
 from vendorrisk.validation import is_valid_corporate_number, normalize_corporate_number
 
 #: Rows shown in the preview.
@@ -879,7 +880,7 @@ KIND_HELP = {
 
 def write_template(target: io.BytesIO, fmt: str) -> None:
     """The template as CSV (UTF-8 with BOM) or XLSX (the columns, then a sheet explaining them)."""
-    from vendorrisk.services import exports
+    from vendorrisk.services.reporting import exports
 
     if fmt == "csv":
         exports.write(template_frame(), target, "csv")

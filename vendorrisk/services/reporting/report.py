@@ -29,8 +29,10 @@ from vendorrisk.models import (
     User,
     localized_name,
 )
-from vendorrisk.services import d9, exports, rollup, selfassessment
-from vendorrisk.services.scope import Scope
+from vendorrisk.services.register import d9
+from vendorrisk.services.reporting import exports, rollup
+from vendorrisk.services.reporting.scope import Scope
+from vendorrisk.services.selfassessment import cycles as selfassessment
 
 LANGUAGES = ("ja", "en")
 #: Rows of each top-risk table.

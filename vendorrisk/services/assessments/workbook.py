@@ -30,7 +30,7 @@ from vendorrisk.catalog import Question, Section, Template, Text
 from vendorrisk.catalog.types import AnswerError
 from vendorrisk.i18n import current_locale
 from vendorrisk.models import Answer, Assessment
-from vendorrisk.services.portal import Posted, save_answers
+from vendorrisk.services.assessments.portal import Posted, save_answers
 
 log = logging.getLogger(__name__)
 

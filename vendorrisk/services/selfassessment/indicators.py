@@ -24,7 +24,7 @@ from vendorrisk.models import (
     Supplier,
     SupplierStatus,
 )
-from vendorrisk.services import d9
+from vendorrisk.services.register import d9
 
 
 @dataclass(frozen=True)

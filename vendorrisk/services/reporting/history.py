@@ -27,7 +27,9 @@ from vendorrisk.models import (
     RollupSnapshot,
     Supplier,
 )
-from vendorrisk.services import d9, schedule, scope
+from vendorrisk.services.periodic import schedule
+from vendorrisk.services.register import d9
+from vendorrisk.services.reporting import scope
 
 # -- quarters ----------------------------------------------------------------------------------
 

@@ -29,16 +29,16 @@ from vendorrisk.models import (
     TierChange,
     User,
 )
+from vendorrisk.models.setting import save as save_setting
 from vendorrisk.services import audit
-from vendorrisk.services.answers import needs_evidence
-from vendorrisk.services.assessments import (
+from vendorrisk.services.assessments.answers import needs_evidence
+from vendorrisk.services.assessments.lifecycle import (
     N_,
     AssessmentError,
     invite,
     states_of,
     translated,
 )
-from vendorrisk.services.settings import save as save_setting
 
 TIER_RULES_KEY = "tier_rules"
 

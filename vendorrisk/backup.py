@@ -42,7 +42,7 @@ from alembic.script import ScriptDirectory
 from flask import current_app
 
 from vendorrisk.extensions import db
-from vendorrisk.services.file_sweep import STORAGE_KEY
+from vendorrisk.services.periodic.sweep_files import STORAGE_KEY
 
 FORMAT = "vendorrisk-backup"
 FORMAT_VERSION = 1

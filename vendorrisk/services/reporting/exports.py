@@ -21,9 +21,11 @@ from sqlalchemy.orm import aliased
 from vendorrisk import catalog as questionnaires
 from vendorrisk.extensions import db
 from vendorrisk.models import Answer, Assessment, Finding, Supplier, User
-from vendorrisk.services import d9, rollup, selfassessment, suppliers
-from vendorrisk.services.scope import Scope
-from vendorrisk.services.suppliers import SupplierFilter
+from vendorrisk.services.register import d9, suppliers
+from vendorrisk.services.register.suppliers import SupplierFilter
+from vendorrisk.services.reporting import rollup
+from vendorrisk.services.reporting.scope import Scope
+from vendorrisk.services.selfassessment import cycles as selfassessment
 
 KINDS = ("suppliers", "assessments", "answers", "findings", "rollup", "selfassessment")
 FORMATS = ("csv", "xlsx")

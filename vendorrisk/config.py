@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-BASE_DIR = Path(__file__).resolve().parent
+BASE_DIR = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = BASE_DIR / "instance"
 
 #: Secret keys that must never reach production.
@@ -102,7 +102,6 @@ class Config:
         #: Flask-WTF's HTTPS check wants a Referer, which `Referrer-Policy: no-referrer` never
         #: sends; extensions.OriginCheckedCSRF checks Sec-Fetch-Site / Origin instead.
         self.WTF_CSRF_SSL_STRICT = False
-
 
     @property
     def SQLALCHEMY_ENGINE_OPTIONS(self) -> dict:  # noqa: N802 - Flask reads upper-case names

@@ -35,7 +35,11 @@ from vendorrisk.models import (
     User,
 )
 from vendorrisk.services import files
-from vendorrisk.services.selfassessment_d9 import D9Indicators, indicators, indicators_of
+from vendorrisk.services.selfassessment.indicators import (
+    D9Indicators,
+    indicators,
+    indicators_of,
+)
 
 TEMPLATE_ID = "csm-v2-internal"
 

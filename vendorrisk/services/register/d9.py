@@ -36,7 +36,7 @@ from vendorrisk.models import (
     SecurityActionLevel,
     Supplier,
 )
-from vendorrisk.services import review
+from vendorrisk.services.review import review
 
 #: Days before its expiry from which a certificate or a policy is "expiring soon".
 SOON_DAYS = 60

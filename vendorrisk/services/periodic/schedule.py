@@ -45,8 +45,9 @@ from vendorrisk.models import (
     SupplierStatus,
     User,
 )
-from vendorrisk.services import audit, suppliers
-from vendorrisk.services.assessments import (
+from vendorrisk.models.setting import save as save_setting
+from vendorrisk.services import audit
+from vendorrisk.services.assessments.lifecycle import (
     N_,
     AssessmentError,
     Recipient,
@@ -57,8 +58,8 @@ from vendorrisk.services.assessments import (
     token_hash,
     translated,
 )
-from vendorrisk.services.review import tier_rules
-from vendorrisk.services.settings import save as save_setting
+from vendorrisk.services.register import suppliers
+from vendorrisk.services.review.review import tier_rules
 
 SETTINGS_KEY = "schedule"
 #: Statuses in which a supplier already has a questionnaire on the go: no re-check is sent.

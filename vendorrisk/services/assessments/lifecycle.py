@@ -29,7 +29,7 @@ from vendorrisk.models import (
     User,
 )
 from vendorrisk.services import audit
-from vendorrisk.services.answers import AnswerState, Progress, progress
+from vendorrisk.services.assessments.answers import AnswerState, Progress, progress
 
 
 class AssessmentError(ValueError):

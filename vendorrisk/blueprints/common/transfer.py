@@ -15,7 +15,8 @@ from flask_login import current_user
 from vendorrisk import clock
 from vendorrisk.extensions import db
 from vendorrisk.models import StoredFile
-from vendorrisk.services import audit, exports, files
+from vendorrisk.services import audit, files
+from vendorrisk.services.reporting import exports
 
 
 def store_upload(field) -> tuple[bool, StoredFile | None]:

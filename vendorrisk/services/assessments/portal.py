@@ -25,8 +25,13 @@ from vendorrisk.models import (
     StoredFile,
 )
 from vendorrisk.services import audit, files
-from vendorrisk.services.answers import missing_for_submit
-from vendorrisk.services.assessments import company_name, states_of, token_hash, translated
+from vendorrisk.services.assessments.answers import missing_for_submit
+from vendorrisk.services.assessments.lifecycle import (
+    company_name,
+    states_of,
+    token_hash,
+    translated,
+)
 
 #: Why a link no longer works, in the order they are checked.
 CLOSED_REASONS = {
@@ -63,7 +68,7 @@ def closed_reason(invitation: Invitation, now: datetime) -> str | None:
 
 
 def _still_needed(assessment: Assessment) -> bool:
-    from vendorrisk.services import review
+    from vendorrisk.services.review import review
 
     if assessment.status == AssessmentStatus.submitted:
         return bool(review.awaiting_supplier(assessment))

@@ -26,8 +26,9 @@ from vendorrisk.models import (
     SupplierStatus,
     User,
 )
-from vendorrisk.services import rollup_history, selfassessment
-from vendorrisk.services import suppliers as supplier_service
+from vendorrisk.services.register import suppliers as supplier_service
+from vendorrisk.services.reporting import history as rollup_history
+from vendorrisk.services.selfassessment import cycles as selfassessment
 from vendorrisk.services.users import create_user
 from vendorrisk.validation import corporate_number_check_digit
 
@@ -819,7 +820,7 @@ def _profiles_and_reviews(users: list[User], today: date) -> None:
     completed reviews with scores, and a few submitted ones waiting for a reviewer."""
     from vendorrisk.catalog import catalog
     from vendorrisk.models import Answer, Assessment, AssessmentStatus, Decision, Supplier
-    from vendorrisk.services import review
+    from vendorrisk.services.review import review
 
     rng = random.Random(CORPORATE_NUMBER_SEED + 1)  # noqa: S311 - demo data, not a secret
     reviewer = next(u for u in users if u.role == Role.reviewer)
@@ -882,7 +883,7 @@ def _findings(users: list[User], today: date) -> None:
     """Findings the reviewer raised from the completed reviews' suggestions, in every state."""
     from vendorrisk.catalog import catalog
     from vendorrisk.models import Assessment, AssessmentStatus, FindingStatus
-    from vendorrisk.services import review
+    from vendorrisk.services.review import review
 
     ciso = next(u for u in users if u.role == Role.ciso)
     reviewer = next(u for u in users if u.role == Role.reviewer)

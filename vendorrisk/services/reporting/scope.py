@@ -31,7 +31,7 @@ from vendorrisk.models import (
     Supplier,
     SupplierStatus,
 )
-from vendorrisk.services import d9
+from vendorrisk.services.register import d9
 
 #: Score buckets of the latest completed score: name -> [low, high) ("80-100" includes 100).
 SCORE_BUCKETS = {
