@@ -27,7 +27,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from vendorrisk import clock, create_app, scoring  # noqa: E402
+from vendorrisk import clock, create_app
 from vendorrisk.config import TestConfig  # noqa: E402
 from vendorrisk.extensions import db  # noqa: E402
 from vendorrisk.models import (  # noqa: E402
@@ -44,6 +44,7 @@ from vendorrisk.models import (  # noqa: E402
     Supplier,
     User,
 )
+from vendorrisk.scoring import scores as scoring  # noqa: E402
 from vendorrisk.services import users  # noqa: E402
 from vendorrisk.services.reporting import history as rollup_history
 

@@ -9,7 +9,6 @@ import pytest
 import sqlalchemy as sa
 
 from tests.test_suppliers import _bulk
-from vendorrisk import scoring
 from vendorrisk.models import (
     CONTRACT_CLAUSES,
     Attestation,
@@ -22,6 +21,7 @@ from vendorrisk.models import (
     Severity,
     Supplier,
 )
+from vendorrisk.scoring import scores as scoring
 from vendorrisk.services.register import d9, suppliers
 from vendorrisk.services.review import review
 

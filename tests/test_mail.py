@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from jinja2 import ChoiceLoader, DictLoader
 
-from vendorrisk import mail
+from vendorrisk.mail import outbox as mail
 from vendorrisk.models import AuditEvent, Contact, OutboxMessage, OutboxStatus, Role
 from vendorrisk.models.base import utcnow
 

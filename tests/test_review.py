@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from markupsafe import escape
 
 from tests.conftest import body_of, link_in
-from vendorrisk import clock, scoring
+from vendorrisk import clock
 from vendorrisk.catalog import Catalog
 from vendorrisk.extensions import db
 from vendorrisk.models import (
@@ -25,6 +25,7 @@ from vendorrisk.models import (
     Supplier,
     TierChange,
 )
+from vendorrisk.scoring import scores as scoring
 from vendorrisk.services.assessments.lifecycle import token_hash
 
 TEMPLATE = Catalog.from_folder("questionnaires").get("csm-v2-supplier")

@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from babel.messages.pofile import read_po
 
-from vendorrisk import clock, jobs, scoring
+from vendorrisk import clock, jobs
 from vendorrisk.catalog import Catalog
 from vendorrisk.catalog.loader import parse_template
 from vendorrisk.config import BASE_DIR
@@ -39,6 +39,7 @@ from vendorrisk.models import (
     User,
 )
 from vendorrisk.models.contract import CONTRACT_CLAUSES
+from vendorrisk.scoring import scores as scoring
 from vendorrisk.services.reporting import history as rollup_history
 from vendorrisk.services.reporting import rollup
 from vendorrisk.services.reporting.scope import Scope

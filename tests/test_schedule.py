@@ -13,9 +13,9 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import body_of
-from vendorrisk import mail
 from vendorrisk.catalog import catalog
 from vendorrisk.extensions import db
+from vendorrisk.mail import outbox as mail
 from vendorrisk.models import (
     Answer,
     Assessment,

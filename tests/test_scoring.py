@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from vendorrisk.catalog import Catalog
 from vendorrisk.catalog.loader import parse_template
 from vendorrisk.config import BASE_DIR
-from vendorrisk.scoring import (
+from vendorrisk.scoring.scores import (
     DEFAULT_RULES,
     HELD_ORDER,
     LEVELS,

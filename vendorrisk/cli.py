@@ -295,7 +295,7 @@ def restore_command(file: Path, yes: bool) -> None:
 
 
 def init_app(app: Flask) -> None:
-    from vendorrisk.mail import outbox_group
+    from vendorrisk.mail.outbox import outbox_group
 
     for command in (
         create_user_command,

@@ -1,5 +1,5 @@
 """Scheduled jobs: one declarative table with stable ids; each run is locked, committed once
-and recorded. Jobs are thin: the work is in vendorrisk.services.periodic and vendorrisk.mail."""
+and recorded. Jobs are thin: the work is in services.periodic and mail.outbox."""
 
 from __future__ import annotations
 
@@ -20,8 +20,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
 
-from vendorrisk import clock, mail
+from vendorrisk import clock
 from vendorrisk.extensions import db, release_session
+from vendorrisk.mail import outbox as mail
 from vendorrisk.models import JobRun
 from vendorrisk.services import audit
 from vendorrisk.services.periodic import schedule

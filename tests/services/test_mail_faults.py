@@ -28,8 +28,9 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import RecordingHandler, build_app, smtp_relay
-from vendorrisk import jobs, mail
+from vendorrisk import jobs
 from vendorrisk.extensions import db
+from vendorrisk.mail import outbox as mail
 from vendorrisk.models import OutboxMessage, OutboxStatus, Role
 from vendorrisk.models.base import utcnow
 

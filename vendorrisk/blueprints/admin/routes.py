@@ -3,7 +3,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from vendorrisk import idempotency, mail, scoring
+from vendorrisk import idempotency
 from vendorrisk.access import ADMINS, AUDIT_READERS, SETTINGS_READERS, access
 from vendorrisk.blueprints.admin import bp
 from vendorrisk.blueprints.admin.forms import (
@@ -22,9 +22,11 @@ from vendorrisk.blueprints.admin.forms import (
 )
 from vendorrisk.catalog import catalog
 from vendorrisk.extensions import db
+from vendorrisk.mail import outbox as mail
 from vendorrisk.models import AuditEvent, JobRun, OutboxMessage, OutboxStatus, Role, User
 from vendorrisk.models.base import utcnow
 from vendorrisk.models.setting import SettingConflict, fingerprint
+from vendorrisk.scoring import scores as scoring
 from vendorrisk.services import audit, users
 from vendorrisk.services.periodic import schedule
 from vendorrisk.services.review import review

@@ -3,7 +3,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from vendorrisk import clock, mail
+from vendorrisk import clock
 from vendorrisk.access import (
     FINDING_EDITORS,
     READERS,
@@ -31,6 +31,7 @@ from vendorrisk.blueprints.assessments.forms import (
 from vendorrisk.catalog import catalog
 from vendorrisk.extensions import db
 from vendorrisk.i18n import choices, current_locale, options
+from vendorrisk.mail import outbox as mail
 from vendorrisk.models import (
     Answer,
     Assessment,

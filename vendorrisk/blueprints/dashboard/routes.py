@@ -1,12 +1,13 @@
 from flask import render_template, request
 
-from vendorrisk import clock, scoring
+from vendorrisk import clock
 from vendorrisk.access import READERS, access
 from vendorrisk.blueprints.dashboard import bp, presenter
 from vendorrisk.blueprints.dashboard.forms import RollupFilterForm
 from vendorrisk.catalog import catalog
 from vendorrisk.i18n import current_locale
 from vendorrisk.models import Criticality, SupplierStatus
+from vendorrisk.scoring import scores as scoring
 from vendorrisk.services.register import suppliers
 from vendorrisk.services.reporting import overview, rollup, scope
 

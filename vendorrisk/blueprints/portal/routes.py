@@ -13,12 +13,13 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from vendorrisk import clock, idempotency, mail
+from vendorrisk import clock, idempotency
 from vendorrisk.access import portal_only, public, rule_for
 from vendorrisk.blueprints.portal import bp
 from vendorrisk.blueprints.portal.forms import field_names, posted_answers
 from vendorrisk.catalog import catalog
 from vendorrisk.extensions import db, limiter
+from vendorrisk.mail import outbox as mail
 from vendorrisk.models import AssessmentStatus, Clarification, Finding
 from vendorrisk.services import audit, files
 from vendorrisk.services.assessments import portal

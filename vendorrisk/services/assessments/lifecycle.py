@@ -14,9 +14,10 @@ from flask import current_app
 from flask_babel import force_locale, gettext
 from sqlalchemy.orm import selectinload
 
-from vendorrisk import clock, mail
+from vendorrisk import clock
 from vendorrisk.catalog import Template
 from vendorrisk.extensions import db
+from vendorrisk.mail import outbox as mail
 from vendorrisk.models import (
     Answer,
     Assessment,

@@ -12,10 +12,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from vendorrisk import mail
 from vendorrisk.catalog import Question, Template
 from vendorrisk.catalog.types import AnswerError
 from vendorrisk.extensions import db
+from vendorrisk.mail import outbox as mail
 from vendorrisk.models import (
     Answer,
     Assessment,

@@ -21,10 +21,11 @@ from flask import current_app
 from flask_babel import force_locale, gettext
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
-from vendorrisk import clock, mail
+from vendorrisk import clock
 from vendorrisk.catalog import Template, catalog
 from vendorrisk.extensions import db
 from vendorrisk.i18n import label
+from vendorrisk.mail import outbox as mail
 from vendorrisk.models import (
     OPEN_STATUSES,
     Assessment,

@@ -24,7 +24,6 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import lazyload
 
-from vendorrisk import scoring
 from vendorrisk.extensions import db
 from vendorrisk.models import (
     CONTRACT_CLAUSES,
@@ -36,6 +35,7 @@ from vendorrisk.models import (
     SecurityActionLevel,
     Supplier,
 )
+from vendorrisk.scoring import scores as scoring
 from vendorrisk.services.review import review
 
 #: Days before its expiry from which a certificate or a policy is "expiring soon".

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
 
-from vendorrisk import clock, scoring
+from vendorrisk import clock
 from vendorrisk.extensions import db
 from vendorrisk.models import (
     Answer,
@@ -24,6 +24,7 @@ from vendorrisk.models import (
     Supplier,
     User,
 )
+from vendorrisk.scoring import scores as scoring
 from vendorrisk.services import files
 from vendorrisk.services.register import d9
 from vendorrisk.services.reporting import scope

@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from vendorrisk import clock, scoring
+from vendorrisk import clock
 from vendorrisk.catalog import catalog
 from vendorrisk.extensions import db
 from vendorrisk.models import (
@@ -27,6 +27,7 @@ from vendorrisk.models import (
     RollupSnapshot,
     Supplier,
 )
+from vendorrisk.scoring import scores as scoring
 from vendorrisk.services.periodic import schedule
 from vendorrisk.services.register import d9
 from vendorrisk.services.reporting import scope

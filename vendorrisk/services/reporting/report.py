@@ -17,7 +17,7 @@ from flask_babel import force_locale, gettext
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from vendorrisk import clock, scoring
+from vendorrisk import clock
 from vendorrisk.catalog import catalog
 from vendorrisk.extensions import db
 from vendorrisk.i18n import label, level_name, tier_name
@@ -29,6 +29,7 @@ from vendorrisk.models import (
     User,
     localized_name,
 )
+from vendorrisk.scoring import scores as scoring
 from vendorrisk.services.register import d9
 from vendorrisk.services.reporting import exports, rollup
 from vendorrisk.services.reporting.scope import Scope

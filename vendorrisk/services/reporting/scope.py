@@ -17,7 +17,6 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import aliased
 
-from vendorrisk import scoring
 from vendorrisk.models import (
     OPEN_STATUSES,
     Assessment,
@@ -31,6 +30,7 @@ from vendorrisk.models import (
     Supplier,
     SupplierStatus,
 )
+from vendorrisk.scoring import scores as scoring
 from vendorrisk.services.register import d9
 
 #: Score buckets of the latest completed score: name -> [low, high) ("80-100" includes 100).

@@ -8,9 +8,10 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from flask_babel import gettext
 
-from vendorrisk import clock, mail, scoring
+from vendorrisk import clock
 from vendorrisk.catalog import Template
 from vendorrisk.extensions import db
+from vendorrisk.mail import outbox as mail
 from vendorrisk.models import (
     Answer,
     AreaScore,
@@ -30,6 +31,7 @@ from vendorrisk.models import (
     User,
 )
 from vendorrisk.models.setting import save as save_setting
+from vendorrisk.scoring import scores as scoring
 from vendorrisk.services import audit
 from vendorrisk.services.assessments.answers import needs_evidence
 from vendorrisk.services.assessments.lifecycle import (
