@@ -29,8 +29,7 @@ from vendorrisk import create_app  # noqa: E402
 from vendorrisk.config import TestConfig  # noqa: E402
 from vendorrisk.extensions import db  # noqa: E402
 from vendorrisk.models import Contact, Role, Supplier, User  # noqa: E402
-from vendorrisk.services.register.imports import files as import_files  # noqa: E402
-from vendorrisk.services.register.imports import rows as imports
+from vendorrisk.services.register.imports import columns, files, planning, writing  # noqa: E402
 from vendorrisk.validation import corporate_number_check_digit  # noqa: E402
 
 HEADER = [
@@ -83,12 +82,12 @@ def run(engine, data: bytes, name: str, label: str) -> None:
 
     sa.event.listen(engine, "before_cursor_execute", count)
     t0 = time.perf_counter()
-    table = import_files.read_table(data, name, 100 * 1024 * 1024, max_rows=50_000)
+    table = files.read_table(data, name, 100 * 1024 * 1024, max_rows=50_000)
     t1 = time.perf_counter()
-    plan = imports.plan(table, imports.guess_mapping(table.headers))
+    plan = planning.plan(table, columns.guess_mapping(table.headers))
     assert not plan.errors, plan.errors[:3]
     t2 = time.perf_counter()
-    summary = imports.apply(plan, datetime.now(UTC), name)
+    summary = writing.apply(plan, datetime.now(UTC), name)
     db.session.commit()
     t3 = time.perf_counter()
     sa.event.remove(engine, "before_cursor_execute", count)
@@ -104,7 +103,7 @@ def run(engine, data: bytes, name: str, label: str) -> None:
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
     first, second = rows(n, "運用保守", "03-0000-0000"), rows(n, "運用保守・開発", "03-1111-1111")
-    files = {
+    uploads = {
         "csv": (as_csv(first), as_csv(second)),
         "xlsx": (as_xlsx(first), as_xlsx(second)),
     }
@@ -118,7 +117,7 @@ def main() -> None:
         with app.app_context(), force_locale("en"):
             engine = db.engine
             print(f"{n} rows, {db.engine.dialect.name}")
-            for fmt, (created, updated) in files.items():
+            for fmt, (created, updated) in uploads.items():
                 db.drop_all()
                 db.create_all()
                 db.session.add(

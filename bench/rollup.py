@@ -46,7 +46,7 @@ from vendorrisk.models import (  # noqa: E402
 )
 from vendorrisk.scoring import scores as scoring  # noqa: E402
 from vendorrisk.services import users  # noqa: E402
-from vendorrisk.services.reporting import history as rollup_history
+from vendorrisk.services.reporting import history
 
 RUNS = 20
 PATTERNS = 40
@@ -250,10 +250,10 @@ def populate(n: int, today: date) -> None:
         ],
     )
     db.session.commit()
-    rollup_history.capture(today)
-    period = rollup_history.quarter_start(today)
+    history.capture(today)
+    period = history.quarter_start(today)
     for back in range(1, 4):
-        period = rollup_history.previous_quarter(period)
+        period = history.previous_quarter(period)
         columns = [c.name for c in RollupSnapshot.__table__.columns if c.name != "id"]
         source = RollupSnapshot.__table__
         shifted = [
@@ -267,7 +267,7 @@ def populate(n: int, today: date) -> None:
         db.session.execute(
             sa.insert(RollupSnapshot).from_select(
                 columns,
-                sa.select(*shifted).where(source.c.period == rollup_history.quarter_start(today)),
+                sa.select(*shifted).where(source.c.period == history.quarter_start(today)),
             )
         )
     db.session.commit()

@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from flask import Flask
-from flask.testing import FlaskClient
+from flask.testing import FlaskClient, FlaskCliRunner
 
 from vendorrisk import clock, create_app
+from vendorrisk.cli import cli as vendorrisk_cli
 from vendorrisk.config import TestConfig
 from vendorrisk.extensions import db
 from vendorrisk.models import (
@@ -157,9 +158,17 @@ def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
+class VendorriskRunner(FlaskCliRunner):
+    """Runs the `vendorrisk` command as installed on the test app, with the plugin commands its
+    FlaskGroup loads from `flask.commands` entry points (seed-demo, from vendorrisk/demo/)."""
+
+    def invoke(self, cli: Any = None, args: Any = None, **kwargs: Any) -> Any:
+        return super().invoke(cli or vendorrisk_cli, args, **kwargs)
+
+
 @pytest.fixture
-def runner(app: Flask):
-    return app.test_cli_runner()
+def runner(app: Flask) -> FlaskCliRunner:
+    return VendorriskRunner(app)
 
 
 @contextmanager

@@ -87,31 +87,20 @@ def portal_link(app, live_server, make_supplier, make_contact):
     """An open assessment of the supplier questionnaire and a link to it."""
     from datetime import UTC, date, datetime, timedelta
 
+    from tests.factories import make_assessment, make_invitation
     from vendorrisk.extensions import db
-    from vendorrisk.models import Assessment, AssessmentStatus, Invitation
-    from vendorrisk.services.assessments.lifecycle import token_hash
+    from vendorrisk.models.mixins import hash_token as token_hash
 
     supplier = make_supplier(name_ja="株式会社ブラウザ回答")
     contact = make_contact(supplier, email="answer@example.jp")
     token = "browser-portal-token-" + "x" * 30
     with app.app_context():
-        assessment = Assessment(
-            supplier_id=supplier.id,
-            template_id="csm-v2-supplier",
-            template_version=1,
-            due_on=date.today() + timedelta(days=30),
-            status=AssessmentStatus.sent,
-        )
-        db.session.add(assessment)
-        db.session.flush()
-        db.session.add(
-            Invitation(
-                assessment_id=assessment.id,
-                contact_id=contact.id,
-                email=contact.email,
-                token_hash=token_hash(token),
-                expires_at=datetime.now(UTC) + timedelta(days=60),
-            )
+        assessment = make_assessment(supplier, due_on=date.today() + timedelta(days=30))
+        make_invitation(
+            assessment,
+            contact,
+            token_hash=token_hash(token),
+            expires_at=datetime.now(UTC) + timedelta(days=60),
         )
         db.session.commit()
         assessment_id = assessment.id

@@ -166,3 +166,17 @@ def test_japanese_pages_show_no_english_ui_text(auth, runner, ctx, catalog):
         text = _visible_text(auth.client.get(url).get_data(as_text=True))
         leaked = [m for m in english if m in text]
         assert leaked == [], (url, leaked)
+
+
+def test_every_vocabulary_word_has_a_label_and_options_carry_the_stored_values(app):
+    from vendorrisk.i18n import choices
+    from vendorrisk.i18n.labels import LABELS, level_name, tier_name
+    from vendorrisk.vocab import Level, Locale, Outage, Replaceability, Tier
+
+    for vocabulary in (Tier, Level, Outage, Replaceability, Locale):
+        assert set(LABELS[vocabulary]) == set(vocabulary), vocabulary
+    with app.test_request_context(headers={"Accept-Language": "ja"}):
+        assert [c.value for c in choices(Outage)] == ["hours", "days", "weeks", "months"]
+        assert [c.value for c in choices(Locale)] == ["ja", "en"]
+        assert tier_name("critical") == str(LABELS[Tier][Tier.critical]) != "critical"
+        assert (tier_name(None), level_name(None), level_name("star3")) == ("—", "なし", "SCS ★3")

@@ -14,7 +14,8 @@ def create_app(config: Config | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(INSTANCE_DIR), instance_relative_config=False)
     app.config.from_object(config or load_config())
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)  # the embedded SQLite lives here
-    from vendorrisk import access, catalog, cli, errors, i18n, idempotency, web
+    from vendorrisk import access, catalog, cli, errors, health, i18n, idempotency, web
+    from vendorrisk.blueprints.common import unit_of_work
     from vendorrisk.extensions import csrf, db, limiter, migrate
 
     db.init_app(app)
@@ -28,6 +29,8 @@ def create_app(config: Config | None = None) -> Flask:
     idempotency.init_app(app)  # after CSRF and access: only a sound request uses a key
     catalog.init_app(app)
     register_blueprints(app)
+    unit_of_work.init_app(app)  # after the blueprints: each of their views commits once
+    health.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
     return app
@@ -36,7 +39,6 @@ def create_app(config: Config | None = None) -> Flask:
 def register_blueprints(app: Flask) -> None:
     from vendorrisk.blueprints import (
         admin,
-        api,
         assessments,
         auth,
         dashboard,
@@ -51,5 +53,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(assessments.bp)
     app.register_blueprint(portal.bp, url_prefix="/portal")
     app.register_blueprint(admin.bp, url_prefix="/admin")
-    app.register_blueprint(api.bp)
     app.register_blueprint(selfassessment.bp, url_prefix="/self-assessment")

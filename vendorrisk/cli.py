@@ -6,16 +6,16 @@ import sys
 from pathlib import Path
 
 import click
-import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from vendorrisk import clock
 from vendorrisk.catalog import Catalog
 from vendorrisk.extensions import db
-from vendorrisk.models import Role, Supplier
+from vendorrisk.models import Role
 from vendorrisk.services import audit, users
 from vendorrisk.services.reporting import exports
+from vendorrisk.vocab import LOCALES, Locale
 
 
 def _create_app():
@@ -24,6 +24,8 @@ def _create_app():
     return create_app()
 
 
+# FlaskGroup also adds the `flask.commands` entry points of pyproject.toml: `seed-demo` lives
+# in vendorrisk/demo/cli.py, so that the application itself never loads the demo.
 @click.group(cls=FlaskGroup, create_app=_create_app)
 def cli() -> None:
     """vendorrisk: supply-chain security questionnaires and vendor risk."""
@@ -69,23 +71,6 @@ def validate_command(folder: Path | None) -> None:
             click.echo(f"      - {problem}", err=True)
     if loaded.errors:
         sys.exit(1)
-
-
-@click.command("seed-demo")
-@click.option("--if-empty", is_flag=True, help="Do nothing when suppliers already exist.")
-@with_appcontext
-def seed_demo_command(if_empty: bool) -> None:
-    """Load a realistic demo register and print the admin login it created."""
-    from vendorrisk.demo import records as demo
-
-    if if_empty and db.session.scalar(sa.select(sa.func.count()).select_from(Supplier)):
-        return
-    with audit.acting_as(audit.Actor(type="system", label="seed-demo")):
-        logins = demo.load_demo(clock.today())
-        db.session.commit()
-    click.echo("Demo data loaded. Logins (one-time passwords, to be changed at first login):")
-    for email, role, password in logins:
-        click.echo(f"  {role:<12} {email:<32} {password}")
 
 
 @click.command("scheduler")
@@ -190,39 +175,40 @@ def export_command(kind: str, file: Path) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--skip-invalid", is_flag=True, help="Import the valid rows, skip the invalid ones.")
 @click.option("--dry-run", is_flag=True, help="Check the file and report; save nothing.")
-@click.option("--locale", type=click.Choice(["ja", "en"]), default="en", help="Message language.")
+@click.option(
+    "--locale", type=click.Choice(LOCALES), default=Locale.en.value, help="Message language."
+)
 @with_appcontext
 def import_suppliers_command(file: Path, skip_invalid: bool, dry_run: bool, locale: str) -> None:
     """Import suppliers and contacts from FILE (.csv or .xlsx); exit 1 on errors (2 if skipped)."""
     from flask_babel import force_locale
 
-    from vendorrisk.services.register.imports import files as import_files
-    from vendorrisk.services.register.imports import rows as imports
+    from vendorrisk.services.register.imports import columns, files, planning, preview, writing
 
     with force_locale(locale), audit.acting_as(audit.Actor(type="system", label="cli")):
-        max_rows = current_app.config.get("IMPORT_MAX_ROWS", import_files.MAX_ROWS)
+        max_rows = current_app.config.get("IMPORT_MAX_ROWS", files.MAX_ROWS)
         try:
-            table = import_files.read_table(
+            table = files.read_table(
                 file.read_bytes(), file.name, current_app.config["MAX_UPLOAD_BYTES"], max_rows
             )
-            mapping = imports.guess_mapping(table.headers)
+            mapping = columns.guess_mapping(table.headers)
             for header, key in zip(table.headers, mapping, strict=True):
                 if key is None:
-                    click.echo(imports.ignored_column(header), err=True)
-            plan = imports.plan(table, mapping, skip_invalid=skip_invalid)
-        except (import_files.FileRefused, imports.MappingRefused) as exc:
+                    click.echo(preview.ignored_column(header), err=True)
+            plan = planning.plan(table, mapping, skip_invalid=skip_invalid)
+        except (files.FileRefused, columns.MappingRefused) as exc:
             raise click.ClickException(str(exc)) from exc
         for error in plan.errors:
-            click.echo(imports.error_line(error), err=True)
+            click.echo(preview.error_line(error), err=True)
         if not plan.can_apply:
-            click.echo(imports.nothing_imported(), err=True)
+            click.echo(preview.nothing_imported(), err=True)
             sys.exit(1)
-        summary = imports.apply(plan, clock.now(), file.name)
+        summary = writing.apply(plan, clock.now(), file.name)
         if dry_run:
             db.session.rollback()
         else:
             db.session.commit()
-        for line in imports.summary_lines(summary, dry_run):
+        for line in preview.summary_lines(summary, dry_run):
             click.echo(line)
     sys.exit(2 if plan.errors else 0)
 
@@ -236,9 +222,9 @@ def rollup_group() -> None:
 @with_appcontext
 def rollup_backfill_command() -> None:
     """Store the area scores of completed assessments that have none."""
-    from vendorrisk.services.reporting import history as rollup_history
+    from vendorrisk.services.reporting import history
 
-    done = rollup_history.backfill_area_scores()
+    done = history.backfill_area_scores()
     db.session.commit()
     click.echo(f"Area scores stored for {done} assessments.")
 
@@ -295,12 +281,11 @@ def restore_command(file: Path, yes: bool) -> None:
 
 
 def init_app(app: Flask) -> None:
-    from vendorrisk.mail.outbox import outbox_group
+    from vendorrisk.mail.cli import outbox_group
 
     for command in (
         create_user_command,
         questionnaires_group,
-        seed_demo_command,
         outbox_group,
         scheduler_command,
         serve_command,

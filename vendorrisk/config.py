@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from vendorrisk.vocab import LOCALES, Locale
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = BASE_DIR / "instance"
 
@@ -95,9 +97,9 @@ class Config:
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
-        self.BABEL_DEFAULT_LOCALE = "ja"
+        self.BABEL_DEFAULT_LOCALE = Locale.ja.value
         self.BABEL_DEFAULT_TIMEZONE = "UTC"
-        self.LANGUAGES = ("ja", "en")
+        self.LANGUAGES = LOCALES
         self.WTF_CSRF_TIME_LIMIT = None  # tied to the session, which has its own lifetime
         #: Flask-WTF's HTTPS check wants a Referer, which `Referrer-Policy: no-referrer` never
         #: sends; extensions.OriginCheckedCSRF checks Sec-Fetch-Site / Origin instead.

@@ -52,6 +52,15 @@ CSRF_MESSAGE = _l(
 RETRY_AFTER = 30
 
 
+class ServiceError(ValueError):
+    """A service refusing what was asked, with a message for the person who asked.
+
+    Services raise it (or a subclass) and never commit; the view's unit of work rolls back and
+    shows the message where the view declared (`blueprints/common/unit_of_work.fails_to`). A
+    ValueError still, so that code catching the older per-service errors keeps working.
+    """
+
+
 def _wants_json() -> bool:
     return request.accept_mimetypes.best == "application/json" or request.is_json
 

@@ -11,7 +11,6 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from flask_talisman import Talisman
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
@@ -89,6 +88,3 @@ def cross_origin_reason() -> str | None:
 csrf = CSRFProtect()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
-
-#: Security headers (CSP, frame, content-type sniffing, referrer); configured in create_app.
-talisman = Talisman()

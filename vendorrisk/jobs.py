@@ -1,5 +1,5 @@
 """Scheduled jobs: one declarative table with stable ids; each run is locked, committed once
-and recorded. Jobs are thin: the work is in services.periodic and mail.outbox."""
+and recorded. Jobs are thin: the work is in services.periodic (one module a job) and mail."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,58 +17,51 @@ from typing import Any
 import sqlalchemy as sa
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from apscheduler.util import ref_to_obj
 from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
 
 from vendorrisk import clock
 from vendorrisk.extensions import db, release_session
-from vendorrisk.mail import outbox as mail
 from vendorrisk.models import JobRun
 from vendorrisk.services import audit
-from vendorrisk.services.periodic import schedule
-from vendorrisk.services.periodic import sweep_files as file_sweep
-from vendorrisk.services.register.imports import files as import_files
-from vendorrisk.services.reporting import history as rollup_history
 
 log = logging.getLogger("vendorrisk.jobs")
 
 
-def _deliver_mail(now: datetime) -> schedule.JobResult:
-    report = mail.deliver_pending(now=now, limit=500)
-    return schedule.JobResult(
-        done=report.sent,
-        skipped=report.retried + report.failed,
-        notes=[f"sent {report.sent}, retried {report.retried}, failed {report.failed}"],
-    )
+@dataclass
+class JobResult:
+    """What one run did: `done` acted on, `skipped` due but not possible, and why."""
 
+    done: int = 0
+    skipped: int = 0
+    notes: list[str] = field(default_factory=list)
 
-def _purge_imports(now: datetime) -> schedule.JobResult:
-    folder = import_files.kept_folder()
-    removed = import_files.purge(folder, now.timestamp()) if folder.is_dir() else 0
-    return schedule.JobResult(done=removed, notes=[f"removed {removed} abandoned import uploads"])
+    def summary(self) -> str:
+        line = f"{self.done} done, {self.skipped} skipped"
+        if self.notes:
+            more = f" (+{len(self.notes) - 1} more)" if len(self.notes) > 1 else ""
+            line += f"; {self.notes[0]}{more}"
+        return line
 
-
-def _sweep_files(now: datetime) -> schedule.JobResult:
-    found = file_sweep.sweep(Path(current_app.config["UPLOAD_DIR"]), now)
-    if found.removed:
-        audit.record("files_swept", summary=found.notes()[0])
-    return schedule.JobResult(done=len(found.removed), notes=found.notes())
-
-
-def _purge_idempotency_keys(now: datetime) -> schedule.JobResult:
-    from vendorrisk import idempotency
-
-    removed = idempotency.purge(now)
-    return schedule.JobResult(done=removed, notes=[f"forgot {removed} used form keys"])
+    def skip(self, note: str) -> None:
+        self.skipped += 1
+        self.notes.append(note)
 
 
 @dataclass(frozen=True)
 class Job:
     id: str
-    run: Callable[[datetime], schedule.JobResult]
+    #: The work, given `now`: "module:function", imported when the job runs (the jobs' modules
+    #: import JobResult from here, so this table names them rather than importing them).
+    target: str | Callable[[datetime], JobResult]
     #: APScheduler trigger arguments, in the configured time zone.
     trigger: dict[str, Any]
     description: Any  # a lazily translated string
+
+    def run(self, now: datetime) -> JobResult:
+        work = ref_to_obj(self.target) if isinstance(self.target, str) else self.target
+        return work(now)
 
     def make_trigger(self, timezone: str):
         args = dict(self.trigger)
@@ -81,61 +74,61 @@ class Job:
 JOBS: tuple[Job, ...] = (
     Job(
         "deliver-mail",
-        _deliver_mail,
+        "vendorrisk.services.periodic.deliver_mail:deliver_mail",
         {"type": "interval", "minutes": 1},
         _l("Deliver the mail outbox, retrying what failed for a while"),
     ),
     Job(
         "expire-links",
-        schedule.expire_links,
+        "vendorrisk.services.periodic.expire_links:expire_links",
         {"type": "cron", "hour": 0, "minute": 10},
         _l("Mark assessments whose every link has expired"),
     ),
     Job(
         "recheck",
-        schedule.recheck,
+        "vendorrisk.services.periodic.recheck:recheck",
         {"type": "cron", "hour": 6, "minute": 0},
         _l("Send the periodic re-check to suppliers that are due"),
     ),
     Job(
         "reminders",
-        schedule.reminders,
+        "vendorrisk.services.periodic.reminders:reminders",
         {"type": "cron", "hour": 9, "minute": 0},
         _l("Remind suppliers before, on and after the due date; escalate overdue ones"),
     ),
     Job(
         "expiry-alerts",
-        schedule.expiry_alerts,
+        "vendorrisk.services.periodic.expiry_alerts:expiry_alerts",
         {"type": "cron", "hour": 9, "minute": 30},
         _l("Alert on expiring certifications, insurance, contracts and risk acceptances"),
     ),
     Job(
         "rollup-snapshot",
-        rollup_history.snapshot,
+        "vendorrisk.services.reporting.history:snapshot",
         {"type": "cron", "hour": 2, "minute": 0},
         _l("Capture this quarter's roll-up figures for the trends"),
     ),
     Job(
         "weekly-digest",
-        schedule.weekly_digest,
+        "vendorrisk.services.periodic.weekly_digest:weekly_digest",
         {"type": "cron", "hour": 8, "minute": 0},
         _l("The CISO's weekly digest (on the configured weekday)"),
     ),
     Job(
         "purge-imports",
-        _purge_imports,
+        "vendorrisk.services.periodic.purge_imports:purge_imports",
         {"type": "cron", "hour": 3, "minute": 20},
         _l("Delete supplier-import uploads left unconfirmed for more than two hours"),
     ),
     Job(
         "purge-idempotency-keys",
-        _purge_idempotency_keys,
+        "vendorrisk.services.periodic.purge_idempotency_keys:purge_idempotency_keys",
         {"type": "cron", "hour": 3, "minute": 30},
         _l("Forget the one-time keys of forms sent more than a week ago"),
     ),
     Job(
         "sweep-files",
-        _sweep_files,
+        "vendorrisk.services.periodic.sweep_files:sweep_files",
         {"type": "cron", "hour": 3, "minute": 40},
         _l("Delete uploaded files that no record names (left by an interrupted upload)"),
     ),

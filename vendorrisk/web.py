@@ -8,11 +8,12 @@ from flask import Flask, Response, current_app, g, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from flask_talisman import Talisman
 from flask_wtf.csrf import CSRFError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from vendorrisk.access import rule_for
-from vendorrisk.extensions import cross_origin_reason, login_manager, talisman
+from vendorrisk.extensions import cross_origin_reason, login_manager
 from vendorrisk.models import User
 from vendorrisk.services import audit, users
 
@@ -95,7 +96,9 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to see this page.")
     login_manager.login_message_category = "info"
-    talisman.init_app(
+    # One Talisman per app: it keeps its settings on itself, so a shared one would carry one
+    # app's force_https into the next app built in the same process.
+    Talisman(
         app,
         force_https=app.config.get("SESSION_COOKIE_SECURE", False),
         session_cookie_secure=app.config.get("SESSION_COOKIE_SECURE", False),

@@ -355,24 +355,14 @@ def test_confirming_an_import_twice_imports_once_and_shows_the_first_result(auth
 # -- the portal submit (row 12) ------------------------------------------------------------------
 
 
-def _value_for(q):
-    if q.type in ("yes_partial_no", "yes_no"):
-        return "yes"
-    if q.type == "single_choice":
-        return max(q.choices, key=lambda c: c.score).value
-    if q.type == "multi_choice":
-        return [q.choices[0].value]
-    return {"text": "情報セキュリティ推進室", "number": "1,000", "date": "2027-03-31"}.get(q.type)
-
-
 def _answer_everything(client) -> None:
     for section in TEMPLATE.sections:
         data = {}
         for q in section.questions:
             data[f"v-{q.id}"] = "0"
-            if (value := _value_for(q)) is not None:
+            if (value := q.kind.sample(q)) is not None:
                 data[f"a-{q.id}"] = value
-            if q.type == "file" or q.evidence:
+            if q.kind.holds_files or q.evidence:
                 data[f"f-{q.id}"] = (io.BytesIO(PDF), f"{q.id}.pdf")
         response = client.post(
             f"/portal/q/section/{section.id}", data=data, content_type="multipart/form-data"
@@ -388,12 +378,9 @@ def ready(app, auth, supplier, ctx, today):
         f"/suppliers/{supplier.id}/send", data=_send_form(ctx, supplier, today)
     )
     assessment_id = int(response.headers["Location"].rstrip("/").split("/")[-1])
-    from vendorrisk.services.assessments import portal
-
     with ctx() as session:  # a link of our own: the mailed one is only in the outbox
         invitation = session.scalar(sa.select(Invitation))
-        token = "t" * 43
-        invitation.token_hash = portal.token_hash(token)
+        token = invitation.issue_token()
         session.commit()
     contact = app.test_client()
     assert contact.post(f"/portal/{token}", data={"lang": "en"}).status_code == 302

@@ -24,7 +24,7 @@ from flask_migrate import upgrade
 
 from tests.conftest import build_app
 from vendorrisk import backup, jobs
-from vendorrisk.demo import records as demo
+from vendorrisk.demo import seed as demo
 from vendorrisk.extensions import db
 from vendorrisk.models import Attestation
 from vendorrisk.services import audit, files

@@ -13,7 +13,6 @@ from __future__ import annotations
 import io
 import os
 import re
-import secrets
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -48,9 +47,9 @@ from vendorrisk.services import files, users
 from vendorrisk.services.assessments import lifecycle as assessments
 from vendorrisk.services.assessments import portal
 from vendorrisk.services.assessments.portal import Posted
-from vendorrisk.services.periodic import schedule
-from vendorrisk.services.review import review
-from vendorrisk.services.selfassessment import cycles as sa_service
+from vendorrisk.services.periodic.settings import ScheduleSettings, schedule_settings
+from vendorrisk.services.review import tiers
+from vendorrisk.services.selfassessment import cycles, kpis
 
 POSTGRES = os.environ.get("VENDORRISK_TEST_DATABASE_URL", "").startswith("postgresql")
 ROUNDS = int(os.environ.get("VENDORRISK_RACE_ROUNDS") or 200)
@@ -147,9 +146,7 @@ def _sent(app: Flask, contacts: int = 2) -> Scene:
         )
         tokens = []
         for invitation in assessment.invitations:  # the mailed links, known to the test
-            token = secrets.token_urlsafe(32)
-            invitation.token_hash = assessments.token_hash(token)
-            tokens.append(token)
+            tokens.append(invitation.issue_token())
         db.session.commit()
         return Scene(assessment.id, [c.id for c in people], tokens)
 
@@ -456,8 +453,8 @@ def test_answer_saves_are_audited_as_they_always_were(racing):
 
 def _cycle(app: Flask) -> int:
     with app.app_context():
-        cycle = sa_service.start_cycle(
-            "同時保存", clock.today(), sa_service.current_template(), None, clock.now()
+        cycle = cycles.start_cycle(
+            "同時保存", clock.today(), cycles.current_template(), None, clock.now()
         )
         db.session.commit()
         cycle_id = cycle.id
@@ -471,11 +468,11 @@ def _item_save(
     def run(barrier: threading.Barrier) -> Outcome:
         with app.app_context():
             try:
-                item = sa_service.items_by_question(sa_service.get_full(cycle_id))[qid]
+                item = cycles.items_by_question(cycles.get_full(cycle_id))[qid]
                 barrier.wait()
                 try:
-                    sa_service.save_item(item, {"evidence": evidence}, seen, None, clock.now())
-                except sa_service.VersionConflict:
+                    cycles.save_item(item, {"evidence": evidence}, seen, None, clock.now())
+                except cycles.VersionConflict:
                     db.session.rollback()
                     theirs = db.session.get(SelfAssessmentItem, item.id)
                     return Outcome("conflict", theirs.evidence, theirs.version)
@@ -524,11 +521,11 @@ def _kpi_save(
     def run(barrier: threading.Barrier) -> Outcome:
         with app.app_context():
             try:
-                cycle = sa_service.get_full(cycle_id)
+                cycle = cycles.get_full(cycle_id)
                 barrier.wait()
                 try:
-                    sa_service.save_kpis(cycle, {"incidents": value}, seen)
-                except sa_service.VersionConflict:
+                    kpis.save_kpis(cycle, {"incidents": value}, seen)
+                except cycles.VersionConflict:
                     db.session.rollback()
                     return Outcome("conflict")
                 db.session.flush()
@@ -636,9 +633,9 @@ def _stored_settings(app: Flask, which: str) -> dict[str, Any]:
     with app.app_context():
         try:
             if which == "rules":
-                rules = review.tier_rules()
+                rules = tiers.tier_rules()
                 return {f"cadence__{k}": v for k, v in rules.cadence_months.items()}
-            return schedule.schedule_settings().to_dict()
+            return schedule_settings().to_dict()
         finally:
             db.session.remove()
 
@@ -705,7 +702,7 @@ def test_settings_saves_are_audited_as_they_always_were(racing):
             .order_by(AuditEvent.id)
         ).all()
         db.session.remove()
-    defaults = schedule.ScheduleSettings().to_dict()
+    defaults = ScheduleSettings().to_dict()
     assert [tuple(r) for r in rows] == [
         ("create", "settings", {"key": "schedule", "value": defaults | {"overdue_every_days": 3}}),
         (

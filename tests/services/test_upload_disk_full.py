@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.test_portal import PDF, TEMPLATE, _open, sent
-from tests.test_schedule import _upload, evidence
+from tests.blueprints.portal.test_portal import PDF, TEMPLATE, _open, sent
+from tests.services.register.test_evidence_requests import _upload, evidence
 from vendorrisk.models import Answer, Attestation, Role, StoredFile
 
 #: Fixtures borrowed by name: the portal's sent questionnaire, the renewed-evidence request.

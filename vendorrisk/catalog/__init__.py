@@ -7,7 +7,8 @@ from pathlib import Path
 from flask import Flask, current_app
 
 from vendorrisk.catalog.loader import CatalogError, load_directory, load_template
-from vendorrisk.catalog.model import Question, Section, Template, Text
+from vendorrisk.catalog.model import Question, Section, Template
+from vendorrisk.catalog.text import Text
 
 __all__ = [
     "Catalog",

@@ -8,8 +8,10 @@ from typing import Any
 
 import yaml
 
-from vendorrisk.catalog.model import Choice, Mapping, Question, Section, ShowIf, Template, Text
+from vendorrisk.catalog.model import Choice, Mapping, Question, Section, ShowIf, Template
+from vendorrisk.catalog.text import Text
 from vendorrisk.catalog.types import QUESTION_TYPES
+from vendorrisk.vocab import LOCALES
 
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 VALUE_RE = re.compile(r"^[a-z0-9_]+$")
@@ -72,13 +74,13 @@ class _Checker:
     def text(self, where: str, data: Any, optional: bool = False) -> Text | None:
         if data is None and optional:
             return None
-        if not isinstance(data, dict) or set(data) - {"ja", "en"}:
+        if not isinstance(data, dict) or set(data) - set(LOCALES):
             self.fail(where, "must be a mapping with the keys 'ja' and 'en'")
             return None
-        for lang in ("ja", "en"):
+        for lang in LOCALES:
             if not isinstance(data.get(lang), str) or not data[lang].strip():
                 self.fail(where, f"missing translation {lang!r}")
-        if not all(isinstance(data.get(x), str) for x in ("ja", "en")):
+        if not all(isinstance(data.get(x), str) for x in LOCALES):
             return None
         return Text(ja=data["ja"].strip(), en=data["en"].strip())
 

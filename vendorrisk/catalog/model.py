@@ -4,16 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from vendorrisk.catalog.types import QuestionType, question_type
-
-
-@dataclass(frozen=True)
-class Text:
-    ja: str
-    en: str
-
-    def get(self, locale: str | None) -> str:
-        return self.en if locale == "en" else self.ja
+from vendorrisk.catalog.text import Text
+from vendorrisk.catalog.types import AnswerType, question_type
 
 
 @dataclass(frozen=True)
@@ -52,11 +44,8 @@ class Question:
     show_if: ShowIf | None = None
 
     @property
-    def kind(self) -> QuestionType:
+    def kind(self) -> AnswerType:
         return question_type(self.type)
-
-    def choice_label(self, value: str, locale: str) -> str:
-        return next((c.label.get(locale) for c in self.choices if c.value == value), value)
 
 
 @dataclass(frozen=True)

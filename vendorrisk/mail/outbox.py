@@ -1,5 +1,6 @@
 """The mail outbox (送信キュー): queue in the transaction, deliver after the response, retry later.
 
+What each mail says is written in `mail.messages` (one function a kind), which queues it here.
 Every email is first a row, with its Message-ID fixed when it is queued. A request only queues:
 `deliver_after_response` hands the request's own mail to the relay once the response has gone
 out, bounded in count and time (WEB_BUDGET); the `deliver-mail` job (every minute) sends the rest
@@ -43,7 +44,6 @@ from flask import (
     has_request_context,
     render_template,
 )
-from flask.cli import with_appcontext
 from flask_babel import force_locale
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -562,18 +562,3 @@ def _describe(exc: BaseException) -> str:
 
 def _text(reply: bytes | str) -> str:
     return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
-
-
-@click.group("outbox")
-def outbox_group() -> None:
-    """The mail outbox."""
-
-
-@outbox_group.command("deliver")
-@click.option("--limit", default=200, show_default=True, help="Most messages to send.")
-@with_appcontext
-def deliver_command(limit: int) -> None:
-    """Deliver pending mail now."""
-    with audit.acting_as(audit.Actor(type="system", label="cli")):
-        report = deliver_pending(limit=limit)
-    click.echo(f"sent {report.sent}, retried {report.retried}, failed {report.failed}")

@@ -18,22 +18,24 @@ from vendorrisk.models.idempotency_key import IdempotencyKey
 from vendorrisk.models.job_run import JobRun
 from vendorrisk.models.outbox import OutboxMessage, OutboxStatus
 from vendorrisk.models.review import (
+    OPEN_FINDING_STATUSES,
     Clarification,
     ClarificationMessage,
     Decision,
     Finding,
     FindingStatus,
-    Setting,
     Severity,
     TierChange,
 )
 from vendorrisk.models.rollup import AREA_COLUMNS, AreaScore, RollupSnapshot
 from vendorrisk.models.selfassessment import (
+    SETTLED_STATUSES,
     ItemStatus,
     SelfAssessmentCycle,
     SelfAssessmentItem,
     SelfAssessmentKpi,
 )
+from vendorrisk.models.setting import Setting
 from vendorrisk.models.stored_file import StoredFile
 from vendorrisk.models.supplier import (
     SHARING_FLAGS,
@@ -47,6 +49,8 @@ from vendorrisk.models.supplier import (
 from vendorrisk.models.user import Role, User, UserSession
 
 __all__ = [
+    "OPEN_FINDING_STATUSES",
+    "SETTLED_STATUSES",
     "localized_name",
     "ItemStatus",
     "SelfAssessmentCycle",

@@ -7,10 +7,12 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from vendorrisk.extensions import db
 from vendorrisk.models.base import TimestampMixin, UTCDateTime, enum_column, utcnow
+from vendorrisk.models.mixins import EmailedLinkMixin, HashedTokenMixin
 from vendorrisk.models.review import Decision
 
 
@@ -127,33 +129,28 @@ class Assessment(TimestampMixin, db.Model):
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 
+    @hybrid_method
+    def is_overdue(self, today: date) -> bool:
+        """Still open for answers and past its due date (the lists' "Overdue" badge)."""
+        return self.status in OPEN_STATUSES and self.due_on < today
 
-class Invitation(db.Model):
+    @is_overdue.inplace.expression
+    @classmethod
+    def _is_overdue_sql(cls, today: date) -> sa.ColumnElement[bool]:
+        return sa.and_(cls.status.in_(OPEN_STATUSES), cls.due_on < today)
+
+
+class Invitation(EmailedLinkMixin, db.Model):
     """The emailed access of one contact to one assessment; the token is stored only hashed."""
 
     __tablename__ = "invitations"
     __audited__ = True
-    __audit_redacted__ = frozenset({"token_hash"})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: The assessment it opens.
     assessment_id: Mapped[int] = mapped_column(
         sa.ForeignKey("assessments.id", ondelete="CASCADE"), index=True
     )
-    #: The contact it was sent to.
-    contact_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("contacts.id", ondelete="SET NULL"), index=True
-    )
-    #: Address it was sent to (kept if the contact changes).
-    email: Mapped[str] = mapped_column(sa.String(254))
-    #: Language of the mail and the portal: "ja" or "en".
-    locale: Mapped[str] = mapped_column(sa.String(5), default="ja")
-    #: SHA-256 of the 256-bit token.
-    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
-    #: When it was created and mailed (UTC).
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    #: The link stops working after this (due date plus grace period).
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     #: Set when revoked (or replaced by a resend).
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: First time the link was used to open the portal.
@@ -164,12 +161,9 @@ class Invitation(db.Model):
     use_count: Mapped[int] = mapped_column(default=0)
 
     assessment: Mapped[Assessment] = relationship(back_populates="invitations")
-    contact = relationship("Contact")
-
-    __table_args__ = (sa.CheckConstraint("locale IN ('ja', 'en')", name="locale"),)
 
 
-class PortalSitting(db.Model):
+class PortalSitting(HashedTokenMixin, db.Model):
     """One exchange of a link for a portal session: server-side, so revoking ends it."""
 
     __tablename__ = "portal_sittings"
@@ -179,8 +173,6 @@ class PortalSitting(db.Model):
     invitation_id: Mapped[int] = mapped_column(
         sa.ForeignKey("invitations.id", ondelete="CASCADE"), index=True
     )
-    #: SHA-256 of the sitting token kept in the signed session cookie.
-    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     #: When it was opened (UTC).
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     #: Address it was opened from.

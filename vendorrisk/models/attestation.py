@@ -6,6 +6,7 @@ import enum
 from datetime import date
 
 import sqlalchemy as sa
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from vendorrisk.extensions import db
@@ -78,10 +79,18 @@ class Attestation(TimestampMixin, db.Model):
         ),
     )
 
-    def is_expired(self, today: date) -> bool:
-        return self.expires_on is not None and self.expires_on < today
+    @hybrid_method
+    def valid_on(self, day: date) -> bool:
+        """Valid on `day`: no expiry date, or expiring that day or later."""
+        return self.expires_on is None or self.expires_on >= day
+
+    @valid_on.inplace.expression
+    @classmethod
+    def _valid_on_sql(cls, day: date) -> sa.ColumnElement[bool]:
+        return sa.or_(cls.expires_on.is_(None), cls.expires_on >= day)
 
     def expires_within(self, today: date, days: int) -> bool:
-        if self.expires_on is None or self.is_expired(today):
+        """Still valid today, and expiring within `days` days."""
+        if self.expires_on is None or not self.valid_on(today):
             return False
         return (self.expires_on - today).days <= days

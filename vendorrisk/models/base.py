@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -45,6 +46,17 @@ def enum_column(enum_cls: type[enum.Enum], name: str) -> sa.Enum:
         length=max(len(m.value) for m in enum_cls),
         values_callable=lambda cls: [m.value for m in cls],
         validate_strings=True,
+    )
+
+
+def one_of(
+    column: str, values: Iterable[str], *, name: str | None = None, nullable: bool = False
+) -> sa.CheckConstraint:
+    """A CHECK that `column` holds one of `values` (a vocab enum), named after the column."""
+    listed = ", ".join(f"'{value}'" for value in values)
+    sql = f"{column} IN ({listed})"
+    return sa.CheckConstraint(
+        f"{column} IS NULL OR {sql}" if nullable else sql, name=name or column
     )
 
 

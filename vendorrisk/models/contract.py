@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import sqlalchemy as sa
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from vendorrisk.extensions import db
@@ -79,6 +80,16 @@ class Contract(TimestampMixin, db.Model):
     def clause_count(self) -> int:
         return sum(bool(getattr(self, name)) for name in CONTRACT_CLAUSES)
 
-    def is_active_on(self, day: date) -> bool:
+    @hybrid_method
+    def in_force_on(self, day: date) -> bool:
+        """In force on `day`: started (or no start date) and not yet ended (or open-ended)."""
         started = self.starts_on is None or self.starts_on <= day
         return started and (self.ends_on is None or day <= self.ends_on)
+
+    @in_force_on.inplace.expression
+    @classmethod
+    def _in_force_on_sql(cls, day: date) -> sa.ColumnElement[bool]:
+        return sa.and_(
+            sa.or_(cls.starts_on.is_(None), cls.starts_on <= day),
+            sa.or_(cls.ends_on.is_(None), cls.ends_on >= day),
+        )

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from vendorrisk.extensions import db
 from vendorrisk.models.base import UTCDateTime, enum_column, utcnow
+from vendorrisk.vocab import Locale
 
 
 class OutboxStatus(enum.StrEnum):
@@ -34,8 +35,8 @@ class OutboxMessage(db.Model):
     recipient: Mapped[str] = mapped_column(sa.String(254))
     #: Recipient's display name.
     recipient_name: Mapped[str] = mapped_column(sa.String(200), default="")
-    #: Language the message was written in.
-    locale: Mapped[str] = mapped_column(sa.String(5), default="ja")
+    #: Language the message was written in (a vocab.Locale).
+    locale: Mapped[str] = mapped_column(sa.String(5), default=Locale.ja.value)
     #: Subject line.
     subject: Mapped[str] = mapped_column(sa.String(300))
     #: Plain-text body.

@@ -6,10 +6,12 @@ import enum
 from datetime import date, datetime
 
 import sqlalchemy as sa
+from sqlalchemy.ext.hybrid import hybrid_method, hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from vendorrisk.extensions import db
-from vendorrisk.models.base import TimestampMixin, UTCDateTime, enum_column, utcnow
+from vendorrisk.models.base import TimestampMixin, UTCDateTime, enum_column, one_of, utcnow
+from vendorrisk.vocab import TierSource
 
 
 class Decision(enum.StrEnum):
@@ -30,6 +32,12 @@ class FindingStatus(enum.StrEnum):
     in_progress = "in_progress"
     resolved = "resolved"
     risk_accepted = "risk_accepted"
+
+
+#: Statuses of a finding still to be remediated (Finding.is_open).
+OPEN_FINDING_STATUSES = (FindingStatus.open, FindingStatus.in_progress)
+#: Severities counted as serious (Finding.is_serious): reported to the management, shown red.
+SERIOUS_SEVERITIES = (Severity.high, Severity.critical)
 
 
 class Clarification(db.Model):
@@ -155,9 +163,35 @@ class Finding(TimestampMixin, db.Model):
         ),
     )
 
-    @property
+    @hybrid_property
     def is_open(self) -> bool:
-        return self.status in (FindingStatus.open, FindingStatus.in_progress)
+        """Open or in progress: still to be remediated (neither resolved nor accepted)."""
+        return self.status in OPEN_FINDING_STATUSES
+
+    @is_open.inplace.expression
+    @classmethod
+    def _is_open_sql(cls) -> sa.ColumnElement[bool]:
+        return cls.status.in_(OPEN_FINDING_STATUSES)
+
+    @hybrid_property
+    def is_serious(self) -> bool:
+        """High or critical."""
+        return self.severity in SERIOUS_SEVERITIES
+
+    @is_serious.inplace.expression
+    @classmethod
+    def _is_serious_sql(cls) -> sa.ColumnElement[bool]:
+        return cls.severity.in_(SERIOUS_SEVERITIES)
+
+    @hybrid_method
+    def is_overdue(self, today: date) -> bool:
+        """Open and past its remediation due date."""
+        return self.is_open and self.due_on is not None and self.due_on < today
+
+    @is_overdue.inplace.expression
+    @classmethod
+    def _is_overdue_sql(cls, today: date) -> sa.ColumnElement[bool]:
+        return sa.and_(cls.is_open, cls.due_on < today)
 
 
 class TierChange(db.Model):
@@ -170,11 +204,11 @@ class TierChange(db.Model):
     supplier_id: Mapped[int] = mapped_column(
         sa.ForeignKey("suppliers.id", ondelete="CASCADE"), index=True
     )
-    #: The tier before.
+    #: The tier before (a vocab.Tier).
     previous: Mapped[str | None] = mapped_column(sa.String(10))
-    #: The tier after.
+    #: The tier after (a vocab.Tier).
     tier: Mapped[str] = mapped_column(sa.String(10))
-    #: "rule" or "manual".
+    #: Who set it (a vocab.TierSource).
     source: Mapped[str] = mapped_column(sa.String(10))
     #: Why: the rule's reasons, or the person's reason.
     reason: Mapped[str] = mapped_column(sa.Text, default="")
@@ -187,17 +221,4 @@ class TierChange(db.Model):
 
     changed_by = relationship("User")
 
-    __table_args__ = (sa.CheckConstraint("source IN ('rule', 'manual')", name="source"),)
-
-
-class Setting(db.Model):
-    """Settings an admin changes in the UI (tier rules, cadences), as JSON by key."""
-
-    __tablename__ = "settings"
-    __audited__ = True
-
-    key: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
-    #: The value.
-    value: Mapped[dict] = mapped_column(sa.JSON)
-    #: When it last changed (UTC).
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    __table_args__ = (one_of("source", TierSource),)

@@ -143,7 +143,7 @@ class RollupSnapshot(db.Model):
     )
 
 
-#: The roll-up picks each supplier's latest completed assessment (services/scope.py
+#: The roll-up picks each supplier's latest completed assessment (services/reporting/scope.py
 #: latest_completed) for every supplier at once, and filters on its questionnaire: this index
 #: answers both without a sort or a table read.
 LATEST_COMPLETED_INDEX = sa.Index(

@@ -22,6 +22,10 @@ class ItemStatus(enum.StrEnum):
     not_applicable = "not_applicable"
 
 
+#: Statuses that leave nothing to do on an item.
+SETTLED_STATUSES = (ItemStatus.done, ItemStatus.not_applicable)
+
+
 class SelfAssessmentCycle(TimestampMixin, db.Model):
     """One dated snapshot of the check sheet; frozen once closed."""
 
@@ -132,6 +136,13 @@ class SelfAssessmentItem(db.Model):
     __table_args__ = (
         sa.UniqueConstraint("cycle_id", "question_id", name="uq_self_assessment_items_question"),
     )
+
+    def is_overdue(self, today: date) -> bool:
+        """Answered but not settled, past its target date, in a cycle still open."""
+        begun = self.status is not None and self.status not in SETTLED_STATUSES
+        late = self.target_on is not None and self.target_on < today
+        return begun and late and self.cycle.is_open
+
     #: UPDATE ... WHERE version = the one loaded: two saves at once cannot both win.
     __mapper_args__ = {"version_id_col": version}
 

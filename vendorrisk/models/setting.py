@@ -11,23 +11,37 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Mapped, mapped_column
 
+from vendorrisk.errors import ServiceError
 from vendorrisk.extensions import db
-from vendorrisk.models import Setting
-from vendorrisk.models.base import utcnow
-from vendorrisk.services import audit
+from vendorrisk.models.base import UTCDateTime, utcnow
 
 #: The fingerprint of a setting never saved (the form showed the defaults).
 UNSAVED = "unsaved"
 
 
-class SettingConflict(Exception):
+class Setting(db.Model):
+    """Settings an admin changes in the UI (tier rules, cadences), as JSON by key."""
+
+    __tablename__ = "settings"
+    __audited__ = True
+
+    key: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    #: The value.
+    value: Mapped[dict] = mapped_column(sa.JSON)
+    #: When it last changed (UTC).
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class SettingConflict(ServiceError):
     """Someone else saved the setting since the form was shown; theirs is kept."""
 
     def __init__(self) -> None:
@@ -68,6 +82,8 @@ def _insert(key: str, value: dict) -> bool:
     )
     if db.session.execute(stmt).scalar() is None:
         return False
+    from vendorrisk.services import audit  # here: the audit log imports the models
+
     audit.record_created(db.session.get(Setting, key))
     return True
 

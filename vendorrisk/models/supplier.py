@@ -6,10 +6,12 @@ import enum
 from datetime import date, datetime
 
 import sqlalchemy as sa
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from vendorrisk.extensions import db
-from vendorrisk.models.base import TimestampMixin, UTCDateTime, enum_column
+from vendorrisk.models.base import TimestampMixin, UTCDateTime, enum_column, one_of
+from vendorrisk.vocab import SCS_LEVELS, Locale, Outage, Replaceability, Tier
 
 
 class SupplierCategory(enum.StrEnum):
@@ -44,7 +46,7 @@ SHARING_FLAGS = (
 
 def localized_name(name_ja: str, name_en: str, locale: str) -> str:
     """A supplier's name for a reader of `locale`: English when asked and known, else Japanese."""
-    if locale == "en" and name_en:
+    if locale == Locale.en and name_en:
         return name_en
     return name_ja or name_en
 
@@ -53,14 +55,10 @@ class Supplier(TimestampMixin, db.Model):
     __tablename__ = "suppliers"
     __audited__ = True
     __table_args__ = (
-        sa.CheckConstraint("max_outage IN ('hours', 'days', 'weeks', 'months')", name="outage"),
-        sa.CheckConstraint("replaceability IN ('easy', 'moderate', 'hard')", name="replaceability"),
-        sa.CheckConstraint(
-            "scs_level IS NULL OR scs_level IN ('star3', 'star4', 'star5')", name="scs_level"
-        ),
-        sa.CheckConstraint(
-            "tier IS NULL OR tier IN ('low', 'medium', 'high', 'critical')", name="tier"
-        ),
+        one_of("max_outage", Outage, name="outage"),
+        one_of("replaceability", Replaceability),
+        one_of("scs_level", SCS_LEVELS, nullable=True),
+        one_of("tier", Tier, nullable=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -104,19 +102,23 @@ class Supplier(TimestampMixin, db.Model):
     has_admin_access: Mapped[bool] = mapped_column(default=False)
     #: Free-text notes.
     notes: Mapped[str] = mapped_column(sa.Text, default="")
-    #: How long we could bear its stopping.
-    max_outage: Mapped[str] = mapped_column(sa.String(10), default="weeks", server_default="weeks")
-    #: How easily it could be replaced: easy, moderate, hard.
-    replaceability: Mapped[str] = mapped_column(
-        sa.String(10), default="moderate", server_default="moderate"
+    #: How long we could bear its stopping (a vocab.Outage).
+    max_outage: Mapped[str] = mapped_column(
+        sa.String(10), default=Outage.weeks.value, server_default=Outage.weeks.value
     )
-    #: METI SCS evaluation level held (star3/star4/star5), if evaluated.
+    #: How easily it could be replaced (a vocab.Replaceability).
+    replaceability: Mapped[str] = mapped_column(
+        sa.String(10),
+        default=Replaceability.moderate.value,
+        server_default=Replaceability.moderate.value,
+    )
+    #: METI SCS evaluation level held (one of vocab.SCS_LEVELS), if evaluated.
     scs_level: Mapped[str | None] = mapped_column(sa.String(10))
     #: Until when the SCS evaluation is valid.
     scs_expires_on: Mapped[date | None] = mapped_column(sa.Date)
-    #: Risk tier (重要度): critical, high, medium, low; None until first decided.
+    #: Risk tier (重要度, a vocab.Tier); None until first decided.
     tier: Mapped[str | None] = mapped_column(sa.String(10), index=True)
-    #: "rule" or "manual" (a person's override, kept until changed by a person).
+    #: Who set the tier (a vocab.TierSource): a person's override is kept until a person changes it.
     tier_source: Mapped[str | None] = mapped_column(sa.String(10))
     #: Overall score of the latest completed assessment.
     latest_score: Mapped[float | None] = mapped_column(sa.Float, index=True)
@@ -148,6 +150,30 @@ class Supplier(TimestampMixin, db.Model):
         order_by="Attestation.kind",
     )
 
+    @hybrid_method
+    def scs_held_on(self, day: date) -> bool:
+        """Holds a METI SCS evaluation valid on `day` (no end date, or ending that day or later)."""
+        valid = self.scs_expires_on is None or self.scs_expires_on >= day
+        return self.scs_level is not None and valid
+
+    @scs_held_on.inplace.expression
+    @classmethod
+    def _scs_held_on_sql(cls, day: date) -> sa.ColumnElement[bool]:
+        return sa.and_(
+            cls.scs_level.is_not(None),
+            sa.or_(cls.scs_expires_on.is_(None), cls.scs_expires_on >= day),
+        )
+
+    @hybrid_method
+    def is_review_overdue(self, today: date) -> bool:
+        """The next periodic re-check is past (the "Overdue" badge on the re-check date)."""
+        return self.next_review_on is not None and self.next_review_on < today
+
+    @is_review_overdue.inplace.expression
+    @classmethod
+    def _is_review_overdue_sql(cls, today: date) -> sa.ColumnElement[bool]:
+        return sa.and_(cls.next_review_on.is_not(None), cls.next_review_on < today)
+
     @property
     def display_name(self) -> str:
         return self.name_ja or self.name_en
@@ -178,8 +204,8 @@ class Contact(TimestampMixin, db.Model):
     department: Mapped[str] = mapped_column(sa.String(200), default="")
     #: Job title (役職).
     job_title: Mapped[str] = mapped_column(sa.String(200), default="")
-    #: Language for emails and the portal: "ja" or "en".
-    locale: Mapped[str] = mapped_column(sa.String(5), default="ja")
+    #: Language for emails and the portal (a vocab.Locale).
+    locale: Mapped[str] = mapped_column(sa.String(5), default=Locale.ja.value)
     #: The main contact for security questionnaires.
     is_primary: Mapped[bool] = mapped_column(default=False)
     #: Set when mail to this address bounced permanently.
@@ -189,5 +215,5 @@ class Contact(TimestampMixin, db.Model):
 
     __table_args__ = (
         sa.UniqueConstraint("supplier_id", "email", name="uq_contacts_supplier_email"),
-        sa.CheckConstraint("locale IN ('ja', 'en')", name="locale"),
+        one_of("locale", Locale),
     )

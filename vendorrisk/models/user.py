@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from vendorrisk.extensions import db
 from vendorrisk.models.base import TimestampMixin, UTCDateTime, enum_column, utcnow
+from vendorrisk.models.mixins import HashedTokenMixin
 
 
 class Role(enum.StrEnum):
@@ -36,7 +37,7 @@ class User(TimestampMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     #: What the user may do.
     role: Mapped[Role] = mapped_column(enum_column(Role, "user_role"))
-    #: Preferred UI language ("ja" / "en"); None follows the browser.
+    #: Preferred UI language (a vocab.Locale); None follows the browser.
     locale: Mapped[str | None] = mapped_column(sa.String(5))
     #: Inactive users cannot log in.
     active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
@@ -78,7 +79,7 @@ class User(TimestampMixin, db.Model):
         return f"<User {self.email} {self.role}>"
 
 
-class UserSession(db.Model):
+class UserSession(HashedTokenMixin, db.Model):
     """A server-side login session: logout or expiry ends it whatever the cookie says."""
 
     __tablename__ = "user_sessions"
@@ -86,8 +87,6 @@ class UserSession(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     #: The user logged in.
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    #: SHA-256 of the session token; the token itself lives only in the signed cookie.
-    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     #: When the login happened (UTC).
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     #: After this the session is no longer accepted (UTC).

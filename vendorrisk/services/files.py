@@ -20,6 +20,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from vendorrisk import clock
+from vendorrisk.errors import ServiceError
 from vendorrisk.extensions import db
 from vendorrisk.models import StoredFile
 
@@ -45,7 +46,7 @@ ALLOWED_EXTENSIONS = {
 }
 
 
-class UploadError(ValueError):
+class UploadError(ServiceError):
     """A file we refuse; the message is translated."""
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import timedelta
 
@@ -11,6 +10,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import lazy_gettext as _l
 
+from vendorrisk.errors import ServiceError
 from vendorrisk.extensions import db
 from vendorrisk.models import Role, User, UserSession
 from vendorrisk.models.base import utcnow
@@ -24,7 +24,7 @@ _DUMMY_HASH = _hasher.hash("not-a-real-password-just-timing")
 MIN_PASSWORD_LENGTH = 12
 
 
-class UserError(ValueError):
+class UserError(ServiceError):
     """A user-facing error; its message is translated."""
 
 
@@ -106,24 +106,18 @@ def authenticate(email: str, password: str) -> User | None:
     return None
 
 
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def start_session(user: User, lifetime_hours: int, ip: str | None, user_agent: str | None) -> str:
     """Open a new server-side session and return its token (kept only in the cookie)."""
-    token = secrets.token_urlsafe(32)
     now = utcnow()
-    db.session.add(
-        UserSession(
-            user=user,
-            token_hash=_token_hash(token),
-            created_at=now,
-            expires_at=now + timedelta(hours=lifetime_hours),
-            ip=ip,
-            user_agent=(user_agent or "")[:255],
-        )
+    session = UserSession(
+        user=user,
+        created_at=now,
+        expires_at=now + timedelta(hours=lifetime_hours),
+        ip=ip,
+        user_agent=(user_agent or "")[:255],
     )
+    token = session.issue_token()
+    db.session.add(session)
     user.last_login_at = now
     user.session_token = token
     actor = audit.Actor(type="user", label=user.email, user_id=user.id, ip=ip)
@@ -135,9 +129,7 @@ def start_session(user: User, lifetime_hours: int, ip: str | None, user_agent: s
 def load_session(token: str) -> User | None:
     """The user of a live session token, or None when unknown, expired or revoked."""
     row = db.session.scalar(
-        sa.select(UserSession)
-        .where(UserSession.token_hash == _token_hash(token))
-        .options(sa.orm.joinedload(UserSession.user))
+        UserSession.with_token(token).options(sa.orm.joinedload(UserSession.user))
     )
     if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
         return None
@@ -151,9 +143,7 @@ def end_session(token: str | None) -> None:
     """Revoke one session (logout)."""
     if not token:
         return
-    row = db.session.scalar(
-        sa.select(UserSession).where(UserSession.token_hash == _token_hash(token))
-    )
+    row = db.session.scalar(UserSession.with_token(token))
     if row is not None and row.revoked_at is None:
         row.revoked_at = utcnow()
         audit.record("logout", row.user, summary=row.user.email)

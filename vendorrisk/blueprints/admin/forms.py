@@ -21,9 +21,13 @@ from wtforms.validators import (
 
 from vendorrisk.extensions import db
 from vendorrisk.i18n import choices, options
+from vendorrisk.i18n.labels import LABELS, OUTBOX_STATUS_LABELS
 from vendorrisk.models import Role, User
+from vendorrisk.vocab import Locale, Tier
 
-LOCALE_CHOICES = options([("", _l("Follow the browser")), ("ja", "日本語"), ("en", "English")])
+LOCALE_CHOICES = options(
+    [("", _l("Follow the browser")), *((lc.value, name) for lc, name in LABELS[Locale].items())]
+)
 
 
 class NewUserForm(FlaskForm):
@@ -89,14 +93,6 @@ class AuditFilterForm(FlaskForm):
     actor = StringField(_l("Who (email)"))
 
 
-#: Outbox delivery states as shown (a badge with its words, never colour alone).
-OUTBOX_STATUS_LABELS = {
-    "pending": _l("Waiting to be sent"),
-    "sent": _l("Sent"),
-    "failed": _l("Failed"),
-}
-
-
 class OutboxFilterForm(FlaskForm):
     class Meta:
         csrf = False
@@ -120,7 +116,7 @@ def tier_rules_form(rules, templates, formdata=None, seen=""):
     from wtforms import DecimalField, IntegerField
     from wtforms.validators import InputRequired, NumberRange
 
-    from vendorrisk.i18n import risk_reason, tier_name
+    from vendorrisk.i18n.labels import risk_reason, tier_name
 
     class TierRulesForm(FlaskForm):
         seen = HiddenField()
@@ -132,7 +128,7 @@ def tier_rules_form(rules, templates, formdata=None, seen=""):
 
     for key in rules.points:
         setattr(TierRulesForm, f"points__{key}", number(risk_reason(key), 0, 20))
-    for level in ("medium", "high", "critical"):
+    for level in list(Tier)[1:]:
         setattr(
             TierRulesForm,
             f"threshold__{level}",
@@ -146,7 +142,7 @@ def tier_rules_form(rules, templates, formdata=None, seen=""):
     )
     TierRulesForm.unscored_raise = BooleanField(_l("Raise the tier until a first score exists"))
     template_choices = options((t.id, t.title.get("ja")) for t in templates)
-    for level in ("critical", "high", "medium", "low"):
+    for level in reversed(Tier):
         setattr(
             TierRulesForm,
             f"cadence__{level}",

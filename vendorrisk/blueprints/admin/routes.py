@@ -7,7 +7,6 @@ from vendorrisk import idempotency
 from vendorrisk.access import ADMINS, AUDIT_READERS, SETTINGS_READERS, access
 from vendorrisk.blueprints.admin import bp
 from vendorrisk.blueprints.admin.forms import (
-    OUTBOX_STATUS_LABELS,
     AuditFilterForm,
     DeliverOutboxForm,
     EditUserForm,
@@ -20,16 +19,24 @@ from vendorrisk.blueprints.admin.forms import (
     rules_from_form,
     tier_rules_form,
 )
+from vendorrisk.blueprints.common import unit_of_work
+from vendorrisk.blueprints.common.unit_of_work import fails_to
 from vendorrisk.catalog import catalog
 from vendorrisk.extensions import db
-from vendorrisk.mail import outbox as mail
+from vendorrisk.i18n.labels import OUTBOX_STATUS_LABELS
+from vendorrisk.mail.outbox import WEB_BUDGET, deliver_pending
 from vendorrisk.models import AuditEvent, JobRun, OutboxMessage, OutboxStatus, Role, User
 from vendorrisk.models.base import utcnow
-from vendorrisk.models.setting import SettingConflict, fingerprint
-from vendorrisk.scoring import scores as scoring
+from vendorrisk.models.setting import fingerprint
+from vendorrisk.scoring.tiers import TierRules
 from vendorrisk.services import audit, users
-from vendorrisk.services.periodic import schedule
-from vendorrisk.services.review import review
+from vendorrisk.services.periodic.settings import (
+    SETTINGS_KEY,
+    ScheduleSettings,
+    save_schedule_settings,
+    schedule_settings,
+)
+from vendorrisk.services.review import tiers
 
 
 @bp.route("/users")
@@ -47,7 +54,6 @@ def user_new():
         user, password = users.create_user(
             form.email.data, form.role.data, form.name.data, form.locale.data
         )
-        db.session.commit()
         return render_template("admin/one_time_password.html", user=user, password=password)
     return render_template("admin/user_form.html", form=form, user=None)
 
@@ -67,7 +73,6 @@ def user_edit(user_id: int):
             user.role = Role(form.role.data)
             if not user.active:
                 users.revoke_sessions(user)
-            db.session.commit()
             flash(_("The changes have been saved."), "success")
             return redirect(url_for(".users_list"))
     return render_template(
@@ -83,7 +88,6 @@ def user_reset(user_id: int):
     if not ResetPasswordForm().validate_on_submit():
         return redirect(url_for(".user_edit", user_id=user_id))
     password = users.reset_password(user)
-    db.session.commit()
     return render_template("admin/one_time_password.html", user=user, password=password)
 
 
@@ -139,7 +143,7 @@ def outbox_message(message_id: int):
 @access(write=ADMINS)
 def outbox_deliver():
     if DeliverOutboxForm().validate_on_submit():
-        report = mail.deliver_pending(budget=mail.WEB_BUDGET)  # the rest: the deliver-mail job
+        report = deliver_pending(budget=WEB_BUDGET)  # the rest: the deliver-mail job
         flash(
             _(
                 "Delivery run: %(sent)d sent, %(retried)d to be retried, %(failed)d failed.",
@@ -161,28 +165,23 @@ def outbox_retry(message_id: int):
             message.status = OutboxStatus.pending
             message.next_attempt_at = utcnow()
             audit.record("mail_retried", message, summary=message.recipient)
-            db.session.commit()
             flash(_("The message will be sent again with the next delivery run."), "success")
         else:
             flash(_("Only a message that failed can be sent again."), "error")
     return redirect(url_for(".outbox_message", message_id=message_id))
 
 
-@bp.route("/settings", methods=["GET", "POST"])
-@access(read=SETTINGS_READERS, write=ADMINS)
-def settings():
-    """Tier rules, re-check cadences and the schedule: kept in the database, audited."""
-    current = review.tier_rules()
+def _settings_forms(which: str | None):
+    """The tier-rules and schedule forms; the one posted (`which`) holds what was sent."""
+    posted = request.form if which else None
     templates = [t for t in catalog().current() if t.audience == "supplier"]
-    posted = request.form if request.method == "POST" else None
-    which = request.form.get("which") if posted else None
     form = tier_rules_form(
-        current,
+        tiers.tier_rules(),
         templates,
         posted if which == "rules" else None,
-        seen=fingerprint(review.TIER_RULES_KEY),  # a post without it is checked against nothing
+        seen=fingerprint(tiers.TIER_RULES_KEY),  # a post without it is checked against nothing
     )
-    plan = schedule.schedule_settings()
+    plan = schedule_settings()
     schedule_form = ScheduleForm(
         formdata=posted if which == "schedule" else None,
         prefix="schedule",
@@ -192,50 +191,52 @@ def settings():
             "escalate_after_days": plan.escalate_after_days,
             "expiry_days_before": ", ".join(map(str, plan.expiry_days_before)),
             "digest_weekday": plan.digest_weekday,
-            "seen": fingerprint(schedule.SETTINGS_KEY),
+            "seen": fingerprint(SETTINGS_KEY),
         },
     )
-    if which == "rules" and form.validate_on_submit():
-        try:
-            review.save_tier_rules(
-                scoring.TierRules.from_dict(rules_from_form(form)), form.seen.data
-            )
-        except SettingConflict as exc:
-            return _settings_conflict(exc)
-        except ValueError as exc:
-            flash(str(exc), "error")
-        else:
-            db.session.commit()
-            flash(
-                _(
-                    "The rules have been saved. Tiers change as suppliers are next assessed or "
-                    "edited."
-                ),
-                "success",
-            )
-            return redirect(url_for(".settings"))
-    if which == "schedule" and schedule_form.validate_on_submit():
-        try:
-            schedule.save_schedule_settings(
-                schedule.ScheduleSettings.from_dict(schedule_form.settings_data()),
-                schedule_form.seen.data,
-            )
-        except SettingConflict as exc:
-            return _settings_conflict(exc)
-        except (TypeError, ValueError) as exc:
-            flash(str(exc), "error")
-        else:
-            db.session.commit()
-            flash(_("The schedule has been saved."), "success")
-            return redirect(url_for(".settings"))
-    return render_template("admin/settings.html", form=form, schedule_form=schedule_form)
+    return form, schedule_form
 
 
-def _settings_conflict(exc: SettingConflict):
-    """Another admin saved first: say so and show their values (with a fresh fingerprint)."""
-    db.session.rollback()
-    flash(str(exc), "error")
+def _save_rules(form):
+    """Save the posted tier rules (a redirect), or flash why they cannot be (None)."""
+    try:
+        rules = TierRules.from_dict(rules_from_form(form))
+    except ValueError as exc:
+        flash(str(exc), "error")
+        return None
+    tiers.save_tier_rules(rules, form.seen.data)
+    flash(
+        _("The rules have been saved. Tiers change as suppliers are next assessed or edited."),
+        "success",
+    )
     return redirect(url_for(".settings"))
+
+
+def _save_schedule(schedule_form):
+    """Save the posted schedule (a redirect), or flash why it cannot be (None)."""
+    try:
+        plan = ScheduleSettings.from_dict(schedule_form.settings_data())
+    except (TypeError, ValueError) as exc:
+        flash(str(exc), "error")
+        return None
+    save_schedule_settings(plan, schedule_form.seen.data)
+    flash(_("The schedule has been saved."), "success")
+    return redirect(url_for(".settings"))
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@access(read=SETTINGS_READERS, write=ADMINS)
+@fails_to(".settings")  # another admin saved first: their values are shown, with the reason
+def settings():
+    """Tier rules, re-check cadences and the schedule: kept in the database, audited."""
+    which = request.form.get("which") if request.method == "POST" else None
+    form, schedule_form = _settings_forms(which)
+    saved = None
+    if which == "rules" and form.validate_on_submit():
+        saved = _save_rules(form)
+    elif which == "schedule" and schedule_form.validate_on_submit():
+        saved = _save_schedule(schedule_form)
+    return saved or render_template("admin/settings.html", form=form, schedule_form=schedule_form)
 
 
 @bp.route("/jobs")
@@ -258,12 +259,17 @@ def jobs_page():
 def run_job_now(job_id: str):
     from vendorrisk import jobs
 
-    if job_id not in jobs.JOB_BY_ID or not RunJobForm().validate_on_submit():
-        return redirect(url_for(".jobs_page"))
-    db.session.commit()
+    if job_id in jobs.JOB_BY_ID and RunJobForm().validate_on_submit():
+        # The job commits on its own: it runs once this request (and its form's key) is kept.
+        unit_of_work.on_commit(lambda: _run_and_report(job_id))
+    return redirect(url_for(".jobs_page"))
+
+
+def _run_and_report(job_id: str) -> None:
+    from vendorrisk import jobs
+
     run = jobs.run_job(job_id)
     flash(
         _("%(job)s: %(outcome)s", job=job_id, outcome=run.summary or run.error or run.outcome),
         "success" if run.outcome == "ok" else "error",
     )
-    return redirect(url_for(".jobs_page"))

@@ -17,10 +17,11 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from vendorrisk import clock
 from vendorrisk.blueprints.common.filters import ScopeFilterForm, optional_int
 from vendorrisk.i18n import choices, current_locale, options
-from vendorrisk.models import Criticality, Severity, SupplierCategory, SupplierStatus
+from vendorrisk.models import Criticality, Decision, Severity, SupplierCategory, SupplierStatus
+from vendorrisk.services.assessments import lifecycle as assessments
+from vendorrisk.services.register import suppliers
 from vendorrisk.services.reporting.scope import FINDING_AGES as AGES
-
-LANGUAGES = [("ja", "日本語"), ("en", "English")]
+from vendorrisk.vocab import LOCALES, Locale
 
 
 def _future(form, field):
@@ -58,7 +59,12 @@ class SendForm(FlaskForm):
 
     def locale_for(self, contact, formdata) -> str:
         value = formdata.get(f"locale-{contact.id}") if formdata else None
-        return value if value in ("ja", "en") else contact.locale
+        return value if value in LOCALES else contact.locale
+
+    def recipients(self, supplier, formdata) -> list[assessments.Recipient]:
+        """The chosen contacts, each with the language chosen beside it."""
+        chosen = [c for c in supplier.contacts if c.id in self.contact_ids.data]
+        return [assessments.Recipient(c, self.locale_for(c, formdata)) for c in chosen]
 
 
 class CampaignForm(FlaskForm):
@@ -93,10 +99,19 @@ class CampaignForm(FlaskForm):
         self.template_id.choices = options((t.id, t.title.get(lang)) for t in templates)
         self.owner.choices = options([("", _l("All owners")), *((u.id, u.label) for u in owners)])
 
+    def criteria(self) -> suppliers.SupplierFilter:
+        """The suppliers to send to, as the register's filter."""
+        return suppliers.SupplierFilter(
+            category=self.category.data or "",
+            status=self.status.data or "",
+            criticality=self.criticality.data or "",
+            owner_id=self.owner.data,
+        )
+
 
 class InviteForm(FlaskForm):
     contact_id = SelectField(_l("Contact"), coerce=int)
-    locale = SelectField(_l("Language"), choices=options(LANGUAGES))
+    locale = SelectField(_l("Language"), choices=choices(Locale))
     submit = SubmitField(_l("Send a link"))
 
 
@@ -200,6 +215,18 @@ class FindingForm(FlaskForm):
     )
     submit = SubmitField(_l("Raise the finding"))
 
+    def finding_data(self) -> dict:
+        """The finding's fields, as the review service takes them."""
+        return {
+            "question_id": self.question_id.data or None,
+            "title": self.title.data,
+            "severity": Severity(self.severity.data),
+            "required_action": self.required_action.data,
+            "due_on": self.due_on.data,
+            "owner_id": self.owner_id.data,
+            "visible_to_supplier": self.visible_to_supplier.data,
+        }
+
 
 class FindingStatusForm(FlaskForm):
     status = SelectField(_l("Status"))
@@ -212,3 +239,20 @@ class AcceptRiskForm(FlaskForm):
     )
     until = DateField(_l("Accepted until"), validators=[DataRequired(), _future])
     submit = SubmitField(_l("Accept the risk"))
+
+
+def review_forms(template, owners) -> dict[str, FlaskForm]:
+    """The reviewer's forms on an assessment's page, their choices from its questionnaire."""
+    lang = current_locale()
+    questions = [(q.id, f"{q.id} — {q.text.get(lang)[:80]}") for q in template.questions]
+    ask = AskForm(prefix="ask")
+    ask.question_id.choices = options(questions)
+    ret = ReturnForm(prefix="ret")
+    ret.question_ids.choices = options(questions)
+    done = CompleteForm(prefix="done")
+    done.decision.choices = choices(Decision)
+    finding = FindingForm(prefix="finding")
+    finding.question_id.choices = options([("", "—"), *questions])
+    finding.severity.choices = choices(Severity)
+    finding.owner_id.choices = options([("", "—"), *((u.id, u.label) for u in owners)])
+    return {"ask_form": ask, "return_form": ret, "complete_form": done, "finding_form": finding}

@@ -3,8 +3,9 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, SelectField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
-from vendorrisk.i18n import options
+from vendorrisk.i18n import choices
 from vendorrisk.services.users import MIN_PASSWORD_LENGTH
+from vendorrisk.vocab import Locale
 
 
 class LoginForm(FlaskForm):
@@ -40,5 +41,5 @@ class ChangePasswordForm(FlaskForm):
 
 
 class LanguageForm(FlaskForm):
-    lang = SelectField(choices=options([("ja", "日本語"), ("en", "English")]))
+    lang = SelectField(choices=choices(Locale))
     next = HiddenField()

@@ -7,7 +7,8 @@ from flask_login import current_user, login_user, logout_user
 from vendorrisk.access import READERS, access, public
 from vendorrisk.blueprints.auth import bp
 from vendorrisk.blueprints.auth.forms import ChangePasswordForm, LanguageForm, LoginForm
-from vendorrisk.extensions import db, limiter
+from vendorrisk.blueprints.common.unit_of_work import fails_to
+from vendorrisk.extensions import limiter
 from vendorrisk.services import audit, users
 
 
@@ -42,7 +43,6 @@ def login():
         user = users.authenticate(form.email.data, form.password.data)
         if user is None:
             audit.record("login_failed", summary=form.email.data.strip().lower()[:254])
-            db.session.commit()
             flash(_("The email address or password is not correct."), "error")
         else:
             session.clear()  # a new session on login: nothing of the anonymous one carries over
@@ -52,7 +52,6 @@ def login():
                 request.remote_addr,
                 request.user_agent.string,
             )
-            db.session.commit()
             login_user(user)
             return redirect(safe_next(form.next.data))
     return render_template("auth/login.html", form=form)
@@ -62,35 +61,37 @@ def login():
 @access(write=READERS)
 def logout():
     users.end_session(current_user.session_token)
-    db.session.commit()
     logout_user()
     session.clear()
     flash(_("You have logged out."), "info")
     return redirect(url_for("auth.login"))
 
 
+def _password_refused(error: users.UserError):
+    """The form again, the reason on the current password (nothing was changed)."""
+    form = ChangePasswordForm(next=request.args.get("next"))
+    form.current.errors = [str(error)]
+    return render_template("auth/password.html", form=form)
+
+
 @bp.route("/password", methods=["GET", "POST"])
 @access(write=READERS)
+@fails_to(render=_password_refused)
 def change_password():
     form = ChangePasswordForm(next=request.args.get("next"))
-    if form.validate_on_submit():
-        try:
-            users.change_password(current_user, form.current.data, form.new.data)
-        except users.UserError as exc:
-            form.current.errors.append(str(exc))
-        else:
-            user = current_user._get_current_object()
-            users.start_session(
-                user,
-                current_app.config["SESSION_LIFETIME_HOURS"],
-                request.remote_addr,
-                request.user_agent.string,
-            )
-            db.session.commit()
-            login_user(user)  # this browser continues on a fresh session
-            flash(_("Your password has been changed."), "success")
-            return redirect(safe_next(form.next.data))
-    return render_template("auth/password.html", form=form)
+    if not form.validate_on_submit():
+        return render_template("auth/password.html", form=form)
+    users.change_password(current_user, form.current.data, form.new.data)
+    user = current_user._get_current_object()
+    users.start_session(
+        user,
+        current_app.config["SESSION_LIFETIME_HOURS"],
+        request.remote_addr,
+        request.user_agent.string,
+    )
+    login_user(user)  # this browser continues on a fresh session
+    flash(_("Your password has been changed."), "success")
+    return redirect(safe_next(form.next.data))
 
 
 @bp.route("/language", methods=["POST"])
@@ -101,5 +102,4 @@ def set_language():
         session["lang"] = form.lang.data
         if current_user.is_authenticated:
             current_user.locale = form.lang.data
-            db.session.commit()
     return redirect(safe_next(form.next.data))

@@ -11,16 +11,16 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField
 
-from vendorrisk.i18n import choices, current_locale, label_of, options
+from vendorrisk.i18n import choices, current_locale, options
+from vendorrisk.i18n.audit import label_of
+from vendorrisk.i18n.labels import LABELS
 from vendorrisk.models import SupplierCategory
 from vendorrisk.services.reporting.scope import Scope
+from vendorrisk.vocab import Tier
 
 TIER_CHOICES = [
     ("", _l("All tiers")),
-    ("critical", _l("Critical")),
-    ("high", _l("High")),
-    ("medium", _l("Medium")),
-    ("low", _l("Low")),
+    *((tier.value, LABELS[Tier][tier]) for tier in reversed(Tier)),
     ("none", _l("Not set")),
 ]
 

@@ -13,7 +13,6 @@ from flask import current_app, send_file
 from flask_login import current_user
 
 from vendorrisk import clock
-from vendorrisk.extensions import db
 from vendorrisk.models import StoredFile
 from vendorrisk.services import audit, files
 from vendorrisk.services.reporting import exports
@@ -46,7 +45,6 @@ def send_export(name: str, fmt: str, write: Callable[[IO[bytes]], int]):
     buffer = io.BytesIO()
     rows = write(buffer)
     audit.record("export", summary=f"{name} {fmt}, {rows} rows")
-    db.session.commit()
     return send_download(buffer, fmt, f"{name}-{clock.today().isoformat()}.{fmt}")
 
 

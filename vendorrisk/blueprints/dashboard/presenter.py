@@ -6,27 +6,19 @@ from typing import Any
 
 from flask import url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
-from vendorrisk.i18n import current_locale, tier_name
+from vendorrisk.i18n import current_locale
+from vendorrisk.i18n.labels import (
+    ACCEPTANCE_LABELS,
+    CLAUSE_LABELS,
+    COVERAGE_LABELS,
+    CSF_NAMES,
+    TREND_SHARES,
+    tier_name,
+)
 from vendorrisk.models import localized_name
-from vendorrisk.services.register import d9
-from vendorrisk.services.reporting import rollup
-from vendorrisk.services.reporting.rollup import Number, Rollup
-
-ACCEPTANCE_LABELS = {
-    "expired": _l("Acceptance expired"),
-    "30": _l("Expiring within 30 days"),
-    "90": _l("Expiring within 90 days"),
-}
-#: The coverage shares the trends chart, and their names there.
-TREND_SHARES = {
-    "security_action_star1": _l("SECURITY ACTION ★ or more"),
-    "isms_valid": _l("Valid ISMS certification"),
-    "insurance_valid": _l("Valid cyber insurance"),
-    "clauses_all": _l("All seven contract clauses"),
-    "level_meets": _l("Meets the required evaluation level"),
-}
+from vendorrisk.services.reporting.counts import Number
+from vendorrisk.services.reporting.rollup import Rollup
 
 
 def href(number: Number) -> str:
@@ -56,15 +48,15 @@ class Labels:
 
     @staticmethod
     def csf(key: str) -> str:
-        return f"{rollup.CSF_NAMES[key]} ({key})"
+        return f"{CSF_NAMES[key]} ({key})"
 
     @staticmethod
     def coverage(key: str) -> str:
-        return str(rollup.COVERAGE_LABELS[key])
+        return str(COVERAGE_LABELS[key])
 
     @staticmethod
     def clause(key: str) -> str:
-        return str(d9.CLAUSE_LABELS[key])
+        return str(CLAUSE_LABELS[key])
 
     @staticmethod
     def acceptance(state: str) -> str:

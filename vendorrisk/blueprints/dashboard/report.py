@@ -12,14 +12,14 @@ from vendorrisk.access import READERS, access
 from vendorrisk.blueprints.common.transfer import send_download, send_export
 from vendorrisk.blueprints.dashboard import bp, presenter
 from vendorrisk.blueprints.dashboard.routes import filter_form
-from vendorrisk.extensions import db
 from vendorrisk.services import audit
 from vendorrisk.services.reporting import exports, report
+from vendorrisk.vocab import LOCALES, Locale
 
 
 def _report_locale() -> str:
     wanted = request.args.get("lang", "")
-    return wanted if wanted in report.LANGUAGES else str(get_locale() or "ja")
+    return wanted if wanted in LOCALES else str(get_locale() or Locale.ja)
 
 
 @bp.route("/report")
@@ -39,7 +39,6 @@ def management_report_xlsx():
     buffer = io.BytesIO()
     report.workbook(today, locale, buffer)
     audit.record("export", summary=f"management report xlsx ({locale})")
-    db.session.commit()
     return send_download(buffer, "xlsx", f"supply-chain-report-{today.isoformat()}-{locale}.xlsx")
 
 

@@ -7,9 +7,9 @@ from vendorrisk.blueprints.dashboard.forms import RollupFilterForm
 from vendorrisk.catalog import catalog
 from vendorrisk.i18n import current_locale
 from vendorrisk.models import Criticality, SupplierStatus
-from vendorrisk.scoring import scores as scoring
+from vendorrisk.scoring.tiers import DEFAULT_TEMPLATE
 from vendorrisk.services.register import suppliers
-from vendorrisk.services.reporting import overview, rollup, scope
+from vendorrisk.services.reporting import areas, overview, rollup, scope
 
 
 @bp.route("/")
@@ -38,9 +38,9 @@ def rollup_page():
     """The CISO's supply-chain roll-up: every panel under the same filters."""
     form = filter_form()
     chosen = form.scope()
-    template = catalog().get(chosen.template or scoring.DEFAULT_TEMPLATE)
+    template = catalog().get(chosen.template or DEFAULT_TEMPLATE)
     data = rollup.compute(clock.today(), chosen)
-    labels = presenter.Labels(rollup.directive_titles(template, current_locale()))
+    labels = presenter.Labels(areas.directive_titles(template, current_locale()))
     return render_template(
         "dashboard/rollup.html",
         form=form,

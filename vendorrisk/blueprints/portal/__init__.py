@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("portal", __name__)
 
-from vendorrisk.blueprints.portal import routes  # noqa: E402,F401
+from vendorrisk.blueprints.portal import evidence, routes  # noqa: E402,F401

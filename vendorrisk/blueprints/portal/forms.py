@@ -24,12 +24,7 @@ def posted_answers(form: MultiDict, questions: list[Question]) -> dict[str, Post
         names = field_names(q)
         if names["version"] not in form:
             continue
-        if q.type == "file":
-            value = None
-        elif q.kind.multiple:
-            value = form.getlist(names["value"])
-        else:
-            value = form.get(names["value"])
+        value = q.kind.from_form(form, names["value"])
         try:
             version = int(form.get(names["version"], "0"))
         except ValueError:

@@ -15,24 +15,26 @@ from flask_babel import gettext as _
 
 from vendorrisk import clock, idempotency
 from vendorrisk.access import portal_only, public, rule_for
+from vendorrisk.blueprints.common import unit_of_work
+from vendorrisk.blueprints.common.unit_of_work import fails_to
 from vendorrisk.blueprints.portal import bp
 from vendorrisk.blueprints.portal.forms import field_names, posted_answers
 from vendorrisk.catalog import catalog
 from vendorrisk.extensions import db, limiter
-from vendorrisk.mail import outbox as mail
 from vendorrisk.models import AssessmentStatus, Clarification, Finding
+from vendorrisk.scoring.answers import is_visible
 from vendorrisk.services import audit, files
 from vendorrisk.services.assessments import portal
 from vendorrisk.services.assessments import workbook as excel
-from vendorrisk.services.assessments.answers import is_visible
-from vendorrisk.services.assessments.lifecycle import company_name, progress_of, states_of
-from vendorrisk.services.periodic import schedule
-from vendorrisk.services.review import review as reviews
+from vendorrisk.services.assessments.lifecycle import progress_of, states_of
+from vendorrisk.services.review import clarifications, findings
+from vendorrisk.vocab import LOCALES
 
 NAV_ACTIONS = ("save", "next", "prev", "overview", "submit")
 
 
-def _rate_limit() -> str:
+def rate_limit() -> str:
+    """The portal's rate limit per address (its links are guessable only by brute force)."""
     return current_app.config["PORTAL_RATE_LIMIT"]
 
 
@@ -84,19 +86,17 @@ def _gone(invitation, reason: str):
 def _invitation_or_404(token: str):
     invitation = portal.find_invitation(token)
     if invitation is None:
-        g.portal_locale = (
-            request.args.get("lang") if request.args.get("lang") in ("ja", "en") else None
-        )
+        g.portal_locale = request.args.get("lang") if request.args.get("lang") in LOCALES else None
         abort(404)
     g.portal_locale = (
-        request.args.get("lang") if request.args.get("lang") in ("ja", "en") else invitation.locale
+        request.args.get("lang") if request.args.get("lang") in LOCALES else invitation.locale
     )
     return invitation
 
 
 @bp.route("/<token>", methods=["GET"])
 @public
-@limiter.limit(_rate_limit)
+@limiter.limit(rate_limit)
 def landing(token: str):
     """What a mail scanner sees too: a page and a button, nothing consumed."""
     invitation = _invitation_or_404(token)
@@ -117,7 +117,7 @@ def landing(token: str):
 
 @bp.route("/<token>", methods=["POST"])
 @public
-@limiter.limit(_rate_limit)
+@limiter.limit(rate_limit)
 @idempotency.exempt  # its result is the new sitting's cookie, which only its own response sets
 def exchange(token: str):
     """The button: trade the link for a sitting, then leave the token out of every URL."""
@@ -127,10 +127,9 @@ def exchange(token: str):
         return _gone(invitation, reason)
     _as_contact(invitation)
     sitting = portal.open_sitting(invitation, request.remote_addr, clock.now())
-    db.session.commit()
     session["portal"] = {"sitting": sitting}
     session["portal_lang"] = (
-        request.form.get("lang") if request.form.get("lang") in ("ja", "en") else invitation.locale
+        request.form.get("lang") if request.form.get("lang") in LOCALES else invitation.locale
     )
     return redirect(url_for(".overview"))
 
@@ -141,7 +140,7 @@ def overview():
     return render_template(
         "portal/overview.html",
         clarifications=g.assessment.clarifications,
-        findings=reviews.open_findings_for_portal(g.assessment),
+        findings=findings.open_findings_for_portal(g.assessment),
         progress=progress_of(g.assessment, g.template),
         states=states_of(g.assessment),
     )
@@ -242,7 +241,6 @@ def save_section(section_id: str):
     )
     _remove_files()
     file_errors = _store_uploads(section)
-    db.session.commit()
     if result.conflicts or result.errors or file_errors:
         return _render_section(
             section, result, file_errors, status=409 if result.conflicts else 422
@@ -264,6 +262,27 @@ def _after_save(section, action: str) -> str:
     return url_for(".section", section_id=section.id)
 
 
+def _autosaved(result, qid: str):
+    """The autosave's JSON answer: saved (with our version), a conflict (with theirs), invalid."""
+    if result.conflicts:
+        theirs = result.conflicts[0].theirs
+        return jsonify(
+            status="conflict",
+            version=theirs.version,
+            value=theirs.value,
+            comment=theirs.comment,
+            message=_("Someone else changed this answer. Reload the page to see it."),
+        ), 409
+    if result.errors:
+        return jsonify(status="invalid", message=result.errors[qid]), 422
+    answer = next((a for a in g.assessment.answers if a.question_id == qid), None)
+    return jsonify(
+        status="saved",
+        version=result.versions.get(qid, answer.version if answer else 0),  # ours, not a later one
+        progress=progress_of(g.assessment, g.template).percent,
+    )
+
+
 @bp.route("/q/autosave", methods=["POST"])
 @portal_only
 def autosave():
@@ -278,31 +297,10 @@ def autosave():
         question = g.template.question(qid)
     except KeyError:
         abort(404)
-    result = portal.save_answers(
-        g.assessment,
-        g.template,
-        posted_answers(request.form, [question]),
-        g.portal.contact_id,
-        clock.now(),
-    )
-    db.session.commit()
-    answer = next((a for a in g.assessment.answers if a.question_id == qid), None)
-    if result.conflicts:
-        theirs = result.conflicts[0].theirs
-        return jsonify(
-            status="conflict",
-            version=theirs.version,
-            value=theirs.value,
-            comment=theirs.comment,
-            message=_("Someone else changed this answer. Reload the page to see it."),
-        ), 409
-    if result.errors:
-        return jsonify(status="invalid", message=result.errors[qid]), 422
-    return jsonify(
-        status="saved",
-        version=result.versions.get(qid, answer.version if answer else 0),  # ours, not a later one
-        progress=progress_of(g.assessment, g.template).percent,
-    )
+    posted = posted_answers(request.form, [question])
+    now = clock.now()
+    result = portal.save_answers(g.assessment, g.template, posted, g.portal.contact_id, now)
+    return _autosaved(result, qid)
 
 
 @bp.route("/q/files/<int:file_id>")
@@ -340,8 +338,6 @@ def submit():
             "portal/submit.html", missing=missing, progress=progress_of(g.assessment, g.template)
         ), 422
     portal.submit(g.assessment, g.template, g.portal, clock.now())
-    db.session.commit()
-    mail.deliver_after_response()
     return redirect(url_for(".done"))
 
 
@@ -354,7 +350,7 @@ def done():
 @bp.route("/q/language", methods=["POST"])
 @portal_only
 def language():
-    if request.form.get("lang") in ("ja", "en"):
+    if request.form.get("lang") in LOCALES:
         session["portal_lang"] = request.form["lang"]
     target = request.form.get("next", "")
     return redirect(target if target.startswith("/portal/q/") else url_for(".overview"))
@@ -384,16 +380,16 @@ def excel_upload():
     result = excel.import_workbook(
         g.assessment, g.template, upload.stream, g.portal.contact_id, clock.now()
     )
-    if result.errors:
-        db.session.rollback()
+    if result.errors:  # a workbook is taken whole or not at all
+        unit_of_work.discard()
         return render_template("portal/excel_errors.html", result=result), 422
-    db.session.commit()
     flash(_("%(n)d answers were imported from the Excel file.", n=result.saved), "success")
     return redirect(url_for(".overview"))
 
 
 @bp.route("/q/clarifications/<int:clarification_id>", methods=["POST"])
 @portal_only
+@fails_to(".overview", anchor="clarification-{clarification_id}")
 def clarification_reply(clarification_id: int):
     clarification = db.session.get(Clarification, clarification_id)
     if clarification is None or clarification.assessment_id != g.assessment.id:
@@ -402,21 +398,16 @@ def clarification_reply(clarification_id: int):
     if not body:
         flash(_("Write your answer before sending."), "error")
     else:
-        try:
-            reviews.reply(clarification, g.portal, body[:10000], clock.now())
-        except reviews.AssessmentError as exc:
-            flash(str(exc), "error")
-        else:
-            db.session.commit()
-            mail.deliver_after_response()
-            flash(_("Your answer has been sent."), "success")
-            if portal.closed_reason(g.portal, clock.now()):  # no question awaits: link closed
-                return redirect(url_for(".done"))
+        clarifications.reply(clarification, g.portal, body[:10000], clock.now())
+        flash(_("Your answer has been sent."), "success")
+        if portal.closed_reason(g.portal, clock.now()):  # no question awaits: link closed
+            return redirect(url_for(".done"))
     return redirect(url_for(".overview", _anchor=f"clarification-{clarification_id}"))
 
 
 @bp.route("/q/findings/<int:finding_id>", methods=["POST"])
 @portal_only
+@fails_to(".overview", anchor="finding-{finding_id}")
 def finding_plan(finding_id: int):
     finding = db.session.get(Finding, finding_id)
     if (
@@ -429,77 +420,6 @@ def finding_plan(finding_id: int):
     if not plan:
         flash(_("Write your remediation plan before sending."), "error")
     else:
-        try:
-            reviews.supplier_plan(finding, plan[:10000], clock.now())
-        except reviews.AssessmentError as exc:
-            flash(str(exc), "error")
-        else:
-            db.session.commit()
-            flash(_("Your remediation plan has been sent."), "success")
+        findings.supplier_plan(finding, plan[:10000], clock.now())
+        flash(_("Your remediation plan has been sent."), "success")
     return redirect(url_for(".overview", _anchor=f"finding-{finding_id}"))
-
-
-# -- renewed evidence: a link that asks only for the renewal of one attestation ---------------
-
-
-def _evidence_or_404(token: str):
-    found = schedule.find_evidence_request(token)
-    lang = request.args.get("lang") if request.args.get("lang") in ("ja", "en") else None
-    if found is None:
-        g.portal_locale = lang
-        abort(404)
-    g.portal_locale = lang or found.locale
-    return found
-
-
-def _evidence_page(found, status: int = 200, error: str | None = None):
-    attestation = found.attestation
-    supplier = attestation.supplier
-    reason = schedule.evidence_closed_reason(found, clock.now())
-    if reason:
-        return _page("portal/evidence_gone.html", 410, reason=reason, owner=supplier.owner)
-    return _page(
-        "portal/evidence.html",
-        status,
-        evidence=found,
-        attestation=attestation,
-        attestation_label=schedule.attestation_name(attestation, g.portal_locale),
-        supplier=supplier,
-        error=error,
-        given=request.form.get("expires_on", "") if error else "",
-        max_size=files.human_size(current_app.config["MAX_UPLOAD_BYTES"]),
-    )
-
-
-@bp.route("/e/<token>", methods=["GET"])
-@public
-@limiter.limit(_rate_limit)
-def evidence_landing(token: str):
-    """The renewed-evidence form; showing it (to a person or a mail scanner) changes nothing."""
-    return _evidence_page(_evidence_or_404(token))
-
-
-@bp.route("/e/<token>", methods=["POST"])
-@public
-@limiter.limit(_rate_limit)
-def evidence_upload(token: str):
-    found = _evidence_or_404(token)
-    if schedule.evidence_closed_reason(found, clock.now()):
-        return _evidence_page(found)
-    audit.set_actor(audit.Actor(type="contact", label=found.email, ip=request.remote_addr))
-    upload = request.files.get("file")
-    try:
-        new_expiry = schedule.parse_new_expiry(request.form.get("expires_on", ""), clock.today())
-        if not upload or not upload.filename:
-            raise schedule.EvidenceError(_("Choose the file to upload."))
-        config = current_app.config
-        stored = files.store(
-            upload.stream, upload.filename, config["UPLOAD_DIR"], config["MAX_UPLOAD_BYTES"]
-        )
-        schedule.receive_evidence(found, stored, new_expiry, clock.now())
-    except (schedule.EvidenceError, files.UploadError) as exc:
-        db.session.rollback()
-        return _evidence_page(found, 422, error=str(exc))
-    db.session.commit()
-    mail.deliver_after_response()
-    return _page("portal/evidence_done.html", company=company_name(g.portal_locale))

@@ -6,6 +6,6 @@ bp = Blueprint("selfassessment", __name__)
 
 from vendorrisk.blueprints.selfassessment import routes  # noqa: E402,F401
 from vendorrisk.blueprints.selfassessment.forms import CycleForm, ItemForm  # noqa: E402
-from vendorrisk.i18n import field_labels_from  # noqa: E402
+from vendorrisk.i18n.audit import field_labels_from  # noqa: E402
 
 field_labels_from(CycleForm, ItemForm)

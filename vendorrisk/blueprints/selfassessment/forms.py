@@ -19,8 +19,9 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from vendorrisk.extensions import db
 from vendorrisk.i18n import options
+from vendorrisk.i18n.labels import ITEM_STATUS_LABELS
 from vendorrisk.models import ItemStatus, SelfAssessmentCycle
-from vendorrisk.services.selfassessment.cycles import KPIS, STATUS_LABELS
+from vendorrisk.services.selfassessment.kpis import KPIS
 
 
 def _strip(value):
@@ -84,7 +85,7 @@ class ItemForm(FlaskForm):
         _l("Status"),
         coerce=_status,
         choices=options(
-            [("", _l("Not answered")), *((s.value, label) for s, label in STATUS_LABELS.items())]
+            [("", _l("Not answered")), *((s.value, lb) for s, lb in ITEM_STATUS_LABELS.items())]
         ),
         validators=[Optional()],
     )

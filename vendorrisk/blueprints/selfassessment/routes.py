@@ -7,6 +7,7 @@ from flask_login import current_user
 from vendorrisk import clock
 from vendorrisk.access import READERS, SELF_ASSESSMENT_EDITORS, access
 from vendorrisk.blueprints.common.transfer import store_upload
+from vendorrisk.blueprints.common.unit_of_work import fails_to
 from vendorrisk.blueprints.selfassessment import bp
 from vendorrisk.blueprints.selfassessment.forms import (
     CloseForm,
@@ -16,78 +17,71 @@ from vendorrisk.blueprints.selfassessment.forms import (
     kpi_text,
     kpi_values,
 )
-from vendorrisk.extensions import db
 from vendorrisk.i18n import current_locale
-from vendorrisk.services.register import d9, suppliers
-from vendorrisk.services.selfassessment import cycles as sa_service
+from vendorrisk.i18n.labels import CHANGE_LABELS, CLAUSE_LABELS, ITEM_STATUS_LABELS
+from vendorrisk.services.register import suppliers
+from vendorrisk.services.selfassessment import cycles, summary
 from vendorrisk.services.selfassessment.cycles import (
-    CHANGE_LABELS,
-    KPIS,
-    STATUS_LABELS,
     CycleClosed,
     SelfAssessmentError,
     VersionConflict,
 )
 from vendorrisk.services.selfassessment.indicators import indicators_of
+from vendorrisk.services.selfassessment.kpis import KPIS, kpi_history, save_kpis, saved_values
 from vendorrisk.web import can
 
 
 @bp.context_processor
 def _helpers():
     return {
-        "status_label": lambda s: str(STATUS_LABELS[s]) if s else _("Not answered"),
+        "status_label": lambda s: str(ITEM_STATUS_LABELS[s]) if s else _("Not answered"),
         "change_label": lambda c: str(CHANGE_LABELS[c]),
         "directive_label": lambda n: _("Directive %(n)d", n=n),
         "KPIS": KPIS,
         "kpi_text": kpi_text,
-        "clause_label": lambda c: str(d9.CLAUSE_LABELS[c]),
+        "clause_label": lambda c: str(CLAUSE_LABELS[c]),
     }
 
 
 def _cycle(cycle_id: int):
-    return sa_service.get_full(cycle_id) or abort(404)
+    return cycles.get_full(cycle_id) or abort(404)
 
 
 def _template(cycle):
-    return sa_service.template_of(cycle) or abort(500)
+    return cycles.template_of(cycle) or abort(500)
 
 
 @bp.route("/")
 @access(read=READERS)
 def index():
-    history = sa_service.history()
+    history = cycles.history()
     return render_template(
         "selfassessment/index.html",
         history=history,
-        open_cycle=sa_service.open_cycle(),
-        template=sa_service.current_template(),
+        open_cycle=cycles.open_cycle(),
+        template=cycles.current_template(),
     )
 
 
 @bp.route("/cycles/new", methods=["GET", "POST"])
 @access(write=SELF_ASSESSMENT_EDITORS)
+@fails_to(".new_cycle")  # another cycle was started meanwhile
 def new_cycle():
-    current, last = sa_service.open_cycle(), sa_service.latest_cycle()
+    current, last = cycles.open_cycle(), cycles.latest_cycle()
     form = CycleForm(last=last)
     if current is None and form.validate_on_submit():
-        try:
-            cycle = sa_service.start_cycle(
-                form.name.data,
-                form.as_of.data,
-                sa_service.current_template() or abort(500),
-                current_user,
-                clock.now(),
-            )
-        except SelfAssessmentError as exc:  # another cycle was started meanwhile
-            db.session.rollback()
-            flash(str(exc), "error")
-            return redirect(url_for(".new_cycle"))
-        db.session.commit()
+        cycle = cycles.start_cycle(
+            form.name.data,
+            form.as_of.data,
+            cycles.current_template() or abort(500),
+            current_user,
+            clock.now(),
+        )
         flash(_("The cycle %(name)s has been started.", name=cycle.name), "success")
         return redirect(url_for(".cycle", cycle_id=cycle.id))
     if request.method == "GET" and not form.name.data:
         form.as_of.data = form.as_of.data or clock.today()
-        form.name.data = sa_service.cycle_name(form.as_of.data)
+        form.name.data = cycles.cycle_name(form.as_of.data)
     return render_template("selfassessment/new.html", form=form, last=last, current=current)
 
 
@@ -96,10 +90,10 @@ def new_cycle():
 def cycle(cycle_id: int):
     cycle = _cycle(cycle_id)
     template = _template(cycle)
-    previous = sa_service.previous_of(cycle)
-    items = sa_service.items_by_question(cycle)
-    scores = sa_service.scores_of(cycle, {q: i.status for q, i in items.items()})
-    gaps = sa_service.gaps(cycle)
+    previous = cycles.previous_of(cycle)
+    items = cycles.items_by_question(cycle)
+    scores = cycles.scores_of(cycle, {q: i.status for q, i in items.items()})
+    gaps = cycles.gaps(cycle)
     return render_template(
         "selfassessment/cycle.html",
         cycle=cycle,
@@ -107,13 +101,13 @@ def cycle(cycle_id: int):
         lang=current_locale(),
         items=items,
         previous=previous,
-        before=sa_service.items_by_question(previous),
+        before=cycles.items_by_question(previous),
         scores=scores,
         last_scores=_scores(previous),
         directive_rows=_directive_rows(template, scores),
         gaps=gaps,
         gap_ids={i.question_id for i in gaps},
-        counts=sa_service.status_counts(cycle.items),
+        counts=cycles.status_counts(cycle.items),
         indicators=indicators_of(cycle, clock.today()),
         editable=cycle.is_open and can("selfassessment.item", "POST"),
         today=clock.today(),
@@ -123,7 +117,7 @@ def cycle(cycle_id: int):
 def _scores(cycle):
     if cycle is None:
         return None
-    return sa_service.scores_of(cycle, {i.question_id: i.status for i in cycle.items})
+    return cycles.scores_of(cycle, {i.question_id: i.status for i in cycle.items})
 
 
 def _directive_rows(template, scores) -> list[dict]:
@@ -147,61 +141,56 @@ def _after_save(form, template, cycle_id: int, question_id: str) -> str | None:
     return url_for(".item", cycle_id=cycle_id, question_id=ids[position])
 
 
-def _item_conflict(form, cycle_id: int, question_id: str, exc: Exception):
-    """Roll back, keep what was typed in the form, and show the version saved meanwhile."""
-    db.session.rollback()  # and the bytes of a file uploaded with the form (services.files)
-    theirs = sa_service.items_by_question(_cycle(cycle_id))[question_id]
+def _item_page(cycle, template, item, form, theirs=None):
+    question = template.question(item.question_id)
+    return render_template(
+        "selfassessment/item.html",
+        cycle=cycle,
+        question=question,
+        item=item,
+        form=form,
+        theirs=theirs,
+        lang=current_locale(),
+        back=url_for(".cycle", cycle_id=cycle.id, _anchor=item.question_id),
+        indicators=_indicators_for(cycle, question),
+    )
+
+
+def _item_refused(error: SelfAssessmentError, cycle_id: int, question_id: str):
+    """Saved meanwhile: what was typed beside the version now saved (and its version, to save
+    over it). Closed meanwhile: back to the cycle. Nothing was kept, an uploaded file neither."""
+    flash(str(error), "error")
+    if not isinstance(error, VersionConflict):
+        return redirect(url_for(".cycle", cycle_id=cycle_id, _anchor=question_id))
+    cycle = _cycle(cycle_id)
+    theirs = cycles.items_by_question(cycle)[question_id]
+    form = ItemForm(obj=theirs, owners=suppliers.owners(keep_id=theirs.owner_id))
     form.version.data = str(theirs.version)
-    flash(str(exc), "error")
-    return theirs
+    return _item_page(cycle, _template(cycle), theirs, form, theirs=theirs)
 
 
 @bp.route("/cycles/<int:cycle_id>/items/<question_id>", methods=["GET", "POST"])
 @access(write=SELF_ASSESSMENT_EDITORS)
+@fails_to(render=_item_refused)
 def item(cycle_id: int, question_id: str):
     cycle = _cycle(cycle_id)
     template = _template(cycle)
-    item = sa_service.items_by_question(cycle).get(question_id) or abort(404)
+    item = cycles.items_by_question(cycle).get(question_id) or abort(404)
     back = url_for(".cycle", cycle_id=cycle_id, _anchor=question_id)
     if not cycle.is_open:
         flash(str(CycleClosed()), "error")
         return redirect(back)
     form = ItemForm(obj=item, owners=suppliers.owners(keep_id=item.owner_id))
-    theirs = None
     if form.validate_on_submit():
         stored_ok, stored = store_upload(form.upload)
-        try:
-            saved = stored_ok and sa_service.save_item(
-                item,
-                form.model_data(),
-                int(form.version.data),
-                current_user,
-                clock.now(),
-                stored,
-                form.remove_file.data,
+        if stored_ok:
+            data, version = form.model_data(), int(form.version.data)
+            saved = cycles.save_item(
+                item, data, version, current_user, clock.now(), stored, form.remove_file.data
             )
-        except VersionConflict as exc:
-            theirs = _item_conflict(form, cycle_id, question_id, exc)
-        except SelfAssessmentError as exc:  # closed meanwhile
-            db.session.rollback()
-            flash(str(exc), "error")
-            return redirect(back)
-        else:
-            if stored_ok:
-                db.session.commit()
-                flash(_("Saved.") if saved else _("Nothing changed."), "success")
-                return redirect(_after_save(form, template, cycle_id, question_id) or back)
-    return render_template(
-        "selfassessment/item.html",
-        cycle=cycle,
-        question=template.question(question_id),
-        item=item,
-        form=form,
-        theirs=theirs,
-        lang=current_locale(),
-        back=back,
-        indicators=_indicators_for(cycle, template.question(question_id)),
-    )
+            flash(_("Saved.") if saved else _("Nothing changed."), "success")
+            return redirect(_after_save(form, template, cycle_id, question_id) or back)
+    return _item_page(cycle, template, item, form)
 
 
 def _indicators_for(cycle, question):
@@ -213,6 +202,7 @@ def _indicators_for(cycle, question):
 
 @bp.route("/cycles/<int:cycle_id>/close", methods=["GET", "POST"])
 @access(write=SELF_ASSESSMENT_EDITORS)
+@fails_to(".cycle")  # closed by someone else meanwhile
 def close(cycle_id: int):
     cycle = _cycle(cycle_id)
     if not cycle.is_open:
@@ -220,21 +210,15 @@ def close(cycle_id: int):
         return redirect(url_for(".cycle", cycle_id=cycle_id))
     form = CloseForm()
     if form.validate_on_submit():
-        try:
-            sa_service.close_cycle(cycle, current_user, clock.now(), clock.today())
-        except SelfAssessmentError as exc:  # closed by someone else meanwhile
-            db.session.rollback()
-            flash(str(exc), "error")
-            return redirect(url_for(".cycle", cycle_id=cycle_id))
-        db.session.commit()
+        cycles.close_cycle(cycle, current_user, clock.now(), clock.today())
         flash(_("The cycle has been closed; its answers are now kept as they are."), "success")
         return redirect(url_for(".cycle", cycle_id=cycle_id))
     return render_template(
         "selfassessment/close.html",
         cycle=cycle,
         form=form,
-        gaps=sa_service.gaps(cycle),
-        counts=sa_service.status_counts(cycle.items),
+        gaps=cycles.gaps(cycle),
+        counts=cycles.status_counts(cycle.items),
     )
 
 
@@ -243,10 +227,10 @@ def close(cycle_id: int):
 def compare(cycle_id: int):
     cycle = _cycle(cycle_id)
     template = _template(cycle)
-    previous = sa_service.previous_of(cycle)
-    changes = sa_service.compare(cycle, previous)
+    previous = cycles.previous_of(cycle)
+    changes = cycles.compare(cycle, previous)
     only_changed = request.args.get("show") == "changed"
-    history = sa_service.history()
+    history = cycles.history()
     return render_template(
         "selfassessment/compare.html",
         cycle=cycle,
@@ -255,7 +239,7 @@ def compare(cycle_id: int):
         tally={k: sum(c.change == k for c in changes) for k in CHANGE_LABELS},
         only_changed=only_changed,
         trend=_trend(history, template),
-        summary=sa_service.summary(cycle, with_indicators=False) if previous else None,
+        summary=summary.summary(cycle, with_indicators=False) if previous else None,
         lang=current_locale(),
     )
 
@@ -263,7 +247,7 @@ def compare(cycle_id: int):
 def _trend(history, template) -> dict:
     """Each directive's score across the cycles: two line charts of five, and a heat map."""
     labels = [h.cycle.name for h in history]
-    directives = sorted(sa_service.directive_titles(template))
+    directives = sorted(cycles.directive_titles(template))
     series = [
         {"name": _("Directive %(n)d", n=n), "values": [h.directives.get(n) for h in history]}
         for n in directives
@@ -278,42 +262,22 @@ def _nice_top(values) -> int:
     return max(4, math.ceil(top / 4) * 4)
 
 
-@bp.route("/cycles/<int:cycle_id>/kpis", methods=["GET", "POST"])
-@access(read=READERS, write=SELF_ASSESSMENT_EDITORS)
-def kpis(cycle_id: int):
-    cycle = _cycle(cycle_id)
-    if request.method == "POST" and not cycle.is_open:
-        flash(str(CycleClosed()), "error")
-        return redirect(url_for(".kpis", cycle_id=cycle_id))
-    saved = sa_service.kpi_values(cycle)
-    form = KpiForm(
+def _kpi_form(cycle) -> KpiForm:
+    """The KPI form: what was posted, else the values saved, with the version they are at."""
+    saved = saved_values(cycle)
+    return KpiForm(
         data={k.key: kpi_text(k, saved.get(k.key)) for k in KPIS}
         | {"version": str(cycle.kpi_version)}
     )
-    theirs = None
-    if form.validate_on_submit():
-        try:
-            sa_service.save_kpis(cycle, kpi_values(form), int(form.version.data))
-        except VersionConflict as exc:
-            db.session.rollback()
-            fresh = _cycle(cycle_id)
-            theirs = sa_service.kpi_values(fresh)
-            form.version.data = str(fresh.kpi_version)
-            flash(str(exc), "error")
-        except SelfAssessmentError as exc:  # closed meanwhile
-            db.session.rollback()
-            flash(str(exc), "error")
-            return redirect(url_for(".kpis", cycle_id=cycle_id))
-        else:
-            db.session.commit()
-            flash(_("The KPI values have been saved."), "success")
-            return redirect(url_for(".kpis", cycle_id=cycle_id))
-    found, series = sa_service.kpi_history()
+
+
+def _kpis_page(cycle, form: KpiForm, theirs: dict | None = None):
+    found, series = kpi_history()
     return render_template(
         "selfassessment/kpis.html",
         cycle=cycle,
         form=form,
-        saved=saved,
+        saved=saved_values(cycle),
         theirs=theirs,
         editable=cycle.is_open and can("selfassessment.kpis", "POST"),
         labels=[c.name for c in found],
@@ -321,6 +285,33 @@ def kpis(cycle_id: int):
         count_series=_kpi_series(series, "count"),
         count_top=_nice_top(v for k in KPIS if k.unit == "count" for v in series[k.key]),
     )
+
+
+def _kpis_refused(error: SelfAssessmentError, cycle_id: int):
+    """Saved meanwhile: what was typed beside the values now saved. Closed meanwhile: the page."""
+    flash(str(error), "error")
+    if not isinstance(error, VersionConflict):
+        return redirect(url_for(".kpis", cycle_id=cycle_id))
+    cycle = _cycle(cycle_id)
+    form = _kpi_form(cycle)
+    form.version.data = str(cycle.kpi_version)
+    return _kpis_page(cycle, form, theirs=saved_values(cycle))
+
+
+@bp.route("/cycles/<int:cycle_id>/kpis", methods=["GET", "POST"])
+@access(read=READERS, write=SELF_ASSESSMENT_EDITORS)
+@fails_to(render=_kpis_refused)
+def kpis(cycle_id: int):
+    cycle = _cycle(cycle_id)
+    if request.method == "POST" and not cycle.is_open:
+        flash(str(CycleClosed()), "error")
+        return redirect(url_for(".kpis", cycle_id=cycle_id))
+    form = _kpi_form(cycle)
+    if form.validate_on_submit():
+        save_kpis(cycle, kpi_values(form), int(form.version.data))
+        flash(_("The KPI values have been saved."), "success")
+        return redirect(url_for(".kpis", cycle_id=cycle_id))
+    return _kpis_page(cycle, form)
 
 
 def _kpi_series(series: dict, unit: str) -> list[dict]:

@@ -11,6 +11,6 @@ from vendorrisk.blueprints.suppliers.forms import (  # noqa: E402
     ContractForm,
     SupplierForm,
 )
-from vendorrisk.i18n import field_labels_from  # noqa: E402
+from vendorrisk.i18n.audit import field_labels_from  # noqa: E402
 
 field_labels_from(SupplierForm, ContactForm, ContractForm, AttestationForm)

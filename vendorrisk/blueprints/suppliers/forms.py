@@ -26,7 +26,9 @@ from wtforms.validators import (
 from vendorrisk.blueprints.common.filters import TIER_CHOICES, optional_int
 from vendorrisk.catalog import catalog
 from vendorrisk.extensions import db
-from vendorrisk.i18n import choices, current_locale, label, label_of, options
+from vendorrisk.i18n import choices, current_locale, options
+from vendorrisk.i18n.audit import label_of
+from vendorrisk.i18n.labels import CLAUSE_LABELS, LABELS, label
 from vendorrisk.models import (
     CONTRACT_CLAUSES,
     AttestationKind,
@@ -37,7 +39,6 @@ from vendorrisk.models import (
     SupplierCategory,
     SupplierStatus,
 )
-from vendorrisk.services.register import d9
 from vendorrisk.services.register.suppliers import SupplierFilter
 from vendorrisk.services.reporting import scope
 from vendorrisk.validation import (
@@ -45,6 +46,7 @@ from vendorrisk.validation import (
     is_valid_security_action_id,
     normalize_corporate_number,
 )
+from vendorrisk.vocab import SCS_LEVELS, Locale, Outage, Replaceability, Tier
 
 
 def _strip(value):
@@ -99,28 +101,19 @@ class SupplierForm(ModelForm):
     has_admin_access = BooleanField(_l("Has administrator access to our systems"))
     max_outage = SelectField(
         _l("How long could we bear its stopping?"),
-        default="weeks",
-        choices=options(
-            [
-                ("hours", _l("Hours")),
-                ("days", _l("A few days")),
-                ("weeks", _l("A few weeks")),
-                ("months", _l("Months or more")),
-            ]
-        ),
+        default=Outage.weeks.value,
+        choices=choices(Outage),
     )
     replaceability = SelectField(
         _l("How easily could it be replaced?"),
-        default="moderate",
-        choices=options(
-            [("easy", _l("Easily")), ("moderate", _l("With some effort")), ("hard", _l("Hardly"))]
-        ),
+        default=Replaceability.moderate.value,
+        choices=choices(Replaceability),
     )
     scs_level = SelectField(
         _l("METI supply-chain evaluation level held"),
         coerce=lambda v: v or None,
         choices=options(
-            [("", _l("Not evaluated")), ("star3", "★3"), ("star4", "★4"), ("star5", "★5")]
+            [("", _l("Not evaluated")), *((lv.value, f"★{lv.value[-1]}") for lv in SCS_LEVELS)]
         ),
     )
     scs_expires_on = DateField(_l("Evaluation valid until"), validators=[Optional()])
@@ -167,7 +160,7 @@ class ContactForm(ModelForm):
     job_title = StringField(_l("Job title"), validators=[Length(max=200)])
     locale = SelectField(
         _l("Language for emails and the questionnaire"),
-        choices=options([("ja", "日本語"), ("en", "English")]),
+        choices=choices(Locale),
     )
     is_primary = BooleanField(_l("Primary contact for security questionnaires"))
     submit = SubmitField(_l("Save"))
@@ -382,7 +375,7 @@ class FilterForm(FlaskForm):
     )
     clause_missing = SelectField(
         _l("Contract clause missing"),
-        choices=options([("", _l("Any")), *((c, d9.CLAUSE_LABELS[c]) for c in CONTRACT_CLAUSES)]),
+        choices=options([("", _l("Any")), *((c, CLAUSE_LABELS[c]) for c in CONTRACT_CLAUSES)]),
     )
     level = SelectField(
         _l("Evaluation level"),
@@ -417,7 +410,7 @@ class FilterForm(FlaskForm):
     )
     clause = SelectField(
         _l("Contract clause present"),
-        choices=options([("", _l("Any")), *((c, d9.CLAUSE_LABELS[c]) for c in CONTRACT_CLAUSES)]),
+        choices=options([("", _l("Any")), *((c, CLAUSE_LABELS[c]) for c in CONTRACT_CLAUSES)]),
     )
     expiring = SelectField(
         _l("Expiring"),
@@ -537,14 +530,7 @@ class TierForm(FlaskForm):
 
     tier = SelectField(
         _l("Tier"),
-        choices=options(
-            [
-                ("critical", _l("Critical")),
-                ("high", _l("High")),
-                ("medium", _l("Medium")),
-                ("low", _l("Low")),
-            ]
-        ),
+        choices=options((tier.value, LABELS[Tier][tier]) for tier in reversed(Tier)),
     )
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=2000)])
     submit = SubmitField(_l("Set the tier"))

@@ -11,7 +11,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, SelectField, SubmitField
 
 from vendorrisk.i18n import options
-from vendorrisk.services.register.imports import rows as imports
+from vendorrisk.services.register.imports import columns
 
 
 class UploadForm(FlaskForm):
@@ -27,7 +27,7 @@ class UploadForm(FlaskForm):
 
 
 def _field_choices() -> list:
-    return options([("", _l("Ignore this column")), *((f.key, f.label) for f in imports.FIELDS)])
+    return options([("", _l("Ignore this column")), *((f.key, f.label) for f in columns.FIELDS)])
 
 
 class MappingForm(FlaskForm):
@@ -70,8 +70,8 @@ class MappingForm(FlaskForm):
             first.setdefault(select.data, select)
         if ok:
             try:
-                imports.check_mapping(self.mapping())
-            except imports.MappingRefused as exc:
+                columns.check_mapping(self.mapping())
+            except columns.MappingRefused as exc:
                 self.form_errors.append(str(exc))
                 ok = False
         return ok

@@ -20,7 +20,7 @@ from vendorrisk.models import Attestation, AttestationKind, Contact, Contract, S
 from vendorrisk.services import files
 from vendorrisk.services.register import d9, suppliers
 from vendorrisk.services.reporting import exports
-from vendorrisk.services.review import review
+from vendorrisk.services.review import tiers
 
 
 def _supplier(supplier_id: int) -> Supplier:
@@ -44,7 +44,6 @@ def _save_child(form, obj, file_field: str, add) -> bool:
     else:
         suppliers.apply(obj, form.model_data())
     suppliers.replace_file(obj, file_field, stored)
-    db.session.commit()
     return True
 
 
@@ -71,8 +70,7 @@ def new():
     form = SupplierForm(owners=suppliers.owners(), owner_id=current_user.id)
     if form.validate_on_submit():
         supplier = suppliers.create_supplier(form.model_data())
-        review.apply_tier_rules(supplier, review.tier_rules(), clock.now())
-        db.session.commit()
+        tiers.apply_tier_rules(supplier, tiers.tier_rules(), clock.now())
         flash(_("The supplier has been registered."), "success")
         return redirect(url_for(".detail", supplier_id=supplier.id))
     return render_template("suppliers/form.html", form=form, supplier=None)
@@ -92,8 +90,8 @@ def detail(supplier_id: int):
         kinds=AttestationKind,
         delete_form=DeleteForm(),
         assessments=suppliers.assessments_of(supplier_id),
-        risk=review.risk_view(supplier, today),
-        tier_history=review.tier_history(supplier_id),
+        risk=tiers.risk_view(supplier, today),
+        tier_history=tiers.tier_history(supplier_id),
         tier_form=TierForm(tier=supplier.tier),
         d9=d9.status_of(supplier, today),
     )
@@ -108,8 +106,7 @@ def edit(supplier_id: int):
     )
     if form.validate_on_submit():
         suppliers.apply(supplier, form.model_data())
-        review.apply_tier_rules(supplier, review.tier_rules(), clock.now())
-        db.session.commit()
+        tiers.apply_tier_rules(supplier, tiers.tier_rules(), clock.now())
         flash(_("The changes have been saved."), "success")
         return redirect(url_for(".detail", supplier_id=supplier.id))
     return render_template("suppliers/form.html", form=form, supplier=supplier)
@@ -121,7 +118,6 @@ def delete(supplier_id: int):
     supplier = _supplier(supplier_id)
     if DeleteForm().validate_on_submit():
         suppliers.delete(supplier)
-        db.session.commit()
         flash(_("The supplier has been deleted."), "success")
     return redirect(url_for(".index"))
 
@@ -138,7 +134,6 @@ def contact_form(supplier_id: int, contact_id: int | None = None):
             suppliers.add_contact(supplier, form.model_data())
         else:
             suppliers.update_contact(contact, form.model_data())
-        db.session.commit()
         flash(_("The contact has been saved."), "success")
         return redirect(url_for(".detail", supplier_id=supplier_id, _anchor="contacts"))
     return render_template(
@@ -197,7 +192,6 @@ def delete_child(supplier_id: int, kind: str, child_id: int):
     obj = _child(CHILD_MODELS[kind], supplier_id, child_id)
     if DeleteForm().validate_on_submit():
         suppliers.delete(obj)
-        db.session.commit()
         flash(_("Deleted."), "success")
     return redirect(url_for(".detail", supplier_id=supplier_id, _anchor=kind))
 
@@ -220,8 +214,7 @@ def set_tier(supplier_id: int):
     supplier = _supplier(supplier_id)
     form = TierForm()
     if form.validate_on_submit():
-        review.override_tier(supplier, form.tier.data, form.reason.data, current_user, clock.now())
-        db.session.commit()
+        tiers.override_tier(supplier, form.tier.data, form.reason.data, current_user, clock.now())
         flash(_("The tier has been set by hand."), "success")
     else:
         flash(_("Give the reason for setting the tier by hand."), "error")
@@ -233,8 +226,7 @@ def set_tier(supplier_id: int):
 def tier_by_rules(supplier_id: int):
     supplier = _supplier(supplier_id)
     if DeleteForm().validate_on_submit():
-        review.clear_override(supplier, current_user, clock.now())
-        db.session.commit()
+        tiers.clear_override(supplier, current_user, clock.now())
         flash(_("The tier follows the rules again."), "success")
     return redirect(url_for(".detail", supplier_id=supplier_id, _anchor="risk"))
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -11,13 +9,14 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import force_locale, gettext
+from flask_babel import gettext
 from sqlalchemy.orm import selectinload
 
 from vendorrisk import clock
 from vendorrisk.catalog import Template
+from vendorrisk.errors import ServiceError
 from vendorrisk.extensions import db
-from vendorrisk.mail import outbox as mail
+from vendorrisk.mail import messages
 from vendorrisk.models import (
     Answer,
     Assessment,
@@ -29,21 +28,12 @@ from vendorrisk.models import (
     Supplier,
     User,
 )
+from vendorrisk.scoring.answers import AnswerState, Progress, progress
 from vendorrisk.services import audit
-from vendorrisk.services.assessments.answers import AnswerState, Progress, progress
 
 
-class AssessmentError(ValueError):
+class AssessmentError(ServiceError):
     """A request that the assessment's state does not allow; the message is translated."""
-
-
-def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "translated later"
-    """Mark a message for extraction; `translated` turns it into a language later."""
-    return message
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def portal_link(token: str) -> str:
@@ -55,11 +45,6 @@ def invitation_expiry(due_on: date) -> datetime:
     zone = ZoneInfo(current_app.config["TIMEZONE"])
     end = datetime.combine(due_on + timedelta(days=1), time.min, tzinfo=zone)
     return end + timedelta(days=current_app.config["PORTAL_GRACE_DAYS"])
-
-
-def translated(locale: str, message: str, **values: object) -> str:
-    with force_locale(locale):
-        return gettext(message, **values)
 
 
 @dataclass(frozen=True)
@@ -136,15 +121,6 @@ def create_assessment(
     return assessment
 
 
-#: The subject of a mail carrying a link, by why it is sent.
-INVITATION_SUBJECTS = {
-    "invitation": N_("Security questionnaire from %(company)s: %(title)s"),
-    "resend": N_("Security questionnaire from %(company)s: %(title)s"),
-    "clarification": N_("%(company)s has a question about your answers: %(title)s"),
-    "returned": N_("%(company)s has returned questions for changes: %(title)s"),
-}
-
-
 def invite(
     assessment: Assessment,
     template: Template,
@@ -156,53 +132,19 @@ def invite(
     """Issue a new link for one contact and queue the mail that carries it."""
     if contact.supplier_id != assessment.supplier_id:
         raise AssessmentError(gettext("This contact does not belong to the supplier."))
-    token = secrets.token_urlsafe(32)
     invitation = Invitation(
         assessment=assessment,
         contact=contact,
         email=contact.email,
         locale=locale,
-        token_hash=token_hash(token),
         created_at=now,
         expires_at=invitation_expiry(assessment.due_on),
     )
+    token = invitation.issue_token()
     db.session.add(invitation)
     db.session.flush()
-    supplier = assessment.supplier
-    subject = translated(
-        locale,
-        INVITATION_SUBJECTS.get(kind, INVITATION_SUBJECTS["invitation"]),
-        company=company_name(locale),
-        title=template.title.get(locale),
-    )
-    mail.send(
-        "invitation",
-        locale=locale,
-        recipient=contact.email,
-        recipient_name=contact.name,
-        subject=subject,
-        kind=kind,
-        dedupe_key=f"invitation:{invitation.id}",
-        contact_id=contact.id,
-        assessment_id=assessment.id,
-        link=portal_link(token),
-        contact=contact,
-        supplier=supplier,
-        assessment=assessment,
-        template=template,
-        owner=supplier.owner,
-        company=company_name(locale),
-        resend=kind == "resend",
-        link_kind=kind,
-    )
+    messages.LINK_MAILS[kind](invitation, portal_link(token), template)
     return invitation
-
-
-def company_name(locale: str) -> str:
-    return (
-        current_app.config.get("COMPANY_NAME_EN" if locale == "en" else "COMPANY_NAME_JA")
-        or "vendorrisk"
-    )
 
 
 def _live(invitation: Invitation) -> bool:
@@ -238,13 +180,7 @@ def extend(assessment: Assessment, template: Template, new_due: date, now: datet
     assessment.due_on = new_due
     for invitation in filter(_live, assessment.invitations):
         invitation.expires_at = invitation_expiry(new_due)
-        _notify(
-            invitation,
-            template,
-            "due_extended",
-            f"extended:{new_due.isoformat()}",
-            N_("New due date for the security questionnaire: %(title)s"),
-        )
+        messages.due_extended(invitation, template)
 
 
 def cancel(assessment: Assessment, template: Template, now: datetime) -> None:
@@ -255,34 +191,7 @@ def cancel(assessment: Assessment, template: Template, now: datetime) -> None:
     assessment.cancelled_at = now
     for invitation in filter(_live, assessment.invitations):
         invitation.revoked_at = now
-        _notify(
-            invitation,
-            template,
-            "cancelled",
-            "cancelled",
-            N_("The security questionnaire has been cancelled: %(title)s"),
-        )
-
-
-def _notify(invitation: Invitation, template: Template, name: str, key: str, subject: str) -> None:
-    locale = invitation.locale
-    assessment = invitation.assessment
-    mail.send(
-        name,
-        locale=locale,
-        recipient=invitation.email,
-        recipient_name=invitation.contact.name if invitation.contact else "",
-        subject=translated(locale, subject, title=template.title.get(locale)),
-        kind=name,
-        dedupe_key=f"{key}:{assessment.id}:{invitation.id}",
-        contact_id=invitation.contact_id,
-        assessment_id=assessment.id,
-        assessment=assessment,
-        supplier=assessment.supplier,
-        template=template,
-        owner=assessment.supplier.owner,
-        company=company_name(locale),
-    )
+        messages.cancelled(invitation, template)
 
 
 def states_of(assessment: Assessment) -> dict[str, AnswerState]:

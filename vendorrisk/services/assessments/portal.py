@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -15,7 +14,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from vendorrisk.catalog import Question, Template
 from vendorrisk.catalog.types import AnswerError
 from vendorrisk.extensions import db
-from vendorrisk.mail import outbox as mail
+from vendorrisk.mail import messages
 from vendorrisk.models import (
     Answer,
     Assessment,
@@ -24,14 +23,9 @@ from vendorrisk.models import (
     PortalSitting,
     StoredFile,
 )
+from vendorrisk.scoring.answers import missing_for_submit
 from vendorrisk.services import audit, files
-from vendorrisk.services.assessments.answers import missing_for_submit
-from vendorrisk.services.assessments.lifecycle import (
-    company_name,
-    states_of,
-    token_hash,
-    translated,
-)
+from vendorrisk.services.assessments.lifecycle import states_of
 
 #: Why a link no longer works, in the order they are checked.
 CLOSED_REASONS = {
@@ -45,9 +39,7 @@ CLOSED_REASONS = {
 def find_invitation(token: str) -> Invitation | None:
     if not token or len(token) > 200:
         return None
-    return db.session.scalar(
-        sa.select(Invitation).where(Invitation.token_hash == token_hash(token))
-    )
+    return db.session.scalar(Invitation.with_token(token))
 
 
 def closed_reason(invitation: Invitation, now: datetime) -> str | None:
@@ -68,21 +60,20 @@ def closed_reason(invitation: Invitation, now: datetime) -> str | None:
 
 
 def _still_needed(assessment: Assessment) -> bool:
-    from vendorrisk.services.review import review
+    from vendorrisk.services.review import clarifications, findings
 
     if assessment.status == AssessmentStatus.submitted:
-        return bool(review.awaiting_supplier(assessment))
+        return bool(clarifications.awaiting_supplier(assessment))
     if assessment.status == AssessmentStatus.completed:
-        return bool(review.open_findings_for_portal(assessment))
+        return bool(findings.open_findings_for_portal(assessment))
     return False
 
 
 def open_sitting(invitation: Invitation, ip: str | None, now: datetime) -> str:
     """Exchange a link for a sitting; the returned token goes in the session cookie only."""
-    token = secrets.token_urlsafe(32)
-    db.session.add(
-        PortalSitting(invitation=invitation, token_hash=token_hash(token), created_at=now, ip=ip)
-    )
+    sitting = PortalSitting(invitation=invitation, created_at=now, ip=ip)
+    token = sitting.issue_token()
+    db.session.add(sitting)
     invitation.first_used_at = invitation.first_used_at or now
     invitation.last_used_at = now
     invitation.use_count += 1
@@ -93,9 +84,7 @@ def open_sitting(invitation: Invitation, ip: str | None, now: datetime) -> str:
 
 
 def load_sitting(sitting_token: str) -> Invitation | None:
-    row = db.session.scalar(
-        sa.select(PortalSitting).where(PortalSitting.token_hash == token_hash(sitting_token))
-    )
+    row = db.session.scalar(PortalSitting.with_token(sitting_token))
     return row.invitation if row is not None else None
 
 
@@ -312,47 +301,7 @@ def submit(
     assessment.status = AssessmentStatus.submitted
     assessment.submitted_at = now
     audit.record("submitted", assessment, summary=invitation.email)
-    locale = invitation.locale
-    supplier = assessment.supplier
-    mail.send(
-        "submitted_contact",
-        locale=locale,
-        recipient=invitation.email,
-        recipient_name=invitation.contact.name if invitation.contact else "",
-        subject=translated(
-            locale,
-            "Thank you: your answers have been submitted (%(title)s)",
-            title=template.title.get(locale),
-        ),
-        kind="submitted",
-        dedupe_key=f"submitted:{assessment.id}:{invitation.id}",
-        contact_id=invitation.contact_id,
-        assessment_id=assessment.id,
-        assessment=assessment,
-        supplier=supplier,
-        template=template,
-        company=company_name(locale),
-        owner=supplier.owner,
-    )
-    owner = supplier.owner
+    messages.submitted(invitation, template)
+    owner = assessment.supplier.owner
     if owner is not None:
-        owner_locale = owner.locale or "ja"
-        mail.send(
-            "submitted_owner",
-            locale=owner_locale,
-            recipient=owner.email,
-            recipient_name=owner.name,
-            subject=translated(
-                owner_locale,
-                "%(supplier)s submitted the questionnaire %(title)s",
-                supplier=supplier.name_for(owner_locale),
-                title=template.title.get(owner_locale),
-            ),
-            kind="submitted_owner",
-            dedupe_key=f"submitted-owner:{assessment.id}",
-            assessment_id=assessment.id,
-            assessment=assessment,
-            supplier=supplier,
-            template=template,
-            owner=owner,
-        )
+        messages.submitted_to_owner(assessment, template, owner)

@@ -10,10 +10,9 @@ from __future__ import annotations
 import io
 import logging
 import re
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, BinaryIO
 
@@ -27,9 +26,11 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from vendorrisk.catalog import Question, Section, Template, Text
+from vendorrisk.catalog.text import bilingual
 from vendorrisk.catalog.types import AnswerError
-from vendorrisk.i18n import current_locale
+from vendorrisk.catalog.types.base import plain
 from vendorrisk.models import Answer, Assessment
+from vendorrisk.services import spreadsheets
 from vendorrisk.services.assessments.portal import Posted, save_answers
 
 log = logging.getLogger(__name__)
@@ -59,35 +60,7 @@ WIDTHS = {
     COMMENT: 44,
     VERSION: 8,
 }
-TYPE_NAMES = {
-    "yes_partial_no": Text("実施状況（選択）", "Yes / partial / no (choose)"),
-    "yes_no": Text("はい／いいえ（選択）", "Yes / no (choose)"),
-    "single_choice": Text("選択（一つ）", "Single choice"),
-    "multi_choice": Text("選択（複数可、「;」区切り）", "Multiple choice (separate with ;)"),
-    "text": Text("文章", "Text"),
-    "number": Text("数値", "Number"),
-    "date": Text("日付（YYYY-MM-DD）", "Date (YYYY-MM-DD)"),
-    "file": Text("証跡ファイル", "Evidence file"),
-}
-FIXED_LABELS = {
-    "yes_partial_no": {
-        "yes": Text("実施している", "Implemented"),
-        "partial": Text("一部実施している", "Partially implemented"),
-        "no": Text("実施していない", "Not implemented"),
-        "na": Text("該当しない", "Not applicable"),
-        "unknown": Text("わからない", "Unknown"),
-    },
-    "yes_no": {
-        "yes": Text("はい", "Yes"),
-        "no": Text("いいえ", "No"),
-        "na": Text("該当しない", "Not applicable"),
-    },
-}
 REQUIRED = Text("必須", "Required")
-FILE_NOTICE = Text(
-    "証跡ファイルはポータルでアップロードしてください（Excelには添付できません）",
-    "Upload evidence files in the portal (they cannot be attached in Excel)",
-)
 GUIDE = (
     Text(
         "回答欄（ANSWER）とコメント欄（COMMENT）のみご記入ください。"
@@ -136,14 +109,9 @@ GUIDE = (
 #: Custom document properties that tie a file to its assessment.
 PROP_ASSESSMENT = "vendorrisk.assessment"
 PROP_TEMPLATE = "vendorrisk.template"
-#: A cell starting with one of these could run as a formula in a spreadsheet.
-UNSAFE_START = ("=", "+", "-", "@", "\t", "\r", "\n")
-SEPARATORS = re.compile(r"([;；、,，\n])")
 MAX_ERRORS = 100
 #: Characters an Excel cell holds; a longer text answer is written cut (and kept on import).
 CELL_LIMIT = 32_767
-#: A larger workbook (once unzipped) is refused before openpyxl reads it into memory.
-MAX_UNZIPPED = 200 * 1024 * 1024
 BOLD = Font(bold=True)
 HEADER_FILL = PatternFill("solid", fgColor="DDE3EC")
 INPUT_FILL = PatternFill("solid", fgColor="FFF8DC")
@@ -168,36 +136,6 @@ def file_name(assessment: Assessment, template: Template) -> str:
 
 
 # ---------------------------------------------------------------- labels and cell values
-
-
-def bilingual(text: Text) -> str:
-    return text.ja if text.ja == text.en else f"{text.ja} / {text.en}"
-
-
-def choice_labels(question: Question) -> dict[str, Text]:
-    """The labels of a question's fixed values or choices, by value ({} for free answers)."""
-    if question.kind.has_choices:
-        return {c.value: c.label for c in question.choices}
-    return FIXED_LABELS.get(question.type, {})
-
-
-def safe(value: str) -> str:
-    """Text that a spreadsheet never runs as a formula."""
-    return "'" + value if value.startswith(UNSAFE_START) else value
-
-
-def unsafe_restored(value: str) -> str:
-    """The reverse of safe(), so a round trip leaves the text as it was."""
-    return value[1:] if value.startswith("'") and value[1:].startswith(UNSAFE_START) else value
-
-
-def shown(question: Question, value: Any) -> str:
-    """A stored answer as written in the answer cell."""
-    if value in (None, "", []):
-        return ""
-    labels = choice_labels(question)
-    items = value if isinstance(value, list) else [value]
-    return "; ".join(bilingual(labels[v]) if v in labels else str(v) for v in items)
 
 
 def sheet_names(template: Template) -> dict[str, str]:
@@ -241,7 +179,7 @@ def _put(ws: Worksheet, row: int, column: int, value: Any) -> Cell:
     """Write a cell; text always stays text (and within what a cell holds)."""
     if not isinstance(value, str):
         return ws.cell(row, column, value)
-    cell = ws.cell(row, column, safe(value)[:CELL_LIMIT])
+    cell = ws.cell(row, column, spreadsheets.safe_cell(value)[:CELL_LIMIT])
     cell.data_type = "s"
     return cell
 
@@ -295,7 +233,7 @@ def _section_sheet(
     validations: dict[str, DataValidation] = {}
     for row, question in enumerate(section.questions, start=FIRST_ROW):
         _question_row(ws, row, question, answers.get(question.id), _condition(template, question))
-        labels = tuple(bilingual(t) for t in choice_labels(question).values())
+        labels = tuple(bilingual(t) for t in question.kind.labels(question).values())
         if labels and not question.kind.multiple:
             ref = lists.ref(labels)
             if ref not in validations:
@@ -311,19 +249,16 @@ def _question_row(
     _put(ws, row, ID, question.id)
     _put(ws, row, TEXT_JA, _with_help(question.text.ja, help_text.ja, "※ "))
     _put(ws, row, TEXT_EN, _with_help(question.text.en, help_text.en, "Note: "))
-    kind = bilingual(TYPE_NAMES[question.type])
+    kind = bilingual(question.kind.hint)
     _put(ws, row, TYPE, f"{kind}\n{bilingual(REQUIRED)}" if question.required else kind)
-    allowed = "\n".join(bilingual(t) for t in choice_labels(question).values())
+    allowed = "\n".join(bilingual(t) for t in question.kind.labels(question).values())
     _put(ws, row, ALLOWED, "\n\n".join(filter(None, [allowed, condition])))
-    if question.type == "file":
-        _put(ws, row, ANSWER, bilingual(FILE_NOTICE))
-    else:
-        _put(ws, row, ANSWER, shown(question, answer.value if answer else None))
+    _put(ws, row, ANSWER, question.kind.cell(question, answer.value if answer else None))
     _put(ws, row, COMMENT, answer.comment if answer else "")
     _put(ws, row, VERSION, answer.version if answer else 0)
     for column in range(ID, VERSION):
         ws.cell(row, column).alignment = WRAP
-    editable = [COMMENT] if question.type == "file" else [ANSWER, COMMENT]
+    editable = [COMMENT] if question.kind.holds_files else [ANSWER, COMMENT]
     for column in editable:
         cell = ws.cell(row, column)
         cell.protection, cell.fill, cell.number_format = Protection(locked=False), INPUT_FILL, "@"
@@ -334,7 +269,7 @@ def _condition(template: Template, question: Question) -> str:
     if question.show_if is None:
         return ""
     target = template.question(question.show_if.question)
-    labels = choice_labels(target)
+    labels = target.kind.labels(target)
     values = [labels[v] if v in labels else Text(v, v) for v in question.show_if.values]
     return (
         f"※ {target.id} が「{'」「'.join(t.ja for t in values)}」の場合に回答 / "
@@ -395,8 +330,10 @@ def import_workbook(
     now: datetime,
 ) -> ImportResult:
     """Save the answers of a filled-in workbook: all of them, or none when any row is wrong."""
-    if _unzipped_size(stream) > MAX_UNZIPPED:
-        return _failed(_("The Excel file is too large to be read."))
+    try:
+        spreadsheets.check_size(stream)
+    except spreadsheets.WorkbookRefused as refused:
+        return _failed(str(refused))
     try:
         rows = _read(stream, assessment, template)
     except Exception:  # openpyxl raises many kinds of errors for what is not an XLSX file
@@ -421,17 +358,6 @@ def _read(
         return _belongs(wb, assessment, template) or list(_rows(wb, template))
     finally:
         wb.close()
-
-
-def _unzipped_size(stream: BinaryIO) -> int:
-    """The declared size of the archive's parts (zipfile never reads past them); 0 if no zip."""
-    try:
-        with zipfile.ZipFile(stream) as archive:
-            return sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError):
-        return 0
-    finally:
-        stream.seek(0)
 
 
 def _failed(message: str) -> ImportResult:
@@ -524,16 +450,16 @@ def _twice(row: _Row, first: _Row) -> RowError:
 def _posted(row: _Row, stored: Answer | None) -> Posted | None:
     """What the row asks to save (None: nothing); AnswerError with a translated message."""
     question = row.question
-    raw = None if question.type == "file" else _cell_text(row.answer)
+    raw = None if question.kind.holds_files else _cell_text(row.answer)
     comment = _cell_text(row.comment)
     if raw is None and comment is None:
         return None
     stored_value = stored.value if stored else None
     stored_comment = (stored.comment or "") if stored else ""
-    value = parse_answer(question, raw) if raw is not None else None
+    value = question.kind.from_cell(question, raw) if raw is not None else None
     if value is None or _cut_copy(value, stored_value):
         value = stored_value  # an empty cell leaves the answer as it is
-    comment = _plain(comment)[:5000] if comment is not None else stored_comment
+    comment = plain(comment)[:5000] if comment is not None else stored_comment
     version = _version(row.version)
     changed = (value, comment) != (stored_value, stored_comment)
     if changed and version != (stored.version if stored else 0):
@@ -546,7 +472,7 @@ def _cut_copy(value: Any, stored: Any) -> bool:
     return (
         isinstance(value, str)
         and isinstance(stored, str)
-        and len(safe(stored)) > CELL_LIMIT
+        and len(spreadsheets.safe_cell(stored)) > CELL_LIMIT
         and stored.startswith(value)
     )
 
@@ -561,7 +487,7 @@ def _conflict() -> str:
 def _cell_text(value: Any) -> Any:
     """A cell value with our formula guard removed; None for an empty cell."""
     if isinstance(value, str):
-        value = unsafe_restored(value.strip())
+        value = spreadsheets.restored_cell(value.strip())
         return value or None
     return value
 
@@ -601,105 +527,3 @@ def _save(
         for qid, message in result.errors.items()
     ]
     return ImportResult(saved=len(result.saved), errors=errors)
-
-
-# ---------------------------------------------------------------- reading one answer
-
-
-def parse_answer(question: Question, raw: Any) -> Any:
-    """The normalised value of an answer cell, or AnswerError with a translated message."""
-    kind = question.kind
-    if kind.has_choices or kind.fixed:
-        return _choices(question, raw) if kind.multiple else _choice(question, raw)
-    if question.type == "number":
-        return _number(question, raw)
-    if question.type == "date":
-        return _date(question, raw)
-    return kind.normalize(question, _plain(raw))
-
-
-def _key(text: str) -> str:
-    text = re.sub(r"\s+", " ", text.replace("／", "/").strip()).casefold()
-    return re.sub(r" ?/ ?", "/", text)
-
-
-def _lookup(question: Question) -> dict[str, str]:
-    """Accepted spellings: the code, both labels alone, and the bilingual label."""
-    accepted = {}
-    for value, label in choice_labels(question).items():
-        for spelling in (value, label.ja, label.en, bilingual(label)):
-            accepted.setdefault(_key(spelling), value)
-    return accepted
-
-
-def _not_allowed(question: Question, raw: Any) -> AnswerError:
-    locale = current_locale()
-    allowed = "; ".join(t.get(locale) for t in choice_labels(question).values())
-    return AnswerError(
-        _(
-            "“%(value)s” is not an allowed answer. Allowed answers: %(allowed)s.",
-            value=_plain(raw),
-            allowed=allowed,
-        )
-    )
-
-
-def _choice(question: Question, raw: Any) -> str:
-    value = _lookup(question).get(_key(_plain(raw)))
-    if value is None:
-        raise _not_allowed(question, raw)
-    return value
-
-
-def _choices(question: Question, raw: Any) -> list[str]:
-    """Several choices separated by ; 、 or , (a label containing one of these still works)."""
-    accepted, parts, chosen = _lookup(question), SEPARATORS.split(_plain(raw)), set()
-    start = 0
-    while start < len(parts):
-        for end in range(len(parts), start, -2):  # the longest run of parts that is a label
-            piece = "".join(parts[start:end])
-            if _key(piece) in accepted or not _key(piece):
-                break
-        else:
-            raise _not_allowed(question, parts[start].strip())
-        if _key(piece):
-            chosen.add(accepted[_key(piece)])
-        start = end + 1
-    return question.kind.normalize(question, sorted(chosen))
-
-
-def _number(question: Question, raw: Any) -> str:
-    if isinstance(raw, float) and raw.is_integer():
-        raw = int(raw)
-    try:
-        return question.kind.normalize(question, raw)
-    except AnswerError as exc:
-        raise AnswerError(_("“%(value)s” is not a number.", value=_plain(raw))) from exc
-
-
-def _date(question: Question, raw: Any) -> str:
-    if isinstance(raw, datetime):
-        raw = raw.date()
-    if isinstance(raw, str):
-        raw = re.sub(
-            r"^(\d{4})/(\d{1,2})/(\d{1,2})$",
-            lambda m: f"{m[1]}-{int(m[2]):02d}-{int(m[3]):02d}",
-            raw.strip(),
-        )
-    try:
-        return question.kind.normalize(question, raw)
-    except AnswerError as exc:
-        raise AnswerError(
-            _("“%(value)s” is not a date. Write dates as YYYY-MM-DD.", value=_plain(raw))
-        ) from exc
-
-
-def _plain(raw: Any) -> str:
-    """Any cell value as text (dates as YYYY-MM-DD, whole numbers without a decimal point)."""
-    if isinstance(raw, datetime) and raw.time() == datetime.min.time():
-        return raw.date().isoformat()
-    if isinstance(raw, date | datetime):
-        return raw.isoformat()
-    if isinstance(raw, float) and raw.is_integer():
-        return str(int(raw))
-    return str(raw).strip()

@@ -15,9 +15,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
+from flask import current_app
 
 from vendorrisk.extensions import db
+from vendorrisk.jobs import JobResult
 from vendorrisk.models import StoredFile
+from vendorrisk.services import audit
 
 log = logging.getLogger("vendorrisk.files")
 
@@ -103,3 +106,11 @@ def sweep(folder: Path, now: datetime, grace: timedelta = GRACE) -> Sweep:
         log.error("%s recorded files are missing from %s: %s", len(found.missing), folder,
                   " ".join(found.missing))  # fmt: skip
     return found
+
+
+def sweep_files(now: datetime) -> JobResult:
+    """The sweep-files job: sweep the upload folder; what it removed goes in the audit log too."""
+    found = sweep(Path(current_app.config["UPLOAD_DIR"]), now)
+    if found.removed:
+        audit.record("files_swept", summary=found.notes()[0])
+    return JobResult(done=len(found.removed), notes=found.notes())

@@ -5,10 +5,11 @@ and contracts are loaded (the supplier page); the SQL twins below are correlated
 subqueries, so that the supplier list reads a page of suppliers with all of these facts in one
 query, and filters and sorts on them without a query per row.
 
-The Python side is the source of truth: ``scoring.required_level``, ``review.held_level``,
-``Attestation.is_expired``, ``Contract.is_active_on`` and ``Finding.is_open``. Each SQL twin
-mirrors one of them; tests/test_d9_status.py checks that both agree on every demo supplier, so a
-change to a rule must be made on both sides.
+The Python side is the source of truth: ``scoring.tiers.required_level`` and
+``review.tiers.held_level``, built on the model rules ``Attestation.valid_on``,
+``Contract.in_force_on``, ``Finding.is_open`` and ``Supplier.scs_held_on`` (each a hybrid with its
+own SQL twin). The aggregates below mirror them; tests/services/register/test_d9.py checks that
+both agree on every demo supplier, so a change to a rule must be made on both sides.
 """
 
 from __future__ import annotations
@@ -21,38 +22,27 @@ from functools import reduce
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import lazyload
 
 from vendorrisk.extensions import db
+from vendorrisk.i18n.labels import CLAUSE_LABELS
 from vendorrisk.models import (
     CONTRACT_CLAUSES,
     Attestation,
     AttestationKind,
     Contract,
     Finding,
-    FindingStatus,
     SecurityActionLevel,
     Supplier,
 )
-from vendorrisk.scoring import scores as scoring
-from vendorrisk.services.review import review
+from vendorrisk.scoring.tiers import HELD_ORDER, level_gap
+from vendorrisk.scoring.tiers import required_level as profile_required_level
+from vendorrisk.services.review import tiers
+from vendorrisk.vocab import Level, Outage
 
 #: Days before its expiry from which a certificate or a policy is "expiring soon".
 SOON_DAYS = 60
-#: Finding statuses that count as open (mirrors Finding.is_open).
-OPEN_FINDINGS = (FindingStatus.open, FindingStatus.in_progress)
-#: The short name of each Directive 9 clause, as on the supplier page's contract table.
-CLAUSE_LABELS = {
-    "clause_security_requirements": _l("Security requirements"),
-    "clause_incident_notification": _l("Incident notification duty"),
-    "clause_audit_rights": _l("Right to audit"),
-    "clause_subcontracting_approval": _l("Subcontracting approval"),
-    "clause_data_return_deletion": _l("Return and deletion of data"),
-    "clause_policy_compliance": _l("Policy compliance"),
-    "clause_cyber_insurance": _l("Cyber insurance"),
-}
-_RANK = {level: index for index, level in enumerate(scoring.HELD_ORDER)}
+_RANK = {level: index for index, level in enumerate(HELD_ORDER)}
 
 
 @dataclass(frozen=True)
@@ -76,14 +66,14 @@ class D9Status:
     missing_clauses: tuple[str, ...]
     #: Findings open or in progress.
     open_findings: int
-    #: SCS level to ask for (scoring.required_level) and level held (review.held_level).
+    #: SCS level to ask for (scoring.tiers.required_level) and level held (review.tiers.held_level).
     required: str
     held: str
 
     @property
     def gap(self) -> int:
         """Steps the held level is below the required one (0 when met)."""
-        return scoring.level_gap(self.required, self.held)
+        return level_gap(self.required, self.held)
 
     @property
     def missing_clause_labels(self) -> list[str]:
@@ -116,8 +106,8 @@ def status_of(supplier: Supplier, today: date) -> D9Status:
         clauses=contract.clause_count if contract else 0,
         missing_clauses=tuple(c for c in CONTRACT_CLAUSES if not getattr(contract, c, False)),
         open_findings=_open_findings(supplier),
-        required=scoring.required_level(review.profile_of(supplier))[0],
-        held=review.held_level(supplier, today),
+        required=profile_required_level(tiers.profile_of(supplier))[0],
+        held=tiers.held_level(supplier, today),
     )
 
 
@@ -126,14 +116,14 @@ def _best_declaration(supplier: Supplier, today: date) -> Attestation | None:
     valid = [
         a
         for a in supplier.attestations
-        if a.kind is AttestationKind.security_action and a.level and not a.is_expired(today)
+        if a.kind is AttestationKind.security_action and a.level and a.valid_on(today)
     ]
     return max(valid, key=lambda a: (_RANK[a.level.value], a.id), default=None)
 
 
 def _best_contract(supplier: Supplier, today: date) -> Contract | None:
     """As suppliers.active_contract: the contract in force with the most clauses, then newest."""
-    live = [c for c in supplier.contracts if c.is_active_on(today)]
+    live = [c for c in supplier.contracts if c.in_force_on(today)]
     return max(live, key=lambda c: (c.clause_count, c.id), default=None)
 
 
@@ -150,11 +140,6 @@ def _open_findings(supplier: Supplier) -> int:
 # -- SQL twins: correlated to the enclosing select of Supplier ----------------------------------
 
 
-def _valid_on(expires_on: Any, today: date) -> sa.ColumnElement[bool]:
-    """Mirrors Attestation.is_expired (negated): no expiry, or not before today."""
-    return sa.or_(expires_on.is_(None), expires_on >= today)
-
-
 def _star_rank() -> sa.ColumnElement[int]:
     return sa.case(
         *((Attestation.level == level, _RANK[level.value]) for level in SecurityActionLevel),
@@ -166,7 +151,7 @@ def _declarations_in_force(today: date) -> tuple[sa.ColumnElement[bool], ...]:
     return (
         Attestation.supplier_id == Supplier.id,
         Attestation.kind == AttestationKind.security_action,
-        _valid_on(Attestation.expires_on, today),
+        Attestation.valid_on(today),
     )
 
 
@@ -205,12 +190,8 @@ def valid_until(kind: AttestationKind) -> sa.ScalarSelect[date]:
 
 
 def _contracts_in_force(today: date) -> tuple[sa.ColumnElement[bool], ...]:
-    """Mirrors Contract.is_active_on."""
-    return (
-        Contract.supplier_id == Supplier.id,
-        sa.or_(Contract.starts_on.is_(None), Contract.starts_on <= today),
-        sa.or_(Contract.ends_on.is_(None), Contract.ends_on >= today),
-    )
+    """The supplier's contracts in force today."""
+    return (Contract.supplier_id == Supplier.id, Contract.in_force_on(today))
 
 
 def _clause_sum() -> sa.ColumnElement[int]:
@@ -244,42 +225,40 @@ def clause_mask(today: date) -> sa.ScalarSelect[int]:
 def open_findings() -> sa.ScalarSelect[int]:
     """Mirrors Finding.is_open: the number of findings open or in progress."""
     count = sa.select(sa.func.count(Finding.id)).where(
-        Finding.supplier_id == Supplier.id, Finding.status.in_(OPEN_FINDINGS)
+        Finding.supplier_id == Supplier.id, Finding.is_open
     )
     return count.correlate(Supplier).scalar_subquery()
 
 
 def _needs_star4() -> sa.ColumnElement[bool]:
-    """Mirrors scoring.required_level's triggers."""
+    """Mirrors scoring.tiers.required_level's triggers."""
     return sa.or_(
         Supplier.shares_confidential_info,
         Supplier.has_network_access,
         Supplier.has_admin_access,
-        Supplier.max_outage.in_((scoring.Outage.hours.value, scoring.Outage.days.value)),
+        Supplier.max_outage.in_((Outage.hours.value, Outage.days.value)),
     )
 
 
 def required_rank() -> sa.ColumnElement[int]:
-    return sa.case((_needs_star4(), _RANK["star4"]), else_=_RANK["star3"])
+    return sa.case((_needs_star4(), _RANK[Level.star4]), else_=_RANK[Level.star3])
 
 
 def required_level() -> sa.ColumnElement[str]:
-    """Mirrors scoring.required_level: "star4" on any trigger, else "star3"."""
-    return sa.case((_needs_star4(), "star4"), else_="star3")
+    """Mirrors scoring.tiers.required_level: "star4" on any trigger, else "star3"."""
+    return sa.case((_needs_star4(), Level.star4.value), else_=Level.star3.value)
 
 
 def held_rank(today: date) -> sa.ColumnElement[int]:
-    """Mirrors review.held_level as an index in HELD_ORDER: the higher of SCS and SA in force."""
-    scs_in_force = sa.and_(
-        Supplier.scs_level.is_not(None), _valid_on(Supplier.scs_expires_on, today)
-    )
-    scs = sa.case((scs_in_force, sa.case(_RANK, value=Supplier.scs_level, else_=0)), else_=0)
+    """Mirrors review.tiers.held_level as an index in HELD_ORDER: the higher of SCS and SA held."""
+    scs_rank = sa.case(_RANK, value=Supplier.scs_level, else_=0)
+    scs = sa.case((Supplier.scs_held_on(today), scs_rank), else_=0)
     declared = security_action_rank(today)
     return sa.case((scs > declared, scs), else_=declared)
 
 
 def held_level(today: date) -> sa.ColumnElement[str]:
-    """Mirrors review.held_level: one of scoring.HELD_ORDER."""
+    """Mirrors review.tiers.held_level: one of scoring.HELD_ORDER."""
     return sa.case(
         {rank: level for level, rank in _RANK.items()}, value=held_rank(today), else_="none"
     )
@@ -372,7 +351,7 @@ def conditions(
         count = open_findings()
         found.append(count > 0 if findings == "open" else count == 0)
     if overdue:
-        found.append(Supplier.next_review_on < today)
+        found.append(Supplier.is_review_overdue(today))
     return found
 
 

@@ -24,7 +24,7 @@ from vendorrisk.models import (
     Supplier,
     User,
 )
-from vendorrisk.scoring import scores as scoring
+from vendorrisk.scoring.tiers import LEVELS
 from vendorrisk.services import files
 from vendorrisk.services.register import d9
 from vendorrisk.services.reporting import scope
@@ -33,7 +33,7 @@ from vendorrisk.validation import normalize_corporate_number
 _CRITICALITY_ORDER = sa.case(
     {c.value: i for i, c in enumerate(Criticality)}, value=Supplier.criticality
 )
-_TIER_ORDER = sa.case({tier: i for i, tier in enumerate(scoring.LEVELS)}, value=Supplier.tier)
+_TIER_ORDER = sa.case({tier: i for i, tier in enumerate(LEVELS)}, value=Supplier.tier)
 _INSURANCE_UNTIL = d9.valid_until(AttestationKind.cyber_insurance)
 SORTS: dict[str, tuple[Any, ...]] = {
     "name": (Supplier.name_ja.asc(), Supplier.id.asc()),
@@ -72,7 +72,7 @@ class SupplierFilter:
     owner_id: int | None = None
     criticality: str = ""
     sort: str = "name"
-    #: Risk tier, one of scoring.LEVELS.
+    #: Risk tier, one of scoring.tiers.LEVELS.
     tier: str = ""
     #: The Directive 9 filters, as d9.conditions takes them.
     insurance: str = ""
@@ -82,7 +82,7 @@ class SupplierFilter:
     level: str = ""
     findings: str = ""
     overdue: bool = False
-    #: The roll-up's drill-downs (services/scope.py): template of the latest completed
+    #: The roll-up's drill-downs (services/reporting/scope.py): template of the latest completed
     #: assessment, score bucket, cover of a kind lapsing within `within` days, clause present.
     template: str = ""
     score: str = ""
@@ -270,5 +270,5 @@ def _files_held_by(obj: Any) -> list[StoredFile]:
 
 def active_contract(supplier: Supplier, today: date) -> Contract | None:
     """The contract in force today with the most clauses, if any."""
-    live = [c for c in supplier.contracts if c.is_active_on(today)]
+    live = [c for c in supplier.contracts if c.in_force_on(today)]
     return max(live, key=lambda c: (c.clause_count, c.id), default=None)

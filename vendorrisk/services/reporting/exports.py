@@ -2,7 +2,7 @@
 
 The column headers are English and stable whatever the user's language: an export is a
 machine-readable file that scripts and spreadsheets refer to by column name. Every text cell is
-neutralised against formula injection (``safe_cell``) in both formats.
+neutralised against formula injection (``spreadsheets.safe_cell``) in both formats.
 """
 
 from __future__ import annotations
@@ -18,14 +18,15 @@ import sqlalchemy as sa
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlalchemy.orm import aliased
 
-from vendorrisk import catalog as questionnaires
+from vendorrisk.catalog import catalog
 from vendorrisk.extensions import db
 from vendorrisk.models import Answer, Assessment, Finding, Supplier, User
+from vendorrisk.services import spreadsheets
 from vendorrisk.services.register import d9, suppliers
 from vendorrisk.services.register.suppliers import SupplierFilter
-from vendorrisk.services.reporting import rollup
+from vendorrisk.services.reporting import frames
 from vendorrisk.services.reporting.scope import Scope
-from vendorrisk.services.selfassessment import cycles as selfassessment
+from vendorrisk.services.selfassessment import cycles
 
 KINDS = ("suppliers", "assessments", "answers", "findings", "rollup", "selfassessment")
 FORMATS = ("csv", "xlsx")
@@ -33,8 +34,6 @@ MIMETYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
-#: Leading characters a spreadsheet may read as the start of a formula (or hide one behind).
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 #: The columns of each kind, in order (also the header of an empty export).
 COLUMNS = {
     "suppliers": (
@@ -62,19 +61,12 @@ _NULLABLE_INTEGERS = {"supplier_id", "directive"}
 BATCH = 1000
 
 
-def safe_cell(value: Any) -> Any:
-    """Prefix text that a spreadsheet could run as a formula with "'"; other values unchanged."""
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
 def frame(kind: str, today: date, criteria: SupplierFilter | None = None) -> pd.DataFrame:
     """The rows of one export kind; `criteria` (the supplier list's filter) applies to suppliers."""
     if kind not in KINDS or kind == "rollup":
         raise ValueError(f"{kind!r} is not a single-table export kind")
     if kind == "selfassessment":
-        return selfassessment.export_frame()
+        return cycles.export_frame()
     if kind == "suppliers":
         rows = _supplier_rows(today, criteria or SupplierFilter())
     else:
@@ -93,7 +85,7 @@ def frame(kind: str, today: date, criteria: SupplierFilter | None = None) -> pd.
 def safe_frame(df: pd.DataFrame, fmt: str) -> pd.DataFrame:
     """A copy of `df` whose text cells (and text headers) cannot run as formulas."""
     safe = df.copy()
-    cell = _xlsx_text if fmt == "xlsx" else safe_cell
+    cell = _xlsx_text if fmt == "xlsx" else spreadsheets.safe_cell
     for column in safe.columns:
         if not (
             pd.api.types.is_numeric_dtype(safe[column])
@@ -117,27 +109,29 @@ def write_kind(
     The roll-up is several tables (one per panel, narrowed by `scope`); every other kind is one.
     """
     if kind == "rollup":
-        return write_frames(rollup.export_frames(today, scope or Scope()), target, fmt)
+        return write_frames(frames.export_frames(today, scope or Scope()), target, fmt)
     df = frame(kind, today)
     write(df, target, fmt)
     return len(df)
 
 
-def write_frames(frames: dict[str, pd.DataFrame], target: str | IO[bytes], fmt: str) -> int:
+def write_frames(tables_by_name: dict[str, pd.DataFrame], target: str | IO[bytes], fmt: str) -> int:
     """Several tables in one file: a sheet each in XLSX; in CSV one table, named by a first column.
 
     Returns the number of data rows written.
     """
     if fmt == "xlsx":
         with pd.ExcelWriter(target, engine="openpyxl") as writer:
-            for name, df in frames.items():
+            for name, df in tables_by_name.items():
                 safe_frame(df, fmt).to_excel(writer, sheet_name=sheet_name(name), index=False)
     else:
-        tables = [df.assign(table=name)[["table", *df.columns]] for name, df in frames.items()]
+        tables = [
+            df.assign(table=name)[["table", *df.columns]] for name, df in tables_by_name.items()
+        ]
         # Columns one table lacks are blank in its rows; whole numbers stay whole (1, not 1.0).
         joined = pd.concat(tables, ignore_index=True).convert_dtypes() if tables else pd.DataFrame()
         write(joined, target, fmt)
-    return sum(len(df) for df in frames.values())
+    return sum(len(df) for df in tables_by_name.values())
 
 
 def write(df: pd.DataFrame, target: str | IO[bytes], fmt: str) -> None:
@@ -153,10 +147,10 @@ def write(df: pd.DataFrame, target: str | IO[bytes], fmt: str) -> None:
 
 
 def _xlsx_text(value: Any) -> Any:
-    """safe_cell, without the control characters an XLSX file cannot hold."""
+    """spreadsheets.safe_cell, without the control characters an XLSX file cannot hold."""
     if isinstance(value, str):
         value = ILLEGAL_CHARACTERS_RE.sub("", value)
-    return safe_cell(value)
+    return spreadsheets.safe_cell(value)
 
 
 def _plain(value: Any) -> Any:
@@ -249,7 +243,7 @@ def _answer_rows() -> Iterator[dict[str, Any]]:
         .order_by(Answer.assessment_id, Answer.id)
         .execution_options(yield_per=BATCH)
     )
-    templates = questionnaires.catalog()
+    templates = catalog()
     for row in db.session.execute(stmt):
         question = _question(templates.get(row.template_id, row.template_version), row.question_id)
         yield {

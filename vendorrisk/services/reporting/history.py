@@ -9,7 +9,6 @@ these rows as they were captured.
 
 from __future__ import annotations
 
-import random
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -18,6 +17,7 @@ import sqlalchemy as sa
 from vendorrisk import clock
 from vendorrisk.catalog import catalog
 from vendorrisk.extensions import db
+from vendorrisk.jobs import JobResult
 from vendorrisk.models import (
     AREA_COLUMNS,
     AreaScore,
@@ -27,8 +27,7 @@ from vendorrisk.models import (
     RollupSnapshot,
     Supplier,
 )
-from vendorrisk.scoring import scores as scoring
-from vendorrisk.services.periodic import schedule
+from vendorrisk.scoring.scores import ScoreResult, area_scores
 from vendorrisk.services.register import d9
 from vendorrisk.services.reporting import scope
 
@@ -73,7 +72,7 @@ def backfill_area_scores() -> int:
         template = catalog().get(template_id, version)
         if template is None or not detail:
             continue
-        areas = scoring.area_scores(template, scoring.ScoreResult.from_dict(detail))
+        areas = area_scores(template, ScoreResult.from_dict(detail))
         rows.append(
             dict.fromkeys(AREA_COLUMNS.values())
             | {"assessment_id": assessment_id, "supplier_id": supplier_id}
@@ -129,7 +128,7 @@ def snapshot_select(period: date, today: date) -> sa.Select:
         d9.clause_coverage(today),
         _flag(d9.held_rank(today) >= d9.required_rank()),
         d9.open_findings(),
-        _flag(Supplier.next_review_on < today),
+        _flag(Supplier.is_review_overdue(today)),
         _flag(overdue_assessment),
     ).where(scope.LIVE)
 
@@ -162,65 +161,19 @@ def capture(today: date) -> int | None:
     return db.session.scalar(sa.select(sa.func.count()).where(RollupSnapshot.period == period))
 
 
-def snapshot(now: datetime) -> schedule.JobResult:
+def snapshot(now: datetime) -> JobResult:
     """The rollup-snapshot job: missing area scores first, then the current quarter's rows."""
-    today = schedule.local_today(now)
+    today = clock.local_day(now)
     backfilled = backfill_area_scores()
     try:
         rows = capture(today)
     except FutureQuarter as exc:
-        return schedule.JobResult(skipped=1, notes=[f"{exc}: not captured"])
+        return JobResult(skipped=1, notes=[f"{exc}: not captured"])
     if rows is None:
-        return schedule.JobResult(
+        return JobResult(
             skipped=1, notes=[f"quarter {quarter_label(quarter_start(today))} is closed"]
         )
     notes = [f"{quarter_label(quarter_start(today))}: {rows} suppliers"]
     if backfilled:
         notes.append(f"area scores stored for {backfilled} older assessments")
-    return schedule.JobResult(done=rows, notes=notes)
-
-
-def seed_history(today: date, quarters: int = 4) -> None:
-    """Demo only: this quarter's snapshot, and plausible earlier quarters derived from it."""
-    backfill_area_scores()
-    capture(today)
-    rng = random.Random(today.toordinal())  # noqa: S311 - demo data, not a secret
-    current = db.session.scalars(
-        sa.select(RollupSnapshot)
-        .where(RollupSnapshot.period == quarter_start(today))
-        .order_by(RollupSnapshot.supplier_id)
-    ).all()
-    period = quarter_start(today)
-    for back in range(1, quarters + 1):
-        period = previous_quarter(period)
-        db.session.add_all(_earlier(row, period, back, rng) for row in current)
-    db.session.flush()
-
-
-def _earlier(row: RollupSnapshot, period: date, back: int, rng: random.Random) -> RollupSnapshot:
-    """A supplier's row `back` quarters ago: a little weaker, with more gaps and lateness."""
-
-    def lost(flag: bool) -> bool:
-        return flag and rng.random() > 0.12 * back
-
-    score = row.score
-    if score is not None:
-        score = None if rng.random() < 0.08 * back else max(0.0, score - rng.uniform(1, 4) * back)
-    return RollupSnapshot(
-        period=period,
-        supplier_id=row.supplier_id,
-        captured_on=period + timedelta(days=88),
-        category=row.category,
-        tier=row.tier,
-        owner_id=row.owner_id,
-        template_id=row.template_id if score is not None else None,
-        score=None if score is None else round(score, 1),
-        security_action=row.security_action if lost(True) else max(0, row.security_action - 1),
-        isms_valid=lost(row.isms_valid),
-        insurance_valid=lost(row.insurance_valid),
-        clauses=max(0, row.clauses - (rng.random() < 0.15 * back)),
-        level_met=lost(row.level_met),
-        open_findings=row.open_findings + rng.randrange(0, 2 + back),
-        review_overdue=row.review_overdue or rng.random() < 0.05 * back,
-        assessment_overdue=row.assessment_overdue or rng.random() < 0.04 * back,
-    )
+    return JobResult(done=rows, notes=notes)

@@ -66,8 +66,8 @@ def register_summary(today: date) -> RegisterSummary:
         by_status=_counts(Supplier.status),
         by_category=_counts(Supplier.category),
         by_criticality=_counts(Supplier.criticality),
-        expired=[a for a in attestations if a.is_expired(today)],
-        expiring=[a for a in attestations if not a.is_expired(today)],
+        expired=[a for a in attestations if not a.valid_on(today)],
+        expiring=[a for a in attestations if a.valid_on(today)],
         reviews_due=due or 0,
         due_without_contact=stranded,
     )

@@ -20,7 +20,7 @@ from openpyxl.utils import get_column_letter
 from vendorrisk import clock
 from vendorrisk.catalog import catalog
 from vendorrisk.extensions import db
-from vendorrisk.i18n import label, level_name, tier_name
+from vendorrisk.i18n.labels import CLAUSE_LABELS, COVERAGE_LABELS, label, level_name, tier_name
 from vendorrisk.models import (
     Finding,
     Severity,
@@ -29,20 +29,17 @@ from vendorrisk.models import (
     User,
     localized_name,
 )
-from vendorrisk.scoring import scores as scoring
+from vendorrisk.scoring.tiers import DEFAULT_TEMPLATE, LEVELS, level_gap
+from vendorrisk.services import spreadsheets
 from vendorrisk.services.register import d9
-from vendorrisk.services.reporting import exports, rollup
+from vendorrisk.services.reporting import areas, exports, rollup
 from vendorrisk.services.reporting.scope import Scope
-from vendorrisk.services.selfassessment import cycles as selfassessment
+from vendorrisk.services.selfassessment.summary import Summary, summary
 
-LANGUAGES = ("ja", "en")
 #: Rows of each top-risk table.
 TOP = 10
-_TIER_RANK = sa.case(
-    {tier: i for i, tier in enumerate(scoring.LEVELS)}, value=Supplier.tier, else_=-1
-)
+_TIER_RANK = sa.case({tier: i for i, tier in enumerate(LEVELS)}, value=Supplier.tier, else_=-1)
 _SEVERITY_RANK = sa.case({s.value: i for i, s in enumerate(Severity)}, value=Finding.severity)
-_SERIOUS = (Severity.high, Severity.critical)
 
 
 @dataclass(frozen=True)
@@ -61,7 +58,7 @@ class RiskySupplier:
 
     @property
     def gap(self) -> int:
-        return scoring.level_gap(self.required, self.held)
+        return level_gap(self.required, self.held)
 
     def name_for(self, locale: str) -> str:
         return localized_name(self.name_ja, self.name_en, locale)
@@ -77,6 +74,8 @@ class OpenFinding:
     severity: Severity
     due_on: date | None
     owner: str
+    #: Past its remediation due date (Finding.is_overdue).
+    overdue: bool
     age_days: int
 
     def supplier_for(self, locale: str) -> str:
@@ -92,8 +91,8 @@ class TopRisks:
 def _serious_findings() -> sa.ScalarSelect[int]:
     count = sa.select(sa.func.count(Finding.id)).where(
         Finding.supplier_id == Supplier.id,
-        Finding.status.in_(d9.OPEN_FINDINGS),
-        Finding.severity.in_(_SERIOUS),
+        Finding.is_open,
+        Finding.is_serious,
     )
     return count.correlate(Supplier).scalar_subquery()
 
@@ -143,13 +142,14 @@ def serious_findings(today: date, limit: int = TOP) -> list[OpenFinding]:
             Finding.severity,
             Finding.due_on,
             sa.func.coalesce(User.name, User.email, ""),
+            sa.func.coalesce(Finding.is_overdue(today), False),
             Finding.created_at,
         )
         .join(Supplier, Supplier.id == Finding.supplier_id)
         .outerjoin(User, User.id == Finding.owner_id)
         .where(
-            Finding.status.in_(d9.OPEN_FINDINGS),
-            Finding.severity.in_(_SERIOUS),
+            Finding.is_open,
+            Finding.is_serious,
             Supplier.status != SupplierStatus.offboarded,
         )
         .order_by(
@@ -161,7 +161,7 @@ def serious_findings(today: date, limit: int = TOP) -> list[OpenFinding]:
         .limit(limit)
     )
     return [
-        OpenFinding(*row[:8], age_days=max((today - clock.local_day(row[8])).days, 0))
+        OpenFinding(*row[:9], age_days=max((today - clock.local_day(row[9])).days, 0))
         for row in db.session.execute(stmt)
     ]
 
@@ -184,28 +184,28 @@ class Report:
     directives: dict[str, str]
     risks: TopRisks
     #: The latest self-assessment cycle against the one before (None before the first cycle).
-    selfassessment: selfassessment.Summary | None
+    selfassessment: Summary | None
 
     def directive_bars(self) -> list[dict[str, Any]]:
         """The self-assessment's directive scores as bar_chart rows."""
-        summary = self.selfassessment
+        cycle_summary = self.selfassessment
         return [
             {"label": gettext("Directive %(n)d", n=d.directive), "value": d.score}
-            for d in (summary.directives if summary else ())
+            for d in (cycle_summary.directives if cycle_summary else ())
         ]
 
 
 def build(today: date, locale: str) -> Report:
     """The report's facts; call inside force_locale(locale) for its labels."""
-    template = catalog().get(scoring.DEFAULT_TEMPLATE)
+    template = catalog().get(DEFAULT_TEMPLATE)
     return Report(
         today,
         locale,
         title(today),
         rollup.compute(today, Scope()),
-        rollup.directive_titles(template, locale),
+        areas.directive_titles(template, locale),
         top_risks(today),
-        selfassessment.summary(today=today, with_indicators=False),
+        summary(today=today, with_indicators=False),
     )
 
 
@@ -255,11 +255,11 @@ def _rollup_frames(facts: Report) -> dict[str, pd.DataFrame]:
             for r in data.tiers.rows
         ),
         *(
-            {figure: str(rollup.COVERAGE_LABELS[c.key]), count: c.count.value, share: c.share}
+            {figure: str(COVERAGE_LABELS[c.key]), count: c.count.value, share: c.share}
             for c in data.coverage.rows
         ),
         *(
-            {figure: str(d9.CLAUSE_LABELS[c.key]), count: c.count.value, share: c.share}
+            {figure: str(CLAUSE_LABELS[c.key]), count: c.count.value, share: c.share}
             for c in data.coverage.clauses
         ),
         {figure: gettext("Assessments past their due date"), count: data.overdue.assessments.value},
@@ -292,7 +292,7 @@ def _rollup_frames(facts: Report) -> dict[str, pd.DataFrame]:
                 gettext("Suppliers"): p.suppliers,
                 gettext("Average score"): p.average_score,
                 **{
-                    f"{rollup.COVERAGE_LABELS[key]} (%)": p.shares.get(key)
+                    f"{COVERAGE_LABELS[key]} (%)": p.shares.get(key)
                     for key in ("security_action_star1", "isms_valid", "insurance_valid")
                 },
                 gettext("Suppliers past their re-check date"): p.review_overdue,
@@ -309,22 +309,24 @@ def _rollup_frames(facts: Report) -> dict[str, pd.DataFrame]:
 
 
 def _selfassessment_frames(
-    summary: selfassessment.Summary | None, summary_locale: str
+    cycle_summary: Summary | None, summary_locale: str
 ) -> dict[str, pd.DataFrame]:
-    if summary is None:
+    if cycle_summary is None:
         return {}
     directives = pd.DataFrame(
         [
             {
                 gettext("Directive"): d.directive,
                 gettext("Title"): d.title.get(summary_locale) if d.title else "",
-                summary.cycle.name: d.score,
-                (summary.previous.name if summary.previous else gettext("Previous cycle")): (
-                    d.previous
-                ),
+                cycle_summary.cycle.name: d.score,
+                (
+                    cycle_summary.previous.name
+                    if cycle_summary.previous
+                    else gettext("Previous cycle")
+                ): (d.previous),
                 gettext("Change"): d.delta,
             }
-            for d in summary.directives
+            for d in cycle_summary.directives
         ]
     )
     kpis = pd.DataFrame(
@@ -332,12 +334,14 @@ def _selfassessment_frames(
             {
                 gettext("KPI"): str(k.definition.label),
                 gettext("Unit"): str(k.definition.unit_label),
-                summary.cycle.name: k.value,
-                (summary.previous.name if summary.previous else gettext("Previous cycle")): (
-                    k.previous
-                ),
+                cycle_summary.cycle.name: k.value,
+                (
+                    cycle_summary.previous.name
+                    if cycle_summary.previous
+                    else gettext("Previous cycle")
+                ): (k.previous),
             }
-            for k in summary.kpis
+            for k in cycle_summary.kpis
         ]
     )
     return {gettext("Self-assessment"): directives, gettext("KPIs"): kpis}
@@ -352,7 +356,7 @@ def write_workbook(sheets: dict[str, pd.DataFrame], target: str | IO[bytes], tit
                 writer, sheet_name=sheet_name, index=False, startrow=2
             )
             sheet = writer.sheets[sheet_name]
-            sheet["A1"] = exports.safe_cell(f"{title} — {name}")
+            sheet["A1"] = spreadsheets.safe_cell(f"{title} — {name}")
             sheet["A1"].font = Font(bold=True, size=13)
             for cell in sheet[3]:
                 cell.font = Font(bold=True)

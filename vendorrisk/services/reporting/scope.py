@@ -18,7 +18,6 @@ from flask import current_app
 from sqlalchemy.orm import aliased
 
 from vendorrisk.models import (
-    OPEN_STATUSES,
     Assessment,
     AssessmentStatus,
     Attestation,
@@ -30,7 +29,7 @@ from vendorrisk.models import (
     Supplier,
     SupplierStatus,
 )
-from vendorrisk.scoring import scores as scoring
+from vendorrisk.scoring.tiers import LEVELS
 from vendorrisk.services.register import d9
 
 #: Score buckets of the latest completed score: name -> [low, high) ("80-100" includes 100).
@@ -49,8 +48,6 @@ EXPIRING_KINDS = (*(k.value for k in AttestationKind), "contract")
 FINDING_AGES = {"0-30": (0, 30), "31-90": (31, 90), "91+": (91, None)}
 #: Risk acceptances by expiry: already expired, or expiring within 30 / 90 days.
 ACCEPTANCE_STATES = ("expired", "30", "90")
-#: Finding statuses counted as open (mirrors Finding.is_open).
-OPEN_FINDINGS = (FindingStatus.open, FindingStatus.in_progress)
 #: Suppliers not offboarded: the roll-up's population.
 LIVE = Supplier.status != SupplierStatus.offboarded
 
@@ -141,18 +138,14 @@ def score_condition(bucket: str) -> sa.ColumnElement[bool] | None:
 
 
 def _contracts_in_force(today: date) -> tuple[sa.ColumnElement[bool], ...]:
-    """Mirrors Contract.is_active_on (as d9's twin does)."""
-    return (
-        Contract.supplier_id == Supplier.id,
-        sa.or_(Contract.starts_on.is_(None), Contract.starts_on <= today),
-        sa.or_(Contract.ends_on.is_(None), Contract.ends_on >= today),
-    )
+    """The supplier's contracts in force today."""
+    return (Contract.supplier_id == Supplier.id, Contract.in_force_on(today))
 
 
 def expiring_condition(kind: str, days: int, today: date) -> sa.ColumnElement[bool] | None:
     """The supplier's cover of `kind` lapses within `days`: the latest expiry of its attestations
     of that kind falls in [today, today + days] and none of them is without an expiry date (it
-    never lapses, as Attestation.is_expired says); for "contract", every contract in force ends
+    never lapses, as Attestation.valid_on says); for "contract", every contract in force ends
     by then (none is open-ended or runs longer)."""
     if kind not in EXPIRING_KINDS or days not in EXPIRING_DAYS:
         return None
@@ -185,11 +178,7 @@ def clause_condition(clause: str, today: date) -> sa.ColumnElement[bool] | None:
 
 def assessment_overdue(today: date) -> sa.ColumnElement[bool]:
     """A supplier's assessment past its due date and still open (the lists' "Overdue" badge)."""
-    return sa.and_(
-        Assessment.supplier_id.is_not(None),
-        Assessment.status.in_(OPEN_STATUSES),
-        Assessment.due_on < today,
-    )
+    return sa.and_(Assessment.supplier_id.is_not(None), Assessment.is_overdue(today))
 
 
 # -- findings --------------------------------------------------------------------------------
@@ -230,7 +219,7 @@ def severity_values() -> list[str]:
 
 def tiers() -> list[str]:
     """Tiers, highest first."""
-    return list(reversed(scoring.LEVELS))
+    return list(reversed(LEVELS))
 
 
 # -- the lists' filters -------------------------------------------------------------------------

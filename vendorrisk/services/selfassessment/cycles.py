@@ -6,14 +6,16 @@ one's answers; a closed cycle is frozen, with the Directive 9 indicators of the 
 programme (``selfassessment_d9``) stored as they stood. Scoring is pure (``directive_scores``,
 ``overall_score``): done 1, partly 0.5, not done 0; not applicable and unanswered items are
 left out; means are 0-100.
+
+The KPIs entered each cycle are in kpis.py; one cycle against the one before, as the management
+report shows it, in summary.py.
 """
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 from fractions import Fraction
 from typing import Any
 
@@ -24,43 +26,26 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
+from vendorrisk.errors import ServiceError
 from vendorrisk.extensions import db
 from vendorrisk.models import (
+    SETTLED_STATUSES,
     ItemStatus,
-    Role,
     SelfAssessmentCycle,
     SelfAssessmentItem,
-    SelfAssessmentKpi,
     StoredFile,
     User,
 )
 from vendorrisk.services import files
-from vendorrisk.services.selfassessment.indicators import (
-    D9Indicators,
-    indicators,
-    indicators_of,
-)
+from vendorrisk.services.selfassessment.indicators import indicators
 
 TEMPLATE_ID = "csm-v2-internal"
 
-#: Status labels: the guideline's and IPA's wording (実施している / 一部実施している / ...).
-STATUS_LABELS = {
-    ItemStatus.done: _l("Implemented"),
-    ItemStatus.partly: _l("Partly implemented"),
-    ItemStatus.not_done: _l("Not implemented"),
-    ItemStatus.not_applicable: _l("Not applicable"),
-}
 #: What an item is worth; not applicable (and unanswered) is left out.
 STATUS_VALUES = {ItemStatus.done: 1, ItemStatus.partly: Fraction(1, 2), ItemStatus.not_done: 0}
-CHANGE_LABELS = {
-    "improved": _l("Improved"),
-    "worsened": _l("Worsened"),
-    "unchanged": _l("Unchanged"),
-    "changed": _l("Other change"),
-}
 
 
-class SelfAssessmentError(ValueError):
+class SelfAssessmentError(ServiceError):
     """A change refused; the message is translated."""
 
 
@@ -130,102 +115,8 @@ def change_of(old: Any, new: Any) -> str:
 def is_gap(status: Any, owner_id: int | None, target_on: date | None) -> bool:
     """Not done (nor not applicable) and nobody owns it or no target date is set."""
     status = _status(status)
-    settled = status in (ItemStatus.done, ItemStatus.not_applicable)
+    settled = status in SETTLED_STATUSES
     return not settled and (owner_id is None or target_on is None)
-
-
-# -- KPIs ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class KpiDefinition:
-    key: str
-    label: Any
-    #: "percent" (0-100) or "count" (a whole number of 0 or more).
-    unit: str
-    unit_label: Any
-    higher_is_better: bool
-    #: The guideline directive that suggests it.
-    directive: int
-
-
-#: The KPIs the guideline suggests (Directive 6: findings of risk analysis, training completion,
-#: incidents) and the drills and reports Directives 5, 6, 7 and 8 ask for.
-KPIS = (
-    KpiDefinition(
-        "risk_findings", _l("Issues found by risk analysis"), "count", _l("issues"), False, 6
-    ),
-    KpiDefinition(
-        "training_completion", _l("Security training completion rate"), "percent", "%", True, 6
-    ),
-    KpiDefinition("incidents", _l("Security incidents"), "count", _l("incidents"), False, 6),
-    KpiDefinition(
-        "phishing_click_rate",
-        _l("Targeted-attack email drill: share who opened the attachment or link"),
-        "percent",
-        "%",
-        False,
-        5,
-    ),
-    KpiDefinition(
-        "incident_drills", _l("Incident response drills held"), "count", _l("times"), True, 7
-    ),
-    KpiDefinition("recovery_drills", _l("Recovery drills held"), "count", _l("times"), True, 8),
-    KpiDefinition(
-        "audits", _l("Security audits and assessments received"), "count", _l("times"), True, 6
-    ),
-    KpiDefinition("management_reports", _l("Reports to management"), "count", _l("times"), True, 6),
-)
-KPI_BY_KEY = {k.key: k for k in KPIS}
-
-
-def kpi_values(cycle: SelfAssessmentCycle) -> dict[str, float]:
-    return {k.key: k.value for k in cycle.kpis}
-
-
-def save_kpis(cycle: SelfAssessmentCycle, values: Mapping[str, float | None], version: int) -> None:
-    """Set the cycle's KPI values (None clears one); refused if another save came in between."""
-    if not cycle.is_open:
-        raise CycleClosed()
-    bumped = db.session.execute(
-        sa.update(SelfAssessmentCycle)
-        .where(
-            SelfAssessmentCycle.id == cycle.id,
-            SelfAssessmentCycle.kpi_version == version,
-            SelfAssessmentCycle.closed_at.is_(None),  # a close committed since loading counts
-        )
-        .values(kpi_version=version + 1)
-        .execution_options(synchronize_session="fetch")
-    )
-    if bumped.rowcount != 1:
-        if _closed_in_database(cycle):
-            raise CycleClosed()
-        raise VersionConflict(
-            _l(
-                "Someone else saved these KPI values while you were editing. Their values are "
-                "shown; yours are kept in the form: check them and save again."
-            )
-        )
-    existing = {k.key: k for k in cycle.kpis}
-    for definition in KPIS:
-        value, row = values.get(definition.key), existing.get(definition.key)
-        if value is None and row is not None:
-            cycle.kpis.remove(row)
-        elif value is not None and row is None:
-            cycle.kpis.append(SelfAssessmentKpi(key=definition.key, value=float(value)))
-        elif row is not None and row.value != value:
-            row.value = float(value)
-    db.session.flush()
-
-
-def kpi_history() -> tuple[list[SelfAssessmentCycle], dict[str, list[float | None]]]:
-    """Every cycle, oldest first, and each KPI's values aligned with them (two queries)."""
-    found = cycles()
-    stored = db.session.execute(
-        sa.select(SelfAssessmentKpi.cycle_id, SelfAssessmentKpi.key, SelfAssessmentKpi.value)
-    )
-    values = {(cycle_id, key): value for cycle_id, key, value in stored}
-    return found, {k.key: [values.get((c.id, k.key)) for c in found] for k in KPIS}
 
 
 # -- loading -------------------------------------------------------------------------------
@@ -401,7 +292,8 @@ def _hold_open(cycle: SelfAssessmentCycle, now: datetime, message: Any = None) -
         raise CycleClosed(message)
 
 
-def _closed_in_database(cycle: SelfAssessmentCycle) -> bool:
+def closed_in_database(cycle: SelfAssessmentCycle) -> bool:
+    """Closed (or gone) as committed, whatever the loaded object says."""
     closed_at = db.session.execute(
         sa.select(SelfAssessmentCycle.closed_at).where(SelfAssessmentCycle.id == cycle.id)
     ).first()
@@ -453,7 +345,7 @@ def status_counts(items: Iterable[Any]) -> dict[str, int]:
     return counts
 
 
-# -- history, comparison, summary ---------------------------------------------------------------
+# -- history and comparison -------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -507,79 +399,6 @@ def compare(cycle: SelfAssessmentCycle, previous: SelfAssessmentCycle | None) ->
     return changes
 
 
-@dataclass(frozen=True)
-class DirectiveSummary:
-    directive: int
-    title: Any
-    score: float | None
-    previous: float | None
-
-    @property
-    def delta(self) -> float | None:
-        if self.score is None or self.previous is None:
-            return None
-        return round(self.score - self.previous, 1)
-
-
-@dataclass(frozen=True)
-class KpiSummary:
-    definition: KpiDefinition
-    value: float | None
-    previous: float | None
-
-
-@dataclass(frozen=True)
-class Summary:
-    """What the management report needs of one cycle, against the one before."""
-
-    cycle: SelfAssessmentCycle
-    previous: SelfAssessmentCycle | None
-    overall: float | None
-    previous_overall: float | None
-    directives: list[DirectiveSummary]
-    #: Items by status value, with "unanswered".
-    counts: dict[str, int]
-    gaps: int
-    kpis: list[KpiSummary]
-    indicators: D9Indicators | None
-
-
-def summary(
-    cycle: SelfAssessmentCycle | None = None,
-    today: date | None = None,
-    with_indicators: bool = True,
-) -> Summary | None:
-    """Per-directive scores this vs last cycle, counts by status, KPIs and the D9 indicators.
-
-    `cycle` defaults to the latest; `today` dates the live indicators of an open cycle.
-    """
-    cycle = cycle or latest_cycle()
-    if cycle is None:
-        return None
-    previous = previous_of(cycle)
-    this = scores_of(cycle, {i.question_id: i.status for i in cycle.items})
-    last = (
-        scores_of(previous, {i.question_id: i.status for i in previous.items}) if previous else None
-    )
-    titles = directive_titles(template_of(cycle))
-    before = kpi_values(previous) if previous else {}
-    values = kpi_values(cycle)
-    return Summary(
-        cycle=cycle,
-        previous=previous,
-        overall=this.overall,
-        previous_overall=last.overall if last else None,
-        directives=[
-            DirectiveSummary(n, titles.get(n), score, last.directives.get(n) if last else None)
-            for n, score in this.directives.items()
-        ],
-        counts=status_counts(cycle.items),
-        gaps=len(gaps(cycle)),
-        kpis=[KpiSummary(k, values.get(k.key), before.get(k.key)) for k in KPIS],
-        indicators=indicators_of(cycle, today) if with_indicators else None,
-    )
-
-
 EXPORT_COLUMNS = (
     "cycle", "directive", "item", "question_id", "question_ja", "question_en", "status",
     "owner", "target_on", "evidence", "notes", "previous_status",
@@ -617,93 +436,10 @@ def export_frame(cycle_id: int | None = None) -> pd.DataFrame:
     return df
 
 
-# -- demo ----------------------------------------------------------------------------------
+# -- names ---------------------------------------------------------------------------------
 
 
 def cycle_name(as_of: date) -> str:
     """The Japanese fiscal half of a day: 2026年度 上期 (April-September) or 下期."""
     year = as_of.year if as_of.month >= 4 else as_of.year - 1
     return f"{year}年度 {'上期' if 4 <= as_of.month <= 9 else '下期'}"
-
-
-#: Evidence a Japanese company would cite, by directive.
-_DEMO_EVIDENCE = {
-    1: "情報セキュリティ基本方針（取締役会承認）、全社リスク一覧",
-    2: "CISO任命通知、セキュリティ委員会規程・体制図",
-    3: "年度セキュリティ予算計画、教育計画・受講記録",
-    4: "情報資産台帳、リスクアセスメント結果報告書",
-    5: "EDR導入報告、脆弱性診断報告書、標的型攻撃メール訓練の結果",
-    6: "セキュリティ委員会議事録（四半期）、内部監査報告書",
-    7: "CSIRT設置規程、初動対応マニュアル、緊急連絡網",
-    8: "BCP（サイバー編）、復旧手順書、復旧訓練記録",
-    9: "委託先管理規程、契約書ひな形のセキュリティ条項、取引先評価結果",
-    10: "JPCERT/CC 注意喚起の確認記録、業界ISACへの参加",
-}
-#: Each cycle's chance that an item has moved one step up (the PDCA at work).
-_DEMO_PROGRESS = (0.0, 0.45, 0.4)
-_DEMO_KPIS = (
-    {"risk_findings": 18, "training_completion": 72.5, "incidents": 4, "phishing_click_rate": 14.2,
-     "incident_drills": 1, "recovery_drills": 0, "audits": 1, "management_reports": 2},
-    {"risk_findings": 13, "training_completion": 84.0, "incidents": 3, "phishing_click_rate": 9.8,
-     "incident_drills": 2, "recovery_drills": 1, "audits": 1, "management_reports": 2},
-    {"risk_findings": 9, "training_completion": 91.3, "incidents": 2, "phishing_click_rate": 6.1,
-     "incident_drills": 2, "recovery_drills": 1, "audits": 2, "management_reports": 4},
-)  # fmt: skip
-_STEPS = (ItemStatus.not_done, ItemStatus.partly, ItemStatus.done)
-
-
-def seed_demo(users: list[User], today: date) -> list[SelfAssessmentCycle]:
-    """Two closed cycles a year and half a year back, and the open one, with KPI values."""
-    template = current_template()
-    if template is None:
-        return []
-    rng = random.Random(4021)  # noqa: S311 - demo data, not a secret
-    owners = [u for u in users if u.role in (Role.ciso, Role.reviewer, Role.admin)]
-    closer = next((u for u in users if u.role == Role.ciso), None)
-    made = []
-    for index, days_back in enumerate((365, 182, 0)):
-        as_of = today - timedelta(days=days_back)
-        moment = datetime.combine(as_of, time(9), tzinfo=UTC)
-        cycle = start_cycle(cycle_name(as_of), as_of, template, closer, moment)
-        for item in cycle.items:
-            _demo_item(item, template.question(item.question_id), index, owners, as_of, rng)
-        for key, value in _DEMO_KPIS[index].items():
-            cycle.kpis.append(SelfAssessmentKpi(key=key, value=float(value)))
-        db.session.flush()
-        if days_back:
-            close_cycle(cycle, closer, moment + timedelta(days=14), as_of + timedelta(days=14))
-        made.append(cycle)
-    return made
-
-
-def _demo_evidence(question) -> str:
-    """The guideline item's own example ("例：...") as the evidence cited, else the directive's."""
-    example = question.help.ja.partition("例：")[2] if question.help else ""
-    return example.rstrip("。") or _DEMO_EVIDENCE[question.mapping.directive]
-
-
-def _demo_item(item, question, index: int, owners: list[User], as_of: date, rng) -> None:
-    directive = question.mapping.directive
-    if index == 0:
-        weights = (30, 45, 25) if directive in (4, 6, 9, 10) else (10, 35, 55)
-        item.status = rng.choices(_STEPS, weights=weights)[0]
-        if directive == 10 and rng.random() < 0.3:
-            item.status = ItemStatus.not_applicable
-        item.evidence = _demo_evidence(question)
-    elif item.status in _RANK:
-        rank = _RANK[item.status]
-        if rank < 2 and rng.random() < _DEMO_PROGRESS[index]:
-            item.status = _STEPS[rank + 1]
-        elif rank > 0 and rng.random() < 0.05:  # a few slip back
-            item.status = _STEPS[rank - 1]
-    settled = item.status in (ItemStatus.done, ItemStatus.not_applicable)
-    if owners and (item.owner_id is None or rng.random() < 0.1):
-        item.owner_id = None if not settled and rng.random() < 0.2 else rng.choice(owners).id
-    if settled:
-        item.target_on = None
-        item.notes = ""
-    elif rng.random() < 0.8:
-        item.target_on = as_of + timedelta(days=rng.choice((90, 120, 180)))
-        item.notes = "次期までに対応予定（是正計画あり）"
-    else:
-        item.target_on = None

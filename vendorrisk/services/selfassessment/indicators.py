@@ -25,6 +25,7 @@ from vendorrisk.models import (
     SupplierStatus,
 )
 from vendorrisk.services.register import d9
+from vendorrisk.vocab import Tier
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,7 @@ INDICATORS = (
 )
 SPEC_BY_KEY = {s.key: s for s in INDICATORS}
 #: The tiers whose contracts are broken down clause by clause (int-d9-02).
-CLAUSE_TIERS = ("critical", "high")
+CLAUSE_TIERS = (Tier.critical.value, Tier.high.value)
 CLAUSE_QUESTION = "int-d9-02"
 
 

@@ -3,11 +3,11 @@
 `read_table` turns the bytes of an upload into a `Table`, a header and rows of text (CSV in
 UTF-8, with or without BOM, or Shift_JIS; or the first sheet of a workbook), refusing with
 `FileRefused` and a translated message a file that cannot be imported at all: the wrong kind, too
-large, too many rows or columns, or a workbook that would take too much memory to read
-(`check_workbook`). `stash` keeps an upload on the server under a random token bound to its user
-until its mapping is confirmed; `unstash`, `claim`, `release` and `discard` take it back, and
-`purge` removes the expired ones. The column mapping, the checks of the rows and the writing are
-in `imports`, which builds on this module.
+large, too many rows or columns, or a workbook that would take too much memory to read (the
+workbook-size rule of `services.spreadsheets`). `stash` keeps an upload on the server under a
+random token bound to its user until its mapping is confirmed; `unstash`, `claim`, `release` and
+`discard` take it back, and `purge` removes the expired ones. The column mapping, the checks of
+the rows and the writing are in the other modules of this package, which build on this one.
 """
 
 from __future__ import annotations
@@ -18,26 +18,24 @@ import csv
 import io
 import json
 import os
-import posixpath
 import re
 import secrets
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-from xml.parsers import expat
 
 import pandas as pd
 from flask import current_app
 from flask_babel import gettext as _
 
 from vendorrisk import clock
-from vendorrisk.services import files
+from vendorrisk.services import files, spreadsheets
 
 #: At most this many data rows in one file (the app config IMPORT_MAX_ROWS may change it).
 MAX_ROWS = 20_000
-#: An XLSX file whose parts unzip to more than this is refused (a zip bomb).
-MAX_UNZIPPED = 200 * 1024 * 1024
+#: At most this many columns in a file: each is a choice on the mapping page.
+MAX_COLUMNS = 100
+#: Empty rows allowed in a sheet besides the header and the rows to import (titles, gaps).
+SPARE_ROWS = 1000
 #: How long an uploaded file waits for its mapping to be confirmed (seconds).
 STASH_TTL = 2 * 60 * 60
 _TOKEN_RE = re.compile(r"[0-9a-f]{48}")
@@ -127,236 +125,38 @@ def _csv_grid(text: str) -> list[list[str]]:
 
 
 def _xlsx_grid(data: bytes, max_rows: int) -> list[list[str]]:
-    check_workbook(data, max_rows)
+    _check_workbook(data, max_rows)
     try:
         df = pd.read_excel(
             io.BytesIO(data), sheet_name=0, header=None, dtype=str, na_filter=False,
             engine="calamine",
         )  # fmt: skip
     except Exception:  # the reader raises many kinds of errors for what is not a workbook
-        raise FileRefused(_("The file could not be read as an Excel workbook (.xlsx).")) from None
+        raise FileRefused(spreadsheets.unreadable()) from None
     return _grid(df)
 
 
-def check_workbook(data: bytes, max_rows: int) -> None:
-    """Refuse, before the reader builds its grid, a workbook that would take too much memory.
+def _check_workbook(data: bytes, max_rows: int) -> None:
+    """Refuse a workbook that would take too much memory to read (`spreadsheets.check_workbook`).
 
-    The reader allocates every cell from A1 to the last one of the sheet, so a file of a few
-    kilobytes with one cell far down or far right would take gigabytes. Every part is unzipped as
-    a stream, counting the bytes it really holds (not the sizes the zip declares), and the XML of
-    the first sheet is followed cell by cell (not its <dimension>, which may lie or be missing):
-    a cell below the row limit (header and some empty rows allowed) or right of MAX_COLUMNS is
-    refused at once, as are more shared strings than such a sheet can hold.
+    The header and some empty rows (SPARE_ROWS) are allowed besides the rows to import.
     """
-    unreadable = FileRefused(_("The file could not be read as an Excel workbook (.xlsx)."))
+    max_row = max_rows + 1 + SPARE_ROWS
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            parts = archive.infolist()
-            if len(parts) > MAX_PARTS:
-                raise unreadable
-            if sum(info.file_size for info in parts) > MAX_UNZIPPED:
-                raise FileRefused(_("The Excel file is too large to be read."))
-            first = _first_sheet(archive)
-            names = {info.filename for info in parts}
-            sheets = {first} if first in names else {n for n in names if _is_sheet(n)}
-            scan = _SheetScan(max_rows + 1 + SPARE_ROWS, MAX_COLUMNS)
-            budget = [MAX_UNZIPPED]
-            for info in parts:
-                if info.filename in sheets:
-                    if not _plainly_within(archive, info, budget, scan):
-                        _unzip(archive, info, [MAX_UNZIPPED], scan.parser())
-                elif info.filename.lower().endswith("sharedstrings.xml"):
-                    _unzip(archive, info, budget, scan.strings_parser())
-                else:
-                    _unzip(archive, info, budget)
-    except (FileRefused, MemoryError):
-        raise
-    except Exception:  # zipfile, zlib and expat raise many kinds of errors on a broken file
-        raise unreadable from None
-
-
-#: An XLSX file with more parts than this is refused.
-MAX_PARTS = 1000
-#: At most this many columns in a file: each is a choice on the mapping page.
-MAX_COLUMNS = 100
-#: Empty rows allowed in a sheet besides the header and the rows to import (titles, gaps).
-SPARE_ROWS = 1000
-_CELL_REF = re.compile(r"([A-Za-z]+)([0-9]+)")
-
-
-def _is_sheet(name: str) -> bool:
-    return name.startswith("xl/worksheets/") and name.endswith(".xml")
-
-
-def _unzip(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: list[int], parser=None):
-    """Unzip a part as a stream (into `parser`), refusing the file past the budget of bytes."""
-    with archive.open(info) as member:
-        while chunk := member.read(1 << 20):
-            budget[0] -= len(chunk)
-            if budget[0] < 0:
-                raise FileRefused(_("The Excel file is too large to be read."))
-            if parser is not None:
-                parser.Parse(chunk, False)
-    if parser is not None:
-        parser.Parse(b"", True)
-
-
-#: The start of a cell's tag (any prefix); a whole cell tag with one plain reference, first.
-_ANY_CELL = re.compile(rb"<(?:[^\s<>/]*:)?c[\s/>]")
-_PLAIN_CELL = re.compile(
-    rb'<(?:[^\s<>/]*:)?c\s+r="([A-Z]{1,3})([0-9]{1,7})"'
-    rb"(?:\s+(?!(?:[^\s=<>]*:)?r\s*=)[^\s=<>/]+\s*=\s*(?:\"[^\"<]*\"|'[^'<]*'))*\s*/?>"
-)
-
-
-def _plainly_within(
-    archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: list[int], scan: _SheetScan
-) -> bool:
-    """The quick check of a sheet (regular expressions, not an XML parser), True if it passes.
-
-    It holds when every cell tag is plain (its reference first, no other attribute named r)
-    and the sheet has no comment, CDATA, document type or processing instruction: then every
-    "<" starts a tag, so the references found are those of all the cells. The largest, empty
-    cells included, must lie within the limits; otherwise the exact scan (`_SheetScan`) decides.
-    """
-    within = True
-    rest = b""
-    with archive.open(info) as member:
-        while chunk := member.read(1 << 20):
-            budget[0] -= len(chunk)
-            if budget[0] < 0:
-                raise FileRefused(_("The Excel file is too large to be read."))
-            if not within:
-                continue
-            data = rest + chunk
-            if not rest and data.startswith(b"<?xml") and b"?>" in data:  # the declaration
-                data = data[data.index(b"?>") + 2 :]
-            cut = max(data.rfind(b"<"), 0)
-            part, rest = data[:cut], data[cut:]
-            if b"<!" in part or b"<?" in part or len(rest) > 1 << 20:
-                within = False
-                continue
-            cells = _PLAIN_CELL.findall(part)
-            if len(cells) != len(_ANY_CELL.findall(part)):
-                within = False
-            elif cells:
-                last_row = max(int(digits) for _letters, digits in cells)
-                letters = max({letters for letters, _digits in cells}, key=lambda b: (len(b), b))
-                last_column = scan._column(letters.decode())
-                within = last_row <= scan.max_row and last_column <= scan.max_column
-    # The last tag (the end of the sheet) must not be a cell or anything else.
-    return within and not _ANY_CELL.search(rest + b" ") and b"<!" not in rest and b"<?" not in rest
-
-
-def _expat(start) -> Any:
-    """An XML parser calling `start(name, attributes)`; a document type declaration is refused."""
-    parser = expat.ParserCreate()
-    parser.StartElementHandler = start
-
-    def no_doctype(*_args: Any) -> None:
-        raise ValueError("a document type declaration in a workbook")
-
-    parser.StartDoctypeDeclHandler = no_doctype
-    parser.EntityDeclHandler = no_doctype
-    return parser
-
-
-def _small_part(archive: zipfile.ZipFile, name: str, start) -> bool:
-    """Parse a small part (at most 4 MB unzipped) if the file has it."""
-    try:
-        info = archive.getinfo(name)
-    except KeyError:
-        return False
-    _unzip(archive, info, [4 * 1024 * 1024], _expat(start))
-    return True
-
-
-def _first_sheet(archive: zipfile.ZipFile) -> str | None:
-    """The part of the first sheet of the workbook (the one read), from its relationships."""
-    ids: list[str] = []
-    targets: dict[str, str] = {}
-
-    def sheet(name: str, attrs: dict[str, str]) -> None:
-        if name.rpartition(":")[2] == "sheet":
-            ids.extend(v for k, v in attrs.items() if k.endswith(":id"))
-
-    def relationship(name: str, attrs: dict[str, str]) -> None:
-        if name.rpartition(":")[2] == "Relationship" and "Id" in attrs:
-            targets[attrs["Id"]] = attrs.get("Target", "")
-
-    if not (
-        _small_part(archive, "xl/workbook.xml", sheet)
-        and _small_part(archive, "xl/_rels/workbook.xml.rels", relationship)
-        and ids
-        and ids[0] in targets
-    ):
-        return None
-    target = targets[ids[0]]
-    return target.lstrip("/") if target.startswith("/") else posixpath.normpath("xl/" + target)
-
-
-class _SheetScan:
-    """Follows the cells holding a value in a sheet's XML, as the reader places them."""
-
-    def __init__(self, max_row: int, max_column: int) -> None:
-        self.max_row, self.max_column = max_row, max_column
-        self.row = self.column = 0
-        self.in_cell = False
-        self.strings = 0
-        self.columns: dict[str, int] = {}
-
-    def parser(self) -> Any:
-        return _expat(self.start)
-
-    def strings_parser(self) -> Any:
-        return _expat(self.string)
-
-    def string(self, name: str, attrs: dict[str, str]) -> None:
-        if name == "si" or name.endswith(":si"):
-            self.strings += 1
-            if self.strings > self.max_row * self.max_column:
-                raise FileRefused(_("The Excel file is too large to be read."))
-
-    def start(self, name: str, attrs: dict[str, str]) -> None:
-        local = name if ":" not in name else name.rpartition(":")[2]
-        if local == "c":
-            ref = attrs.get("r")
-            if ref:
-                match = _CELL_REF.fullmatch(ref)
-                if match is None:
-                    raise ValueError(f"cell reference {ref[:20]!r}")
-                letters, digits = match.groups()
-                self.row = int(digits) if len(digits) <= 9 else self.max_row + 1
-                column = self.columns.get(letters)
-                self.column = column if column is not None else self._column(letters)
-            else:
-                self.column += 1
-            self.in_cell = True
-        elif local == "row":
-            number = attrs.get("r", "")
-            self.row = int(number) if number.isdigit() and len(number) <= 9 else self.row + 1
-            self.column = 0
-            self.in_cell = False
-        elif self.in_cell and local in ("v", "is"):
-            self.in_cell = False
-            if self.row > self.max_row:
-                raise FileRefused(
-                    _(
-                        "The sheet has cells below row %(row)d: at most %(max)d rows can be "
-                        "imported at once. Delete what is below the data, or split the file.",
-                        row=self.max_row,
-                        max=self.max_row - 1 - SPARE_ROWS,
-                    )
-                )
-            if self.column > self.max_column:
-                raise FileRefused(too_many_columns())
-
-    def _column(self, letters: str) -> int:
-        number = 0
-        for letter in letters.upper()[:4]:
-            number = number * 26 + ord(letter) - 64
-        self.columns[letters] = number
-        return number
+        spreadsheets.check_workbook(data, max_row, MAX_COLUMNS)
+    except spreadsheets.OutsideSheet as outside:
+        if outside.axis == "column":
+            raise FileRefused(too_many_columns()) from None
+        raise FileRefused(
+            _(
+                "The sheet has cells below row %(row)d: at most %(max)d rows can be "
+                "imported at once. Delete what is below the data, or split the file.",
+                row=max_row,
+                max=max_rows,
+            )
+        ) from None
+    except spreadsheets.WorkbookRefused as refused:
+        raise FileRefused(str(refused)) from None
 
 
 def too_many_columns() -> str:

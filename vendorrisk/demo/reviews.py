@@ -1,0 +1,139 @@
+"""The demo's reviews: every supplier's risk profile and tier, a questionnaire history for
+some (completed reviews with scores, a few submitted ones waiting), and findings in every state."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, date, datetime, timedelta
+
+import sqlalchemy as sa
+
+from vendorrisk.catalog import catalog
+from vendorrisk.demo.register import CORPORATE_NUMBER_SEED
+from vendorrisk.extensions import db
+from vendorrisk.models import (
+    Answer,
+    Assessment,
+    AssessmentStatus,
+    Decision,
+    FindingStatus,
+    Role,
+    Supplier,
+    User,
+)
+from vendorrisk.services.review import review, tiers
+from vendorrisk.services.review.findings import (
+    accept_risk,
+    move_finding,
+    raise_finding,
+    suggested_findings,
+)
+from vendorrisk.vocab import Level, Outage, Replaceability
+
+#: The risk profile values drawn for each supplier (the critical ones never tolerate long outages).
+OUTAGES = tuple(outage.value for outage in Outage)
+REPLACEABILITY = tuple(replaceability.value for replaceability in Replaceability)
+
+
+def profiles_and_reviews(users: list[User], today: date) -> None:
+    """Give every supplier a risk profile and a tier, and a questionnaire history to some:
+    completed reviews with scores, and a few submitted ones waiting for a reviewer."""
+    rng = random.Random(CORPORATE_NUMBER_SEED + 1)  # noqa: S311 - demo data, not a secret
+    reviewer = next(u for u in users if u.role == Role.reviewer)
+    template = catalog().get("csm-v2-supplier")
+    suppliers = db.session.scalars(sa.select(Supplier).order_by(Supplier.id)).all()
+    now = datetime.now(UTC)
+    for index, supplier in enumerate(suppliers):
+        critical = supplier.criticality.value in ("high", "critical")
+        supplier.max_outage = OUTAGES[rng.randrange(2) if critical else rng.randrange(1, 4)]
+        supplier.replaceability = REPLACEABILITY[rng.randrange(3)]
+        if index % 4 == 1:  # some already hold a METI SCS evaluation (★3, or ★4 for the critical)
+            supplier.scs_level = Level.star4.value if critical else Level.star3.value
+            supplier.scs_expires_on = today + timedelta(days=200 + 10 * index)
+        tiers.apply_tier_rules(supplier, tiers.tier_rules(), now)
+        if template is None or not supplier.contacts or index % 3 == 2:
+            continue
+        assessment = Assessment(
+            supplier=supplier,
+            template_id=template.id,
+            template_version=template.version,
+            due_on=today - timedelta(days=20),
+            status=AssessmentStatus.submitted,
+            sent_at=now - timedelta(days=50),
+            submitted_at=now - timedelta(days=25),
+            created_by=supplier.owner,
+        )
+        db.session.add(assessment)
+        for question in template.questions:
+            value = _demo_answer(question, rng)
+            if value is not None:
+                assessment.answers.append(Answer(question_id=question.id, value=value))
+        db.session.flush()
+        if index % 3 == 0:
+            decision = (
+                Decision.approved if rng.random() < 0.6 else Decision.approved_with_conditions
+            )
+            review.complete(
+                assessment,
+                template,
+                decision,
+                "" if decision == Decision.approved else "指摘事項の是正を条件とする",
+                reviewer,
+                now - timedelta(days=rng.randrange(5, 15)),
+            )
+
+
+#: (status, days since raised, days to the due date) of the demo findings, in turn.
+FINDING_STATES = (
+    ("open", 12, 48),
+    ("in_progress", 40, 20),
+    ("open", 100, -10),
+    ("resolved", 70, 20),
+    ("risk_accepted", 60, 30),
+    ("in_progress", 20, 70),
+    ("open", 5, 85),
+)
+
+
+def findings(users: list[User], today: date) -> None:
+    """Findings the reviewer raised from the completed reviews' suggestions, in every state."""
+    ciso = next(u for u in users if u.role == Role.ciso)
+    reviewer = next(u for u in users if u.role == Role.reviewer)
+    completed = db.session.scalars(
+        sa.select(Assessment)
+        .where(Assessment.status == AssessmentStatus.completed)
+        .order_by(Assessment.id)
+    ).all()
+    now, turn = datetime.now(UTC), 0
+    for assessment in completed:
+        template = catalog().get(assessment.template_id, assessment.template_version)
+        result = review.current_score(assessment, template)
+        for suggestion in suggested_findings(assessment, template, result)[:3]:
+            state, age, due = FINDING_STATES[turn % len(FINDING_STATES)]
+            turn += 1
+            question = template.question(suggestion.question_id)
+            finding = raise_finding(
+                assessment.supplier,
+                {
+                    "question_id": question.id,
+                    "title": question.text.ja[:300],
+                    "severity": suggestion.severity,
+                    "required_action": "対策の実施計画と完了予定日を提出してください。",
+                    "due_on": today + timedelta(days=due),
+                    "owner_id": reviewer.id,
+                    "created_at": now - timedelta(days=age),
+                },
+                assessment,
+            )
+            if state == "risk_accepted":
+                accept_risk(
+                    finding, ciso, "代替統制（監視強化）により残留リスクを許容する。",
+                    today + timedelta(days=due), today,
+                )  # fmt: skip
+            elif state != "open":
+                move_finding(finding, FindingStatus(state), now)
+
+
+def _demo_answer(question, rng: random.Random):
+    """A likely answer from the question's type; "na" keeps the demo free of evidence files."""
+    return "na" if question.evidence else question.kind.sample(question, rng)

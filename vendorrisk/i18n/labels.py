@@ -1,0 +1,245 @@
+"""Every label table in one place: the words shown for stored values and keys.
+
+Enum members are looked up through LABELS (by enum type); keys that are not enum members (risk
+reasons, contract clauses, roll-up rows) have a table each. The msgids are the ones translated in
+vendorrisk/translations: change a word here and in the catalogue together.
+"""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
+
+from vendorrisk.models import (
+    AssessmentStatus,
+    AttestationKind,
+    Criticality,
+    Decision,
+    FindingStatus,
+    ItemStatus,
+    OutboxStatus,
+    Role,
+    SecurityActionLevel,
+    Severity,
+    SupplierCategory,
+    SupplierStatus,
+)
+from vendorrisk.vocab import Level, Locale, Outage, Replaceability, Tier
+
+#: The words of the low-to-critical scale: tiers, business criticality and finding severity.
+_SCALE = {
+    Tier.low: _l("Low"),
+    Tier.medium: _l("Medium"),
+    Tier.high: _l("High"),
+    Tier.critical: _l("Critical"),
+}
+
+#: Enum type -> member -> label; `label()` and `choices()` read it.
+LABELS = {
+    Role: {
+        Role.admin: _l("Administrator"),
+        Role.ciso: _l("CISO"),
+        Role.procurement: _l("Procurement"),
+        Role.reviewer: _l("Reviewer"),
+        Role.auditor: _l("Auditor (read-only)"),
+    },
+    SupplierCategory: {
+        SupplierCategory.group_company: _l("Group company"),
+        SupplierCategory.business_partner: _l("Business partner"),
+        SupplierCategory.outsourcing_contractor: _l("Outsourcing contractor"),
+        SupplierCategory.cloud_service: _l("Cloud service"),
+        SupplierCategory.other: _l("Other"),
+    },
+    SupplierStatus: {
+        SupplierStatus.onboarding: _l("Onboarding"),
+        SupplierStatus.active: lazy_pgettext("supplier status", "Active"),
+        SupplierStatus.offboarded: _l("Offboarded"),
+    },
+    Criticality: {member: _SCALE[member.value] for member in Criticality},
+    AttestationKind: {
+        AttestationKind.security_action: _l("SECURITY ACTION"),
+        AttestationKind.isms: _l("ISMS certification (ISO/IEC 27001)"),
+        AttestationKind.pmark: _l("Privacy Mark"),
+        AttestationKind.ismap: _l("ISMAP"),
+        AttestationKind.csms: _l("CSMS certification (IEC 62443)"),
+        AttestationKind.soc2: _l("SOC 2 report"),
+        AttestationKind.cyber_insurance: _l("Cyber insurance"),
+        AttestationKind.other: _l("Other certification"),
+    },
+    AssessmentStatus: {
+        AssessmentStatus.draft: _l("Draft"),
+        AssessmentStatus.sent: _l("Sent"),
+        AssessmentStatus.in_progress: _l("Being answered"),
+        AssessmentStatus.submitted: _l("Submitted"),
+        AssessmentStatus.returned: _l("Returned for changes"),
+        AssessmentStatus.completed: _l("Completed"),
+        AssessmentStatus.cancelled: _l("Cancelled"),
+        AssessmentStatus.expired: _l("Expired"),
+    },
+    Severity: {member: _SCALE[member.value] for member in Severity},
+    FindingStatus: {
+        FindingStatus.open: _l("Open"),
+        FindingStatus.in_progress: _l("In progress"),
+        FindingStatus.resolved: _l("Resolved"),
+        FindingStatus.risk_accepted: _l("Risk accepted"),
+    },
+    Decision: {
+        Decision.approved: _l("Approved"),
+        Decision.approved_with_conditions: _l("Approved with conditions"),
+        Decision.rejected: _l("Rejected"),
+    },
+    SecurityActionLevel: {
+        SecurityActionLevel.star1: _l("★ one star"),
+        SecurityActionLevel.star2: _l("★★ two stars"),
+    },
+    Tier: _SCALE,
+    Level: {
+        Level.none: _l("None"),
+        Level.star1: _l("SECURITY ACTION ★"),
+        Level.star2: _l("SECURITY ACTION ★★"),
+        Level.star3: "SCS ★3",
+        Level.star4: "SCS ★4",
+        Level.star5: "SCS ★5",
+    },
+    Outage: {
+        Outage.hours: _l("Hours"),
+        Outage.days: _l("A few days"),
+        Outage.weeks: _l("A few weeks"),
+        Outage.months: _l("Months or more"),
+    },
+    Replaceability: {
+        Replaceability.easy: _l("Easily"),
+        Replaceability.moderate: _l("With some effort"),
+        Replaceability.hard: _l("Hardly"),
+    },
+    #: Each language in its own words, untranslated.
+    Locale: {Locale.ja: "日本語", Locale.en: "English"},
+}
+
+#: A held or required level in the supplier list's narrow columns (the full name in a tooltip).
+LEVEL_ABBREVIATIONS = {
+    Level.none: "—",
+    Level.star1: "SA★",
+    Level.star2: "SA★★",
+    Level.star3: "★3",
+    Level.star4: "★4",
+    Level.star5: "★5",
+}
+
+#: A self-assessment item's status: the guideline's and IPA's wording (実施している / ...).
+ITEM_STATUS_LABELS = {
+    ItemStatus.done: _l("Implemented"),
+    ItemStatus.partly: _l("Partly implemented"),
+    ItemStatus.not_done: _l("Not implemented"),
+    ItemStatus.not_applicable: _l("Not applicable"),
+}
+#: How an item's status moved since the previous cycle.
+CHANGE_LABELS = {
+    "improved": _l("Improved"),
+    "worsened": _l("Worsened"),
+    "unchanged": _l("Unchanged"),
+    "changed": _l("Other change"),
+}
+#: Outbox delivery states as shown (a badge with its words, never colour alone).
+OUTBOX_STATUS_LABELS = {
+    OutboxStatus.pending.value: _l("Waiting to be sent"),
+    OutboxStatus.sent.value: _l("Sent"),
+    OutboxStatus.failed.value: _l("Failed"),
+}
+
+#: Why a supplier has its inherent risk: one phrase per factor key of the tier rules.
+RISK_REASONS = {
+    "personal_info": _l("handles personal information we entrust to it"),
+    "confidential_info": _l("our confidential information sits on its systems"),
+    "network_access": _l("can reach our internal systems over the network"),
+    "admin_access": _l("has administrator access to our systems"),
+    "outage_hours": _l("we could bear its stopping for hours only"),
+    "outage_days": _l("we could bear its stopping for a few days only"),
+    "outage_weeks": _l("we could bear its stopping for a few weeks"),
+    "outage_months": _l("we could bear its stopping for months"),
+    "hard_to_replace": _l("hard to replace"),
+    "moderate_to_replace": _l("replaceable with some effort"),
+    "easy_to_replace": _l("easily replaced"),
+    "criticality_critical": _l("business criticality: critical"),
+    "criticality_high": _l("business criticality: high"),
+    "criticality_medium": _l("business criticality: medium"),
+    "criticality_low": _l("business criticality: low"),
+    "unscored": _l("not yet assessed"),
+}
+
+#: The short name of each Directive 9 clause (a CONTRACT_CLAUSES name), as on the contract table.
+CLAUSE_LABELS = {
+    "clause_security_requirements": _l("Security requirements"),
+    "clause_incident_notification": _l("Incident notification duty"),
+    "clause_audit_rights": _l("Right to audit"),
+    "clause_subcontracting_approval": _l("Subcontracting approval"),
+    "clause_data_return_deletion": _l("Return and deletion of data"),
+    "clause_policy_compliance": _l("Policy compliance"),
+    "clause_cyber_insurance": _l("Cyber insurance"),
+}
+#: NIST CSF function names.
+CSF_NAMES = {
+    "GV": _l("Govern"),
+    "ID": _l("Identify"),
+    "PR": _l("Protect"),
+    "DE": _l("Detect"),
+    "RS": _l("Respond"),
+    "RC": _l("Recover"),
+}
+#: The roll-up's coverage rows: key -> label.
+COVERAGE_LABELS = {
+    "security_action_star1": _l("SECURITY ACTION ★ or more"),
+    "security_action_star2": _l("SECURITY ACTION ★★ (two stars)"),
+    "isms_valid": _l("Valid ISMS certification"),
+    "insurance_valid": _l("Valid cyber insurance"),
+    "level_meets": _l("Meets the required evaluation level"),
+    "level_below": _l("Below the required evaluation level"),
+}
+#: The coverage shares the trends chart, and their names there.
+TREND_SHARES = {
+    "security_action_star1": _l("SECURITY ACTION ★ or more"),
+    "isms_valid": _l("Valid ISMS certification"),
+    "insurance_valid": _l("Valid cyber insurance"),
+    "clauses_all": _l("All seven contract clauses"),
+    "level_meets": _l("Meets the required evaluation level"),
+}
+#: Risk acceptances by expiry (the roll-up's ACCEPTANCE_STATES).
+ACCEPTANCE_LABELS = {
+    "expired": _l("Acceptance expired"),
+    "30": _l("Expiring within 30 days"),
+    "90": _l("Expiring within 90 days"),
+}
+
+
+def label(value: object) -> str:
+    """The translated label of an enum value."""
+    table = LABELS.get(type(value))
+    return str(table[value]) if table and value in table else str(value)
+
+
+def risk_reason(key: str) -> str:
+    """A tier or risk reason key in words."""
+    if key in RISK_REASONS:
+        return str(RISK_REASONS[key])
+    if key.startswith("inherent_"):
+        return str(_l("inherent risk %(level)s", level=LABELS[Tier].get(key[9:], key[9:])))
+    if key.startswith("score_below_"):
+        return str(_l("latest score below %(n)s", n=key[12:]))
+    if key.startswith("score_from_"):
+        return str(_l("latest score %(n)s or more", n=key[11:]))
+    return key
+
+
+def tier_name(tier: str | None) -> str:
+    """A tier (stored as text) in words; "—" before the first decision."""
+    return str(LABELS[Tier].get(tier or "", "—"))
+
+
+def level_abbreviation(level: str) -> str:
+    """A level (stored as text) in a narrow column."""
+    return LEVEL_ABBREVIATIONS.get(level, level)
+
+
+def level_name(level: str | None) -> str:
+    """A held or required evaluation level (stored as text) in words."""
+    return str(LABELS[Level].get(level or Level.none, level))

@@ -1,0 +1,582 @@
+"""Every mail the product sends, one function a kind (メールの種類ごとに一つの関数).
+
+Each function owns its mail's subject, dedupe key, template and context, and queues it in the
+outbox (`outbox.send`); services call these and never compose a mail themselves. A function
+returns the queued row, or None when its dedupe key was queued before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from vendorrisk.i18n.later import N_, attestation_name, company_name, translated
+from vendorrisk.mail import outbox
+
+if TYPE_CHECKING:
+    from vendorrisk.catalog import Template
+    from vendorrisk.models import (
+        Assessment,
+        Attestation,
+        Clarification,
+        Contact,
+        Contract,
+        EvidenceRequest,
+        Finding,
+        Invitation,
+        OutboxMessage,
+        StoredFile,
+        Supplier,
+        User,
+    )
+    from vendorrisk.scoring.stages import Stage
+
+# Assessments (services/assessments, services/review)
+
+#: The subject of a mail carrying a link, by why it is sent.
+LINK_SUBJECTS = {
+    "invitation": N_("Security questionnaire from %(company)s: %(title)s"),
+    "resend": N_("Security questionnaire from %(company)s: %(title)s"),
+    "clarification": N_("%(company)s has a question about your answers: %(title)s"),
+    "returned": N_("%(company)s has returned questions for changes: %(title)s"),
+}
+
+
+def _link_mail(invitation: Invitation, link: str, template: Template, kind: str):
+    """A new portal link for one contact, with the reason it is sent (`kind`)."""
+    locale, contact, assessment = invitation.locale, invitation.contact, invitation.assessment
+    supplier = assessment.supplier
+    subject = translated(
+        locale,
+        LINK_SUBJECTS[kind],
+        company=company_name(locale),
+        title=template.title.get(locale),
+    )
+    return outbox.send(
+        "invitation",
+        locale=locale,
+        recipient=contact.email,
+        recipient_name=contact.name,
+        subject=subject,
+        kind=kind,
+        dedupe_key=f"invitation:{invitation.id}",
+        contact_id=contact.id,
+        assessment_id=assessment.id,
+        link=link,
+        contact=contact,
+        supplier=supplier,
+        assessment=assessment,
+        template=template,
+        owner=supplier.owner,
+        company=company_name(locale),
+        resend=kind == "resend",
+        link_kind=kind,
+    )
+
+
+def invitation(invitation: Invitation, link: str, template: Template) -> OutboxMessage | None:
+    """The first link to a questionnaire (招待)."""
+    return _link_mail(invitation, link, template, "invitation")
+
+
+def resend(invitation: Invitation, link: str, template: Template) -> OutboxMessage | None:
+    """A new link replacing the contact's earlier one."""
+    return _link_mail(invitation, link, template, "resend")
+
+
+def clarification_asked(
+    invitation: Invitation, link: str, template: Template
+) -> OutboxMessage | None:
+    """A reviewer's question about the answers, with a link to reply (確認依頼)."""
+    return _link_mail(invitation, link, template, "clarification")
+
+
+def returned(invitation: Invitation, link: str, template: Template) -> OutboxMessage | None:
+    """Questions opened again for changes, with a link to change them (差し戻し)."""
+    return _link_mail(invitation, link, template, "returned")
+
+
+#: The mail that carries a new link, by why the link is issued (`lifecycle.invite`'s kind).
+LINK_MAILS = {
+    "invitation": invitation,
+    "resend": resend,
+    "clarification": clarification_asked,
+    "returned": returned,
+}
+
+
+def _contact_notice(invitation: Invitation, template: Template, subject: str, *names: str):
+    """A notice to a contact about their questionnaire, without a link (once per link).
+
+    `names`: the mail's template, its kind, and the start of its dedupe key.
+    """
+    name, kind, key = names
+    locale = invitation.locale
+    assessment = invitation.assessment
+    return outbox.send(
+        name,
+        locale=locale,
+        recipient=invitation.email,
+        recipient_name=invitation.contact.name if invitation.contact else "",
+        subject=translated(locale, subject, title=template.title.get(locale)),
+        kind=kind,
+        dedupe_key=f"{key}:{assessment.id}:{invitation.id}",
+        contact_id=invitation.contact_id,
+        assessment_id=assessment.id,
+        assessment=assessment,
+        supplier=assessment.supplier,
+        template=template,
+        owner=assessment.supplier.owner,
+        company=company_name(locale),
+    )
+
+
+def due_extended(invitation: Invitation, template: Template) -> OutboxMessage | None:
+    """The due date moved to the assessment's new `due_on` (once per new date)."""
+    subject = N_("New due date for the security questionnaire: %(title)s")
+    key = f"extended:{invitation.assessment.due_on.isoformat()}"
+    return _contact_notice(invitation, template, subject, "due_extended", "due_extended", key)
+
+
+def cancelled(invitation: Invitation, template: Template) -> OutboxMessage | None:
+    """The questionnaire was cancelled; the contact's link no longer works."""
+    subject = N_("The security questionnaire has been cancelled: %(title)s")
+    return _contact_notice(invitation, template, subject, "cancelled", "cancelled", "cancelled")
+
+
+def submitted(invitation: Invitation, template: Template) -> OutboxMessage | None:
+    """Thanks to the contact who submitted the answers."""
+    subject = N_("Thank you: your answers have been submitted (%(title)s)")
+    names = ("submitted_contact", "submitted", "submitted")
+    return _contact_notice(invitation, template, subject, *names)
+
+
+def submitted_to_owner(
+    assessment: Assessment, template: Template, owner: User
+) -> OutboxMessage | None:
+    """Tell the supplier's owner that the answers are in (once per assessment)."""
+    supplier = assessment.supplier
+    locale = owner.locale or "ja"
+    return outbox.send(
+        "submitted_owner",
+        locale=locale,
+        recipient=owner.email,
+        recipient_name=owner.name,
+        subject=translated(
+            locale,
+            "%(supplier)s submitted the questionnaire %(title)s",
+            supplier=supplier.name_for(locale),
+            title=template.title.get(locale),
+        ),
+        kind="submitted_owner",
+        dedupe_key=f"submitted-owner:{assessment.id}",
+        assessment_id=assessment.id,
+        assessment=assessment,
+        supplier=supplier,
+        template=template,
+        owner=owner,
+    )
+
+
+def clarification_answered(clarification: Clarification, reviewer: User) -> OutboxMessage | None:
+    """Tell the reviewer that the supplier answered their question (once per reply)."""
+    assessment = clarification.assessment
+    locale = reviewer.locale or "ja"
+    return outbox.send(
+        "clarification_reply",
+        locale=locale,
+        recipient=reviewer.email,
+        recipient_name=reviewer.name,
+        kind="clarification_reply",
+        subject=translated(
+            locale,
+            N_("%(supplier)s answered your question"),
+            supplier=assessment.supplier.name_for(locale),
+        ),
+        dedupe_key=f"clarification-reply:{clarification.messages[-1].id}",
+        assessment_id=clarification.assessment_id,
+        assessment=assessment,
+        clarification=clarification,
+        supplier=assessment.supplier,
+    )
+
+
+# Periodic jobs (services/periodic)
+# (reserved for helper H1: the periodic-job mails go below this line)
+# A mail to one of our users (or a contact) about the periodic work carries a dedupe key naming
+# its object, its stage and its date. The jobs plan mails by key (`<kind>_key`), look the keys up
+# in the outbox at once and send only the new ones; the mail itself uses the same key.
+
+
+def _title(template: Template | None, assessment: Assessment, locale: str) -> str:
+    return template.title.get(locale) if template else assessment.template_id
+
+
+def _to_user(user: User, name: str, key: str, subject: Callable[[str], str], **context: Any):
+    """Mail one of our users in their language (Japanese unless they chose English)."""
+    locale = user.locale or "ja"
+    return outbox.send(
+        name,
+        locale=locale,
+        recipient=user.email,
+        recipient_name=user.name,
+        subject=subject(locale),
+        kind=context.pop("kind", name),
+        dedupe_key=key,
+        assessment_id=context.pop("assessment_id", None),
+        company=company_name(locale),
+        **context,
+    )
+
+
+def _about_assessment(message: str, assessment: Assessment, template: Template | None):
+    """A subject naming the supplier and the questionnaire, in the recipient's language."""
+
+    def subject(locale: str) -> str:
+        return translated(
+            locale,
+            message,
+            supplier=assessment.supplier.name_for(locale),
+            title=_title(template, assessment, locale),
+        )
+
+    return subject
+
+
+def recheck_no_contact_key(supplier: Supplier, user: User) -> str:
+    return f"recheck-no-contact:{supplier.id}:{supplier.next_review_on}:{user.id}"
+
+
+def recheck_no_contact(supplier: Supplier, user: User) -> OutboxMessage | None:
+    """A re-check is due but nobody can be asked (once per re-check date)."""
+
+    def subject(locale: str) -> str:
+        return translated(
+            locale,
+            N_("Re-check due, but no contact to send it to: %(supplier)s"),
+            supplier=supplier.name_for(locale),
+        )
+
+    key = recheck_no_contact_key(supplier, user)
+    return _to_user(user, "recheck_no_contact", key, subject, supplier=supplier)
+
+
+#: Subject of the contact's reminder, by stage.
+REMINDER_SUBJECTS = {
+    "before": N_("Reminder: the security questionnaire is due on %(date)s: %(title)s"),
+    "due_today": N_("Due today: the security questionnaire %(title)s"),
+    "overdue": N_("Overdue: the security questionnaire %(title)s"),
+}
+
+
+def reminder_key(invitation: Invitation, stage: Stage) -> str:
+    """One reminder per contact and stage (per link for a link without a contact)."""
+    assessment, contact = invitation.assessment, invitation.contact
+    who = f"c{contact.id}" if contact else f"i{invitation.id}"
+    return f"reminder:{assessment.id}:{stage.kind}:{assessment.due_on}:{stage.days}:{who}"
+
+
+def reminder(
+    invitation: Invitation, template: Template | None, stage: Stage, fresh_link: bool
+) -> OutboxMessage | None:
+    """Remind a contact of the due date; no link (`fresh_link`: a new one was just mailed)."""
+    assessment, locale = invitation.assessment, invitation.locale
+    title = _title(template, assessment, locale)
+    return outbox.send(
+        "reminder",
+        locale=locale,
+        recipient=invitation.email,
+        recipient_name=invitation.contact.name if invitation.contact else "",
+        subject=translated(
+            locale,
+            REMINDER_SUBJECTS[stage.kind],
+            title=title,
+            date=assessment.due_on.isoformat(),
+        ),
+        kind="reminder",
+        dedupe_key=reminder_key(invitation, stage),
+        contact_id=invitation.contact_id,
+        assessment_id=assessment.id,
+        name=invitation.contact.name if invitation.contact else invitation.email,
+        stage=stage.kind,
+        fresh_link=fresh_link,
+        assessment=assessment,
+        supplier=assessment.supplier,
+        title=title,
+        owner=assessment.supplier.owner,
+        company=company_name(locale),
+    )
+
+
+def overdue_to_owner_key(assessment: Assessment, stage: Stage, owner: User) -> str:
+    return f"reminder-owner:{assessment.id}:{assessment.due_on}:{stage.days}:{owner.id}"
+
+
+def overdue_to_owner(
+    assessment: Assessment,
+    template: Template | None,
+    owner: User,
+    stage: Stage,
+    today: date,
+    reminded: list[str],
+) -> OutboxMessage | None:
+    """Tell the supplier's owner the questionnaire is overdue, and whom we reminded."""
+    subject = _about_assessment(
+        N_("Overdue: %(supplier)s has not submitted %(title)s"), assessment, template
+    )
+    return _to_user(
+        owner,
+        "reminder_owner",
+        overdue_to_owner_key(assessment, stage, owner),
+        subject,
+        assessment_id=assessment.id,
+        assessment=assessment,
+        supplier=assessment.supplier,
+        template=template,
+        days_overdue=(today - assessment.due_on).days,
+        reminded=reminded,
+        expired=False,
+    )
+
+
+def escalation_key(assessment: Assessment, user: User) -> str:
+    return f"escalation:{assessment.id}:{assessment.due_on}:{user.id}"
+
+
+def escalation(
+    assessment: Assessment, template: Template | None, user: User, today: date
+) -> OutboxMessage | None:
+    """Tell a CISO user the questionnaire is overdue long enough (once per due date)."""
+    supplier = assessment.supplier
+    subject = _about_assessment(
+        N_("Escalation: %(supplier)s is overdue with %(title)s"), assessment, template
+    )
+    return _to_user(
+        user,
+        "escalation",
+        escalation_key(assessment, user),
+        subject,
+        assessment_id=assessment.id,
+        assessment=assessment,
+        supplier=supplier,
+        template=template,
+        owner=supplier.owner,
+        days_overdue=(today - assessment.due_on).days,
+    )
+
+
+def assessment_expired_key(assessment: Assessment, owner: User) -> str:
+    return f"expired-owner:{assessment.id}:{owner.id}"
+
+
+def assessment_expired(
+    assessment: Assessment, template: Template | None, owner: User, today: date
+) -> OutboxMessage | None:
+    """Tell the supplier's owner every link ran out unanswered."""
+    subject = _about_assessment(
+        N_("Expired unanswered: %(title)s from %(supplier)s"), assessment, template
+    )
+    return _to_user(
+        owner,
+        "reminder_owner",
+        assessment_expired_key(assessment, owner),
+        subject,
+        kind="assessment_expired",
+        assessment_id=assessment.id,
+        assessment=assessment,
+        supplier=assessment.supplier,
+        template=template,
+        days_overdue=(today - assessment.due_on).days,
+        reminded=[],
+        expired=True,
+    )
+
+
+def _attestation_stage(attestation: Attestation, days: int) -> str:
+    """The key of an attestation's expiry stage, which its contacts' and owner's mails share."""
+    return f"expiry:attestation:{attestation.id}:{attestation.expires_on}:{days}"
+
+
+def evidence_request_key(attestation: Attestation, days: int, contact: Contact) -> str:
+    return f"{_attestation_stage(attestation, days)}:contact:{contact.id}"
+
+
+def evidence_request(
+    attestation: Attestation,
+    contact: Contact,
+    days: int,
+    today: date,
+    link: str,
+    valid_until: datetime,
+) -> OutboxMessage | None:
+    """Ask a supplier's contact for the renewed evidence, by a link that only takes that."""
+    locale, supplier = contact.locale, attestation.supplier
+    return outbox.send(
+        "evidence_request",
+        locale=locale,
+        recipient=contact.email,
+        recipient_name=contact.name,
+        subject=translated(
+            locale,
+            N_("Please send the renewed %(name)s: %(company)s"),
+            name=attestation_name(attestation, locale),
+            company=company_name(locale),
+        ),
+        kind="evidence_request",
+        dedupe_key=evidence_request_key(attestation, days, contact),
+        contact_id=contact.id,
+        contact=contact,
+        supplier=supplier,
+        attestation=attestation,
+        attestation_label=attestation_name(attestation, locale),
+        expired=not attestation.valid_on(today),
+        link=link,
+        valid_until=valid_until,
+        owner=supplier.owner,
+        company=company_name(locale),
+    )
+
+
+#: Subjects of the mails to our users about an expiry, by object, before and after the date.
+EXPIRY_SUBJECTS = {
+    ("attestation", False): N_("Expiring on %(date)s: %(name)s of %(supplier)s"),
+    ("attestation", True): N_("Expired on %(date)s: %(name)s of %(supplier)s"),
+    ("contract", False): N_("Contract ending on %(date)s: %(name)s (%(supplier)s)"),
+    ("contract", True): N_("Contract ended on %(date)s: %(name)s (%(supplier)s)"),
+    ("acceptance", False): N_("Risk acceptance expiring on %(date)s: %(name)s (%(supplier)s)"),
+    ("acceptance", True): N_("Risk acceptance expired on %(date)s: %(name)s (%(supplier)s)"),
+    ("received", False): N_("Renewed evidence received: %(name)s of %(supplier)s"),
+}
+
+
+def _expiry_facts(about: str, context: dict) -> tuple[Supplier, date, Callable[[str], str]]:
+    """The supplier, the date and the name (in a language) of what expires."""
+    if about in ("attestation", "received"):
+        attestation = context["attestation"]
+        return (
+            attestation.supplier,
+            attestation.expires_on,
+            lambda locale: attestation_name(attestation, locale),
+        )
+    if about == "contract":
+        contract = context["contract"]
+        return contract.supplier, contract.ends_on, lambda locale: contract.title
+    finding = context["finding"]
+    return finding.supplier, finding.accepted_until, lambda locale: finding.title
+
+
+def _expiry_mail(user: User, key: str, about: str, today: date, **context: Any):
+    """One mail to one of our users about something expiring (or renewed evidence arriving)."""
+    supplier, day, name = _expiry_facts(about, context)
+    expired = about != "received" and day < today
+
+    def subject(locale: str) -> str:
+        return translated(
+            locale,
+            EXPIRY_SUBJECTS[(about, expired)],
+            date=day.isoformat(),
+            name=name(locale),
+            supplier=supplier.name_for(locale),
+        )
+
+    return _to_user(
+        user,
+        "expiry_owner",
+        key,
+        subject,
+        kind="evidence_received" if about == "received" else "expiry",
+        about=about,
+        supplier=supplier,
+        day=day,
+        expired=expired,
+        today=today,
+        name_of=name,
+        **context,
+    )
+
+
+def attestation_expiring_key(attestation: Attestation, days: int, user: User) -> str:
+    return f"{_attestation_stage(attestation, days)}:owner:{user.id}"
+
+
+def attestation_expiring(
+    user: User,
+    attestation: Attestation,
+    days: int,
+    today: date,
+    asked: list[Contact],
+    received: datetime | None,
+) -> OutboxMessage | None:
+    """A certification or insurance expires (or expired); whom we asked for the renewal."""
+    key = attestation_expiring_key(attestation, days, user)
+    return _expiry_mail(
+        user, key, "attestation", today, attestation=attestation, asked=asked, received=received
+    )
+
+
+def contract_ending_key(contract: Contract, days: int, user: User) -> str:
+    return f"expiry:contract:{contract.id}:{contract.ends_on}:{days}:{user.id}"
+
+
+def contract_ending(user: User, contract: Contract, days: int, today: date) -> OutboxMessage | None:
+    """A contract ends (or ended) on its end date."""
+    key = contract_ending_key(contract, days, user)
+    return _expiry_mail(user, key, "contract", today, contract=contract)
+
+
+def acceptance_expiring_key(finding: Finding, days: int, user: User) -> str:
+    return f"expiry:acceptance:{finding.id}:{finding.accepted_until}:{days}:{user.id}"
+
+
+def acceptance_expiring(
+    user: User, finding: Finding, days: int, today: date
+) -> OutboxMessage | None:
+    """A finding's risk acceptance expires (or expired)."""
+    key = acceptance_expiring_key(finding, days, user)
+    return _expiry_mail(user, key, "acceptance", today, finding=finding)
+
+
+def evidence_received(
+    owner: User,
+    request: EvidenceRequest,
+    stored: StoredFile,
+    given: date,
+    previous: date | None,
+    moved: bool,
+    today: date,
+) -> OutboxMessage | None:
+    """Tell the supplier's owner the renewed evidence came by link (once per link)."""
+    return _expiry_mail(
+        owner,
+        f"evidence-received:{request.id}:{owner.id}",
+        "received",
+        today,
+        attestation=request.attestation,
+        evidence=request,
+        stored=stored,
+        given=given,
+        previous=previous,
+        moved=moved,
+    )
+
+
+def digest_key(user: User, today: date) -> str:
+    year, week, _ = today.isocalendar()
+    return f"digest:{user.id}:{year}-W{week:02d}"
+
+
+def digest(user: User, sections: dict[str, Any], today: date) -> OutboxMessage | None:
+    """The CISO's weekly summary (once per ISO week)."""
+    return _to_user(
+        user,
+        "digest",
+        digest_key(user, today),
+        lambda locale: translated(
+            locale, N_("Weekly supply-chain security summary: %(date)s"), date=today.isoformat()
+        ),
+        sections=sections,
+        today=today,
+        since=today - timedelta(days=7),
+        attestation_name=attestation_name,
+    )

@@ -1,0 +1,157 @@
+"""The reminders job: contacts of open assessments are reminded before, on and after the due
+date; the owner is told of an overdue one, and the CISO users once it is overdue long enough."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import joinedload, selectinload
+
+from vendorrisk.catalog import Template, catalog
+from vendorrisk.extensions import db
+from vendorrisk.jobs import JobResult
+from vendorrisk.mail import messages
+from vendorrisk.models import OPEN_STATUSES, Assessment, Invitation, Role, Supplier, User
+from vendorrisk.scoring.stages import Stage, escalation_due, reminder_stage
+from vendorrisk.services.assessments.lifecycle import invitation_expiry, resend
+from vendorrisk.services.periodic.expire_links import links_over
+from vendorrisk.services.periodic.planning import (
+    Planned,
+    carry_out,
+    local_day,
+    local_today,
+    users_with_role,
+)
+from vendorrisk.services.periodic.settings import schedule_settings
+
+#: A reminder comes with a fresh link when the contact's link would stop working this soon.
+FRESH_LINK_WITHIN = timedelta(days=1)
+
+
+def _open_assessments(until: date) -> list[Assessment]:
+    return list(
+        db.session.scalars(
+            sa.select(Assessment)
+            .where(
+                Assessment.status.in_(OPEN_STATUSES),
+                Assessment.supplier_id.is_not(None),
+                Assessment.due_on <= until,
+            )
+            .order_by(Assessment.id)
+            .options(
+                joinedload(Assessment.supplier).joinedload(Supplier.owner),
+                selectinload(Assessment.invitations).joinedload(Invitation.contact),
+            )
+        )
+    )
+
+
+def _opened_on(assessment: Assessment) -> date:
+    """The day the supplier last got its links: sent, or returned for changes."""
+    moments = [m for m in (assessment.sent_at, assessment.returned_at) if m is not None]
+    return local_day(max(moments)) if moments else date.min
+
+
+def reminders(now: datetime) -> JobResult:
+    """Remind the contacts of open assessments before, on and after the due date; escalate."""
+    settings, today, result = schedule_settings(), local_today(now), JobResult()
+    horizon = today + timedelta(days=max(settings.reminder_days_before, default=0))
+    planned: list[Planned] = []
+    cisos: list[User] | None = None
+    for assessment in _open_assessments(horizon):
+        if links_over(assessment, now):
+            continue  # expire_links closes it
+        template = catalog().get(assessment.template_id, assessment.template_version)
+        opened_on = _opened_on(assessment)
+        stage = reminder_stage(assessment.due_on, opened_on, today, settings)
+        if stage is not None:
+            planned += _reminder_mails(assessment, template, stage, now, result)
+        if escalation_due(assessment.due_on, opened_on, today, settings):
+            cisos = users_with_role(Role.ciso) if cisos is None else cisos
+            if not cisos:
+                result.skip(f"assessment #{assessment.id}: no active CISO to escalate to")
+            planned += _escalation_mails(assessment, template, cisos, today)
+    carry_out(planned, result)
+    return result
+
+
+def _reminder_mails(
+    assessment: Assessment,
+    template: Template | None,
+    stage: Stage,
+    now: datetime,
+    result: JobResult,
+) -> list[Planned]:
+    """One reminder per contact (a contact with two links gets one), and the owner's."""
+    planned: list[Planned] = []
+    seen: set[str] = set()
+    for invitation in assessment.invitations:
+        contact = invitation.contact
+        if invitation.revoked_at is not None or (contact and contact.undeliverable_at):
+            continue
+        key = messages.reminder_key(invitation, stage)
+        if key in seen:
+            continue
+        seen.add(key)
+        planned.append(Planned(key, lambda inv=invitation: _remind(inv, template, stage, now)))
+    if not planned:
+        result.skip(f"assessment #{assessment.id}: no contact with a working link to remind")
+    owner = assessment.supplier.owner
+    if stage.kind == "overdue" and owner is not None and owner.active:
+        planned.append(
+            Planned(
+                messages.overdue_to_owner_key(assessment, stage, owner),
+                lambda: messages.overdue_to_owner(
+                    assessment,
+                    template,
+                    owner,
+                    stage,
+                    local_today(now),
+                    _contacts_reminded(assessment, now),
+                ),
+            )
+        )
+    return planned
+
+
+def _needs_fresh_link(invitation: Invitation, now: datetime) -> bool:
+    """Its link stops working within a day while the assessment itself stays open longer."""
+    soon = now + FRESH_LINK_WITHIN
+    window = invitation_expiry(invitation.assessment.due_on)
+    return invitation.expires_at <= soon < window
+
+
+def _remind(invitation: Invitation, template: Template | None, stage: Stage, now: datetime):
+    """The reminder carries no link (links are not multiplied), unless the old one is ending."""
+    fresh = template is not None and invitation.contact is not None
+    fresh = fresh and _needs_fresh_link(invitation, now)
+    if fresh:
+        invitation = resend(invitation, template, now)  # its own mail carries the new link
+    elif invitation.expires_at <= now:
+        return None
+    return messages.reminder(invitation, template, stage, fresh)
+
+
+def _contacts_reminded(assessment: Assessment, now: datetime) -> list[str]:
+    return sorted(
+        {
+            i.email
+            for i in assessment.invitations
+            if i.revoked_at is None
+            and i.expires_at > now
+            and not (i.contact and i.contact.undeliverable_at)
+        }
+    )
+
+
+def _escalation_mails(
+    assessment: Assessment, template: Template | None, cisos: list[User], today: date
+) -> list[Planned]:
+    return [
+        Planned(
+            messages.escalation_key(assessment, user),
+            lambda user=user: messages.escalation(assessment, template, user, today),
+        )
+        for user in cisos
+    ]

@@ -1,0 +1,91 @@
+"""The roll-up's trends: the last quarters from the stored snapshots (RollupSnapshot, captured
+each night by the rollup-snapshot job, see history.py), in one query."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+
+from vendorrisk.extensions import db
+from vendorrisk.models import CONTRACT_CLAUSES, RollupSnapshot
+from vendorrisk.services.reporting import history, scope
+from vendorrisk.services.reporting.counts import count_if
+from vendorrisk.services.reporting.scope import Scope
+
+#: Quarters the trends show, at most.
+TREND_QUARTERS = 8
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    period: date
+    suppliers: int
+    average_score: float | None
+    #: Percentages of the quarter's suppliers, by COVERAGE_LABELS key and "clauses_all".
+    shares: dict[str, float | None]
+    review_overdue: int
+    assessment_overdue: int
+    open_findings: int
+
+    @property
+    def label(self) -> str:
+        return history.quarter_label(self.period)
+
+
+def _snapshot_conditions(filters: Scope) -> list[sa.ColumnElement[bool]]:
+    s = RollupSnapshot
+    return scope.conditions_on(
+        filters,
+        category=s.category,
+        tier=s.tier,
+        owner_id=s.owner_id,
+        template=lambda: s.template_id,
+    )
+
+
+def trends(filters: Scope) -> list[TrendPoint]:
+    """The last TREND_QUARTERS quarters from the stored snapshots, oldest first (one query)."""
+    s = RollupSnapshot
+    shares = {
+        "security_action_star1": s.security_action >= 1,
+        "security_action_star2": s.security_action >= 2,
+        "isms_valid": s.isms_valid,
+        "insurance_valid": s.insurance_valid,
+        "clauses_all": s.clauses == len(CONTRACT_CLAUSES),
+        "level_meets": s.level_met,
+    }
+    rows = db.session.execute(
+        sa.select(
+            s.period,
+            sa.func.count(),
+            sa.func.avg(s.score),
+            *(count_if(condition) for condition in shares.values()),
+            count_if(s.review_overdue),
+            count_if(s.assessment_overdue),
+            sa.func.coalesce(sa.func.sum(s.open_findings), 0),
+        )
+        .where(*_snapshot_conditions(filters))
+        .group_by(s.period)
+        .order_by(s.period.desc())
+        .limit(TREND_QUARTERS)
+    ).all()
+    points = []
+    for period, total, average, *rest in reversed(rows):
+        counts, (reviews, assessments, findings) = rest[: len(shares)], rest[len(shares) :]
+        points.append(
+            TrendPoint(
+                period=period,
+                suppliers=total,
+                average_score=None if average is None else round(float(average), 1),
+                shares={
+                    key: round(int(n) * 100 / total, 1) if total else None
+                    for key, n in zip(shares, counts, strict=True)
+                },
+                review_overdue=int(reviews),
+                assessment_overdue=int(assessments),
+                open_findings=int(findings),
+            )
+        )
+    return points
