@@ -45,8 +45,8 @@ from vendorrisk.models import (  # noqa: E402
     User,
 )
 from vendorrisk.scoring import scores as scoring  # noqa: E402
-from vendorrisk.services import users  # noqa: E402
 from vendorrisk.services.reporting import history
+from vendorrisk.services.users import accounts  # noqa: E402
 
 RUNS = 20
 PATTERNS = 40
@@ -104,7 +104,7 @@ def populate(n: int, today: date) -> None:
     ]
     ciso = User(email="ciso@example.com", name="CISO", role=Role.ciso, locale="ja")
     for user in [*owners, ciso]:
-        user.password_hash = users.hash_password(PASSWORD)
+        user.password_hash = accounts.hash_password(PASSWORD)
         user.must_change_password = False
     db.session.add_all([*owners, ciso])
     db.session.flush()

@@ -30,7 +30,7 @@ from vendorrisk.models import (
     SupplierCategory,
     User,
 )
-from vendorrisk.services import users as user_service
+from vendorrisk.services.users import accounts as user_service
 
 #: CI runs the suite a second time with the wall clock this many days ahead, so that a test
 #: leaning on today's date fails in CI rather than on the day the calendar passes it.

@@ -13,8 +13,9 @@ from vendorrisk import clock
 from vendorrisk.catalog import Catalog
 from vendorrisk.extensions import db
 from vendorrisk.models import Role
-from vendorrisk.services import audit, users
+from vendorrisk.services import audit
 from vendorrisk.services.reporting import exports
+from vendorrisk.services.users import accounts
 from vendorrisk.vocab import LOCALES, Locale
 
 
@@ -40,8 +41,8 @@ def create_user_command(email: str, role: str, name: str) -> None:
     """Create a user and print a one-time password."""
     with audit.acting_as(audit.Actor(type="system", label="cli")):
         try:
-            user, password = users.create_user(email, role, name)
-        except users.UserError as exc:
+            user, password = accounts.create_user(email, role, name)
+        except accounts.UserError as exc:
             raise click.ClickException(str(exc)) from exc
         db.session.commit()
     click.echo(f"Created {user.email} ({user.role}).")

@@ -15,7 +15,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from vendorrisk.access import rule_for
 from vendorrisk.extensions import cross_origin_reason, login_manager
 from vendorrisk.models import User
-from vendorrisk.services import audit, users
+from vendorrisk.services import audit
+from vendorrisk.services.users import accounts
 
 CSP = {
     "default-src": "'self'",
@@ -31,7 +32,7 @@ CSP = {
 
 @login_manager.user_loader
 def load_user(token: str) -> User | None:
-    return users.load_session(token)
+    return accounts.load_session(token)
 
 
 def set_audit_actor() -> None:

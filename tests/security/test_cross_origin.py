@@ -18,7 +18,7 @@ from flask.testing import FlaskClient
 from tests.conftest import csrf_token_from, strict_app
 from vendorrisk.extensions import db
 from vendorrisk.models import Contact, OutboxMessage, Role, Supplier, SupplierCategory
-from vendorrisk.services import users
+from vendorrisk.services.users import accounts
 
 HOST = "vendorrisk.example.co.jp"
 SITE = f"https://{HOST}"
@@ -48,7 +48,7 @@ def _browser(app: Flask) -> FlaskClient:
 
 def _login(app: Flask, email: str, role: Role = Role.procurement) -> FlaskClient:
     with app.app_context():
-        user, password = users.create_user(email, role)
+        user, password = accounts.create_user(email, role)
         user.must_change_password = False
         db.session.commit()
     client = _browser(app)

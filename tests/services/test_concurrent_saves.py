@@ -43,13 +43,14 @@ from vendorrisk.models import (
     SupplierCategory,
     User,
 )
-from vendorrisk.services import files, users
+from vendorrisk.services import files
 from vendorrisk.services.assessments import lifecycle as assessments
 from vendorrisk.services.assessments import portal
 from vendorrisk.services.assessments.portal import Posted
 from vendorrisk.services.periodic.settings import ScheduleSettings, schedule_settings
 from vendorrisk.services.review import tiers
 from vendorrisk.services.selfassessment import cycles, kpis
+from vendorrisk.services.users import accounts
 
 POSTGRES = os.environ.get("VENDORRISK_TEST_DATABASE_URL", "").startswith("postgresql")
 ROUNDS = int(os.environ.get("VENDORRISK_RACE_ROUNDS") or 200)
@@ -573,7 +574,7 @@ def _admin_client(app: Flask, n: int, locale: str = "en") -> FlaskClient:
             name=f"管理者 {n}",
             role=Role.admin,
             locale=locale,
-            password_hash=users.hash_password(PASSWORD),
+            password_hash=accounts.hash_password(PASSWORD),
             must_change_password=False,
         )
         db.session.add(user)

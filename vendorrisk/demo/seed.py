@@ -7,7 +7,7 @@ from datetime import date
 
 from vendorrisk.demo import history, register, reviews, selfassessment
 from vendorrisk.models import Role, User
-from vendorrisk.services.users import create_user
+from vendorrisk.services.users.accounts import create_user
 
 #: The demo users, admin first: (email, role, name, locale).
 USERS = (

@@ -12,7 +12,7 @@ from tests.conftest import PASSWORD, csrf_token_from
 from tests.conftest import strict_app as conftest_strict_app
 from vendorrisk.extensions import db
 from vendorrisk.models import AuditEvent, Role, User, UserSession
-from vendorrisk.services import users
+from vendorrisk.services.users import accounts
 
 
 def test_login_opens_a_server_side_session_and_logout_ends_it(auth, ctx):
@@ -124,15 +124,15 @@ def test_next_never_leaves_the_site(client, make_user):
 
 def test_passwords_are_argon2id_above_owasp_floor(app):
     with app.app_context():
-        encoded = users.hash_password("a long enough password")
+        encoded = accounts.hash_password("a long enough password")
     params = extract_parameters(encoded)
     assert encoded.startswith("$argon2id$")
     assert params.memory_cost >= 19 * 1024 and params.time_cost >= 2
 
 
 def test_passwords_shorter_than_12_are_refused(app):
-    with app.app_context(), pytest.raises(users.UserError):
-        users.hash_password("elevenchars")
+    with app.app_context(), pytest.raises(accounts.UserError):
+        accounts.hash_password("elevenchars")
 
 
 def test_create_user_prints_a_one_time_password_that_must_be_changed(app, runner, client, ctx):
@@ -177,7 +177,7 @@ def test_admin_creates_a_user_and_sees_the_one_time_password_once(auth, ctx):
     password = re.search(r'<p class="secret"><code>([^<]+)</code>', page).group(1)
     with ctx() as session:
         user = session.scalar(sa.select(User).where(User.email == "new@example.com"))
-        assert users.verify_password(user, password)
+        assert accounts.verify_password(user, password)
         assert password not in user.password_hash
 
 
@@ -190,7 +190,7 @@ def strict_app(tmp_path_factory):
 def test_forms_without_a_csrf_token_are_refused(strict_app):
     client = strict_app.test_client()
     with strict_app.app_context():
-        _, password = users.create_user("csrf@example.com", Role.admin)
+        _, password = accounts.create_user("csrf@example.com", Role.admin)
         db.session.commit()
     response = client.post(
         "/auth/login",

@@ -42,6 +42,7 @@ from vendorrisk.services.selfassessment.cycles import (
     is_gap,
     overall_score,
 )
+from vendorrisk.services.users import accounts
 
 BASE = "/self-assessment"
 D, P, N, NA = "done", "partly", "not_done", "not_applicable"
@@ -597,12 +598,11 @@ def test_readers_see_everything_and_change_nothing(auth, ctx, make_user, role, a
 
 def test_csrf_is_required_on_every_post(tmp_path_factory):
     """Start, item, KPI and close: each POST is refused without the token and passes with it."""
-    from vendorrisk.services import users
 
     with conftest_strict_app(tmp_path_factory, WTF_CSRF_ENABLED=True) as strict:
         client = strict.test_client()
         with strict.app_context():
-            user, password = users.create_user("ciso-csrf@example.com", Role.ciso, locale="en")
+            user, password = accounts.create_user("ciso-csrf@example.com", Role.ciso, locale="en")
             user.must_change_password = False
             template = cycles.current_template()
             cycle = cycles.start_cycle("2026年度 上期", date(2026, 9, 30), template, None, NOW)

@@ -30,10 +30,11 @@ from vendorrisk.models import (
     TierChange,
     User,
 )
-from vendorrisk.services import spreadsheets, users
+from vendorrisk.services import spreadsheets
 from vendorrisk.services.register.imports import columns, files, planning, writing
 from vendorrisk.services.register.imports.rows import is_email
 from vendorrisk.services.reporting import exports
+from vendorrisk.services.users import accounts
 
 NOW = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
 EN = {"Accept-Language": "en"}
@@ -587,7 +588,7 @@ def _login(app, role=Role.procurement, email="importer@example.com", locale="en"
             email=email,
             role=role,
             locale=locale,
-            password_hash=users.hash_password(PASSWORD),
+            password_hash=accounts.hash_password(PASSWORD),
             must_change_password=False,
         )
         db.session.add(user)

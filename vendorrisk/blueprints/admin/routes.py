@@ -29,7 +29,7 @@ from vendorrisk.models import AuditEvent, JobRun, OutboxMessage, OutboxStatus, R
 from vendorrisk.models.base import utcnow
 from vendorrisk.models.setting import fingerprint
 from vendorrisk.scoring.tiers import TierRules
-from vendorrisk.services import audit, users
+from vendorrisk.services import audit
 from vendorrisk.services.periodic.settings import (
     SETTINGS_KEY,
     ScheduleSettings,
@@ -37,6 +37,7 @@ from vendorrisk.services.periodic.settings import (
     schedule_settings,
 )
 from vendorrisk.services.review import tiers
+from vendorrisk.services.users import accounts
 
 
 @bp.route("/users")
@@ -51,7 +52,7 @@ def users_list():
 def user_new():
     form = NewUserForm()
     if form.validate_on_submit():
-        user, password = users.create_user(
+        user, password = accounts.create_user(
             form.email.data, form.role.data, form.name.data, form.locale.data
         )
         return render_template("admin/one_time_password.html", user=user, password=password)
@@ -72,7 +73,7 @@ def user_edit(user_id: int):
             form.populate_obj(user)
             user.role = Role(form.role.data)
             if not user.active:
-                users.revoke_sessions(user)
+                accounts.revoke_sessions(user)
             flash(_("The changes have been saved."), "success")
             return redirect(url_for(".users_list"))
     return render_template(
@@ -87,7 +88,7 @@ def user_reset(user_id: int):
     user = db.get_or_404(User, user_id)
     if not ResetPasswordForm().validate_on_submit():
         return redirect(url_for(".user_edit", user_id=user_id))
-    password = users.reset_password(user)
+    password = accounts.reset_password(user)
     return render_template("admin/one_time_password.html", user=user, password=password)
 
 

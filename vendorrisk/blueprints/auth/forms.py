@@ -4,7 +4,7 @@ from wtforms import EmailField, HiddenField, PasswordField, SelectField, SubmitF
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from vendorrisk.i18n import choices
-from vendorrisk.services.users import MIN_PASSWORD_LENGTH
+from vendorrisk.services.users.accounts import MIN_PASSWORD_LENGTH
 from vendorrisk.vocab import Locale
 
 

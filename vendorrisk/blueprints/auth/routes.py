@@ -9,7 +9,8 @@ from vendorrisk.blueprints.auth import bp
 from vendorrisk.blueprints.auth.forms import ChangePasswordForm, LanguageForm, LoginForm
 from vendorrisk.blueprints.common.unit_of_work import fails_to
 from vendorrisk.extensions import limiter
-from vendorrisk.services import audit, users
+from vendorrisk.services import audit
+from vendorrisk.services.users import accounts
 
 
 def _login_email() -> str:
@@ -40,13 +41,13 @@ def login():
         return redirect(url_for("dashboard.index"))
     form = LoginForm(next=request.args.get("next"))
     if form.validate_on_submit():
-        user = users.authenticate(form.email.data, form.password.data)
+        user = accounts.authenticate(form.email.data, form.password.data)
         if user is None:
             audit.record("login_failed", summary=form.email.data.strip().lower()[:254])
             flash(_("The email address or password is not correct."), "error")
         else:
             session.clear()  # a new session on login: nothing of the anonymous one carries over
-            users.start_session(
+            accounts.start_session(
                 user,
                 current_app.config["SESSION_LIFETIME_HOURS"],
                 request.remote_addr,
@@ -60,14 +61,14 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @access(write=READERS)
 def logout():
-    users.end_session(current_user.session_token)
+    accounts.end_session(current_user.session_token)
     logout_user()
     session.clear()
     flash(_("You have logged out."), "info")
     return redirect(url_for("auth.login"))
 
 
-def _password_refused(error: users.UserError):
+def _password_refused(error: accounts.UserError):
     """The form again, the reason on the current password (nothing was changed)."""
     form = ChangePasswordForm(next=request.args.get("next"))
     form.current.errors = [str(error)]
@@ -81,9 +82,9 @@ def change_password():
     form = ChangePasswordForm(next=request.args.get("next"))
     if not form.validate_on_submit():
         return render_template("auth/password.html", form=form)
-    users.change_password(current_user, form.current.data, form.new.data)
+    accounts.change_password(current_user, form.current.data, form.new.data)
     user = current_user._get_current_object()
-    users.start_session(
+    accounts.start_session(
         user,
         current_app.config["SESSION_LIFETIME_HOURS"],
         request.remote_addr,
