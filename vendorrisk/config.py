@@ -83,10 +83,21 @@ class Config:
         self.RATELIMIT_STORAGE_OPTIONS = {"socket_timeout": 0.5, "socket_connect_timeout": 0.5}
         self.QUESTIONNAIRE_DIR = env_str("QUESTIONNAIRE_DIR", str(BASE_DIR / "questionnaires"))
         self.SESSION_LIFETIME_HOURS = env_int("SESSION_LIFETIME_HOURS", 12)
+        #: A staff session unused this long ends (server-side), whatever its lifetime left.
+        self.SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 30)
+        #: A one-time password (create-user, an admin's reset) stops working after this.
+        self.ONE_TIME_PASSWORD_HOURS = env_int("ONE_TIME_PASSWORD_HOURS", 72)
+        #: A "forgot your password" link stops working after this.
+        self.PASSWORD_RESET_MINUTES = env_int("PASSWORD_RESET_MINUTES", 30)
         self.COMPANY_NAME_JA = env_str("COMPANY_NAME_JA", "当社")
         self.COMPANY_NAME_EN = env_str("COMPANY_NAME_EN", "our company")
         self.PORTAL_GRACE_DAYS = env_int("PORTAL_GRACE_DAYS", 14)
         self.PORTAL_RATE_LIMIT = env_str("PORTAL_RATE_LIMIT", "30 per minute")
+        #: Excel uploads one portal link's sittings may make (each file is unzipped and read).
+        self.PORTAL_EXCEL_RATE_LIMIT = env_str("PORTAL_EXCEL_RATE_LIMIT", "5/minute;30/hour")
+        #: A portal sitting ends after this many idle minutes, and this many hours after it opened.
+        self.PORTAL_IDLE_MINUTES = env_int("PORTAL_IDLE_MINUTES", 60)
+        self.PORTAL_SITTING_HOURS = env_int("PORTAL_SITTING_HOURS", 12)
         self.MAIL_DELIVER_IN_REQUEST = env_int("MAIL_DELIVER_IN_REQUEST", 10)
         self.PAGE_SIZE = env_int("PAGE_SIZE", 50)
         #: Reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
@@ -139,7 +150,7 @@ class TestConfig(Config):
     def __init__(self) -> None:
         super().__init__()
         self.TESTING = True
-        self.SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105
+        self.SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105 (the test configuration only)  # nosec B105
         self.SQLALCHEMY_DATABASE_URI = os.environ.get(
             "VENDORRISK_TEST_DATABASE_URL", "sqlite:///:memory:"
         )

@@ -15,7 +15,7 @@ from flask import Flask, g, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_login import AnonymousUserMixin
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, SecurityError
+from werkzeug.exceptions import BadRequest, HTTPException, SecurityError
 
 from vendorrisk.extensions import release_session
 
@@ -48,6 +48,15 @@ CSRF_MESSAGE = _l(
     "The form has expired or was sent from elsewhere. Please reload the page and "
     "try again; nothing was changed."
 )
+CONTROL_CHARACTERS_MESSAGE = _l(
+    "The request contains characters that cannot be accepted (control characters such as NUL). "
+    "Please remove them and try again; nothing was changed."
+)
+PAGE_OUT_OF_RANGE_MESSAGE = _l(
+    "That page number is out of range. Please go back to the list and choose a page."
+)
+#: Refusals answered by status: the audit action each is recorded under (vendorrisk/refusals.py).
+REFUSALS = {403: "access_denied", 429: "rate_limited"}
 #: Seconds a client is asked to wait before retrying when a neighbour is down.
 RETRY_AFTER = 30
 
@@ -59,6 +68,14 @@ class ServiceError(ValueError):
     shows the message where the view declared (`blueprints/common/unit_of_work.fails_to`). A
     ValueError still, so that code catching the older per-service errors keeps working.
     """
+
+
+class RefusedInput(BadRequest):
+    """A request refused for what it carries, before any view sees it: 400 with `message`."""
+
+    def __init__(self, message) -> None:
+        super().__init__()
+        self.message = message
 
 
 def _wants_json() -> bool:
@@ -80,11 +97,19 @@ def _page(code: int, message=None):
     return page, code, headers
 
 
+def refused(action: str, reason: str = "") -> None:
+    """Name the refusal this request is answered with, for the audit log (refusals.record)."""
+    g.refusal = (action, reason)
+
+
 def render_error(error: HTTPException):
-    return _page(error.code or 500)
+    if error.code in REFUSALS:  # 429's description names the limit; 403's says nothing more
+        refused(REFUSALS[error.code], str(error.description) if error.code == 429 else "")
+    return _page(error.code or 500, getattr(error, "message", None))
 
 
 def render_csrf_error(error: CSRFError):
+    refused("csrf_refused", str(error.description or ""))
     return _page(400, CSRF_MESSAGE)
 
 
@@ -122,3 +147,6 @@ def init_app(app: Flask) -> None:
         if code not in (500, 503):
             app.register_error_handler(code, render_error)
     app.register_error_handler(500, render_internal_error)
+    from vendorrisk import refusals
+
+    app.after_request(refusals.record)  # 403, CSRF and 429 in the audit log

@@ -1,7 +1,10 @@
-"""Request plumbing: login sessions, the audit actor, security headers, template context."""
+"""Request plumbing: login sessions, the audit actor, security headers, hostile input, template
+context."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from typing import Any
 
 from flask import Flask, Response, current_app, g, request
@@ -12,11 +15,19 @@ from flask_talisman import Talisman
 from flask_wtf.csrf import CSRFError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from vendorrisk import clock
 from vendorrisk.access import rule_for
-from vendorrisk.extensions import cross_origin_reason, login_manager
+from vendorrisk.blueprints.common.filters import page_out_of_range
+from vendorrisk.errors import (
+    CONTROL_CHARACTERS_MESSAGE,
+    PAGE_OUT_OF_RANGE_MESSAGE,
+    RefusedInput,
+    refused,
+)
+from vendorrisk.extensions import cross_origin_reason, db, login_manager
 from vendorrisk.models import User
 from vendorrisk.services import audit
-from vendorrisk.services.users import accounts
+from vendorrisk.services.users import sessions
 
 CSP = {
     "default-src": "'self'",
@@ -32,7 +43,11 @@ CSP = {
 
 @login_manager.user_loader
 def load_user(token: str) -> User | None:
-    return accounts.load_session(token)
+    idle = current_app.config["SESSION_IDLE_MINUTES"]
+    user = sessions.load_session(token, clock.now(), idle)
+    if db.session.dirty:  # last_seen_at moved on (once a minute): kept whatever the view does
+        db.session.commit()
+    return user
 
 
 def set_audit_actor() -> None:
@@ -43,6 +58,38 @@ def set_audit_actor() -> None:
     else:
         actor = audit.Actor(type="system", label="anonymous", ip=request.remote_addr)
     audit.set_actor(actor)
+
+
+#: C0 control characters but tab, line feed and carriage return: nobody types them into a form,
+#: PostgreSQL cannot store NUL in text at all, and escape sequences act on terminals reading logs.
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _texts() -> Iterator[str]:
+    """Every text the request brings: its path, query and form names and values, file names."""
+    yield request.path
+    for key, value in request.args.items(multi=True):
+        yield key
+        yield value
+    for key, value in request.form.items(multi=True):
+        yield key
+        yield value
+    for key, upload in request.files.items(multi=True):
+        yield key
+        yield upload.filename or ""
+
+
+def refuse_hostile_input() -> None:
+    """before_request, the one guard for input no form sends: a control character anywhere, or a
+    page number past any list, is refused with 400 and a message before a view sees it (rather
+    than crash deep inside as a 500, or be stored), and recorded as an attempt (refusals.py).
+    No view reads a JSON body."""
+    if any(CONTROL_CHARACTERS.search(text) for text in _texts()):
+        refused("input_refused", "control characters")
+        raise RefusedInput(CONTROL_CHARACTERS_MESSAGE)
+    if page_out_of_range(request.args):
+        refused("input_refused", "page out of range")
+        raise RefusedInput(PAGE_OUT_OF_RANGE_MESSAGE)
 
 
 def no_store_when_logged_in(response: Response) -> Response:
@@ -108,6 +155,7 @@ def init_app(app: Flask) -> None:
         referrer_policy="no-referrer",  # portal URLs hold tokens; nothing here needs a referrer
         strict_transport_security=app.config.get("SESSION_COOKIE_SECURE", False),
     )
+    app.before_request(refuse_hostile_input)
     app.before_request(set_audit_actor)
     app.after_request(no_store_when_logged_in)
     app.context_processor(template_context)

@@ -6,6 +6,7 @@ import pytest
 
 from tests.factories import make_assessment, make_finding, make_invitation
 from vendorrisk.access import PASSWORD_CHANGE_ENDPOINTS, AccessRule
+from vendorrisk.blueprints.auth.second_factor import SELF_SERVICE_ENDPOINTS
 from vendorrisk.extensions import db
 from vendorrisk.models import (
     Clarification,
@@ -14,8 +15,8 @@ from vendorrisk.models import (
     Severity,
 )
 
-#: Routes a user may POST to whatever the role: they change only the user's own session.
-SELF_SERVICE = PASSWORD_CHANGE_ENDPOINTS
+#: Routes a user may POST to whatever the role: they change only the user's own login.
+SELF_SERVICE = PASSWORD_CHANGE_ENDPOINTS | SELF_SERVICE_ENDPOINTS
 
 
 def _rules(app):
@@ -48,6 +49,8 @@ def test_a_route_without_a_rule_is_refused(tmp_path_factory):
     response = fresh.test_client().get("/__undeclared")
     assert response.status_code == 403
     assert "should never be served" not in response.get_data(as_text=True)
+    with fresh.app_context():  # the refusal was audited through this app's own pool
+        db.engine.dispose()
 
 
 @pytest.fixture

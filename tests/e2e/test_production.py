@@ -516,7 +516,13 @@ def test_a_page_on_another_origin_cannot_post_as_the_logged_in_user(
     target = f"{stack.base_url}/suppliers/new"
     forged = forged_form(target, {**ATTACK, "csrf_token": token})  # as if the token leaked
     db = stack.database
-    before = db.counts(leave_out=("job_runs",))
+    # Nothing is written but the refusal itself, in the audit log (at most a row a minute per
+    # kind, person or address, and route).
+    unchanged = ("job_runs", "audit_events")
+    before = db.counts(leave_out=unchanged)
+    refusals = "SELECT count(*) FROM audit_events WHERE action = 'csrf_refused' AND summary = :line"
+    line = "POST /suppliers/new"
+    assert db.scalar(refusals, line=line) == 0
 
     with attacker_site(forged, stack.certificate) as attacker:
         assert urlsplit(attacker).hostname == "127.0.0.1"
@@ -530,7 +536,8 @@ def test_a_page_on_another_origin_cannot_post_as_the_logged_in_user(
             assert post.value.request.header_value("sec-fetch-site") == "same-site"
             assert post.value.request.header_value("cookie")  # SameSite=Lax let it through
             assert post.value.status == 400 and len(refused) == 1, refused
-    assert db.counts(leave_out=("job_runs",)) == before
+    assert db.counts(leave_out=unchanged) == before
+    assert db.scalar(refusals, line=line) == 1  # the victim's refused post, on record
     with journey.step("victim-still-logged-in", victim) as page:
         page.goto("/suppliers/")
         assert "/auth/login" not in page.url
@@ -549,7 +556,8 @@ def test_a_page_on_another_origin_cannot_post_as_the_logged_in_user(
             assert post.value.request.header_value("cookie") is None  # withheld: SameSite=Lax
             assert post.value.status == 400 and len(refused) == 1, refused
             assert post.value.header_value("set-cookie") is None  # nothing to log the victim out
-    assert db.counts(leave_out=("job_runs",)) == before
+    assert db.counts(leave_out=unchanged) == before
+    assert db.scalar(refusals, line=line) == 2  # the anonymous one too (no cookie came)
     with journey.step("victim-still-logged-in-after-the-cross-site-attempt", victim) as page:
         page.goto("/suppliers/")
         assert "/auth/login" not in page.url

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -36,6 +36,7 @@ from vendorrisk.models import (
     FindingStatus,
     Invitation,
     OutboxMessage,
+    PasswordReset,
     Role,
     Severity,
     StoredFile,
@@ -56,6 +57,8 @@ TODAY = date(2026, 4, 1)
 LATE = date(2026, 5, 8)
 LINK = "https://vendorrisk.sample.co.jp/portal/TWFpbFRlc3RGaXhlZFRva2VuXy0wMTIzNDU2Nzg5"
 EVIDENCE_LINK = "https://vendorrisk.sample.co.jp/portal/e/RXZpZGVuY2VGaXhlZFRva2VuXy0wMTIzNDU2Nzg5"
+RESET_LINK = "https://vendorrisk.sample.co.jp/auth/reset/UmVzZXRGaXhlZFRva2VuXy0wMTIzNDU2Nzg5MDEy"
+RESET_FOR = timedelta(minutes=30)
 #: The settings a mail shows, fixed whatever the environment says.
 CONFIG = {
     "BASE_URL": "https://vendorrisk.sample.co.jp",
@@ -262,6 +265,11 @@ KINDS: dict[str, Callable[[World], object]] = {
         TODAY,
     ),
     "digest": lambda w: messages.digest(w.ciso, digest_sections(NOW, TODAY), TODAY),
+    # staff accounts
+    "password_reset": lambda w: messages.password_reset(
+        PasswordReset(id=91, user=w.reviewer, token_hash="2" * 64, expires_at=NOW + RESET_FOR),
+        RESET_LINK,
+    ),
 }
 
 

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask_migrate import upgrade
 
-from tests.conftest import build_app
+from tests.conftest import build_app, empty_tables
 from vendorrisk import backup, jobs
 from vendorrisk.demo import seed as demo
 from vendorrisk.extensions import db
@@ -101,8 +101,7 @@ def _wipe(app: Flask) -> None:
     with app.app_context():
         db.session.remove()
         with db.engine.begin() as conn:
-            for table in reversed(db.metadata.sorted_tables):
-                conn.execute(table.delete())
+            empty_tables(conn)
             conn.execute(sa.text("DELETE FROM alembic_version"))
     folder = Path(app.config["UPLOAD_DIR"])
     shutil.rmtree(folder)

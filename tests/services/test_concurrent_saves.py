@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, empty_tables
 from vendorrisk import clock, config, create_app
 from vendorrisk.catalog import catalog
 from vendorrisk.extensions import db
@@ -91,8 +91,7 @@ def _empty_afterwards(app, racing):
     with racing.app_context():
         db.session.remove()
         with db.engine.begin() as conn:
-            for table in reversed(db.metadata.sorted_tables):
-                conn.execute(table.delete())
+            empty_tables(conn)
 
 
 # -- helpers --------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import zipfile
 
@@ -21,6 +22,12 @@ DANGEROUS = [
     "\n=1+1",
 ]
 TOO_LARGE = "The Excel file is too large to be read."
+#: The limits of a reader of small workbooks: 1 MB unzipped, 100 rows, 10 columns, first sheet.
+SMALL = spreadsheets.Limits(max_unzipped=1 << 20, max_row=100, max_column=10)
+
+
+def _limits(**changes) -> spreadsheets.Limits:
+    return dataclasses.replace(SMALL, **changes)
 
 
 @pytest.mark.parametrize("text", DANGEROUS)
@@ -71,24 +78,17 @@ def _workbook(*cells: tuple[str, str]) -> bytes:
 
 @pytest.mark.parametrize("parts", [1, 3])
 def test_a_decompression_bomb_is_refused_before_it_is_read(parts):
-    bomb = _bomb(spreadsheets.MAX_UNZIPPED + (1 << 20), parts)
-    assert len(bomb) < spreadsheets.MAX_UNZIPPED // 100
-    stream = io.BytesIO(bomb)
+    bomb = _bomb(SMALL.max_unzipped + (1 << 20), parts)
+    assert len(bomb) < SMALL.max_unzipped // 100
     with pytest.raises(spreadsheets.TooLarge) as refused:
-        spreadsheets.check_size(stream)
+        spreadsheets.check_workbook(bomb, SMALL)
     assert str(refused.value) == TOO_LARGE
-    assert stream.tell() == 0  # left at its start for the reader
-    with pytest.raises(spreadsheets.TooLarge):
-        spreadsheets.check_workbook(bomb, max_row=100, max_column=10)
 
 
-def test_a_workbook_over_the_limit_is_refused_and_one_lying_about_its_sizes_is_unreadable(
-    monkeypatch,
-):
+def test_a_workbook_over_the_limit_is_refused_and_one_lying_about_its_sizes_is_unreadable():
     data = _workbook(("A1", "x" * 50_000))
-    monkeypatch.setattr(spreadsheets, "MAX_UNZIPPED", 40_000)
     with pytest.raises(spreadsheets.TooLarge):
-        spreadsheets.check_size(io.BytesIO(data))
+        spreadsheets.check_workbook(data, _limits(max_unzipped=40_000))
     # The same file, its sizes declared as zero: what it really holds does not match, refused.
     lying = bytearray(data)
     for signature, size_at in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
@@ -97,16 +97,14 @@ def test_a_workbook_over_the_limit_is_refused_and_one_lying_about_its_sizes_is_u
             lying[start + size_at : start + size_at + 4] = bytes(4)
             start += 4
     with pytest.raises(spreadsheets.Unreadable):
-        spreadsheets.check_workbook(bytes(lying), max_row=100, max_column=10)
+        spreadsheets.check_workbook(bytes(lying), SMALL)
 
 
 def test_a_workbook_within_the_limits_passes_and_other_files_are_left_to_their_reader():
     data = _workbook(("A1", "name_ja"), ("B2", "株式会社みなと"))
-    spreadsheets.check_size(io.BytesIO(data))
-    spreadsheets.check_workbook(data, max_row=2, max_column=2)
-    spreadsheets.check_size(io.BytesIO(b"name_ja\r\n"))  # not a zip: the reader says what it is
+    spreadsheets.check_workbook(data, _limits(max_row=2, max_column=2))
     with pytest.raises(spreadsheets.Unreadable):
-        spreadsheets.check_workbook(b"name_ja\r\n", max_row=2, max_column=2)
+        spreadsheets.check_workbook(b"name_ja\r\n", _limits(max_row=2, max_column=2))
 
 
 @pytest.mark.parametrize(("ref", "axis"), [("A1048576", "row"), ("XFD1", "column")])
@@ -114,5 +112,5 @@ def test_a_tiny_workbook_reaching_far_is_refused_by_its_cells(ref, axis):
     data = _workbook(("A1", "name_ja"), (ref, "x"))
     assert len(data) < 10_000
     with pytest.raises(spreadsheets.OutsideSheet) as refused:
-        spreadsheets.check_workbook(data, max_row=1000, max_column=100)
+        spreadsheets.check_workbook(data, _limits(max_row=1000, max_column=100))
     assert refused.value.axis == axis

@@ -22,7 +22,7 @@ def seed_history(today: date, quarters: int = 4) -> None:
     """This quarter's snapshot, and plausible earlier quarters derived from it."""
     backfill_area_scores()
     capture(today)
-    rng = random.Random(today.toordinal())  # noqa: S311 - demo data, not a secret
+    rng = random.Random(today.toordinal())  # noqa: S311 (demo data, not a secret)  # nosec B311
     current = db.session.scalars(
         sa.select(RollupSnapshot)
         .where(RollupSnapshot.period == quarter_start(today))

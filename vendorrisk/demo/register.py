@@ -39,7 +39,7 @@ def load_register(users: list[User], today: date) -> None:
 
 def _corporate_numbers() -> Iterator[str]:
     """Valid, unique, fictional 法人番号: a check digit before twelve seeded random digits."""
-    rng = random.Random(CORPORATE_NUMBER_SEED)  # noqa: S311 - demo data, not a secret
+    rng = random.Random(CORPORATE_NUMBER_SEED)  # noqa: S311 (demo data, not a secret)  # nosec B311
     seen: set[str] = set()
     while True:
         base = f"{rng.randrange(10**12):012d}"

@@ -38,7 +38,7 @@ REPLACEABILITY = tuple(replaceability.value for replaceability in Replaceability
 def profiles_and_reviews(users: list[User], today: date) -> None:
     """Give every supplier a risk profile and a tier, and a questionnaire history to some:
     completed reviews with scores, and a few submitted ones waiting for a reviewer."""
-    rng = random.Random(CORPORATE_NUMBER_SEED + 1)  # noqa: S311 - demo data, not a secret
+    rng = random.Random(CORPORATE_NUMBER_SEED + 1)  # noqa: S311 (demo data, not a secret)  # nosec B311
     reviewer = next(u for u in users if u.role == Role.reviewer)
     template = catalog().get("csm-v2-supplier")
     suppliers = db.session.scalars(sa.select(Supplier).order_by(Supplier.id)).all()

@@ -48,7 +48,7 @@ def seed_cycles(users: list[User], today: date) -> list[SelfAssessmentCycle]:
     template = current_template()
     if template is None:
         return []
-    rng = random.Random(4021)  # noqa: S311 - demo data, not a secret
+    rng = random.Random(4021)  # noqa: S311 (demo data, not a secret)  # nosec B311
     owners = [u for u in users if u.role in (Role.ciso, Role.reviewer, Role.admin)]
     closer = next((u for u in users if u.role == Role.ciso), None)
     made = []

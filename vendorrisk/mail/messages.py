@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         Finding,
         Invitation,
         OutboxMessage,
+        PasswordReset,
         StoredFile,
         Supplier,
         User,
@@ -579,4 +580,20 @@ def digest(user: User, sections: dict[str, Any], today: date) -> OutboxMessage |
         today=today,
         since=today - timedelta(days=7),
         attestation_name=attestation_name,
+    )
+
+
+# Staff accounts (services/users)
+
+
+def password_reset(reset: PasswordReset, link: str) -> OutboxMessage | None:
+    """A link to set a new password, asked for on the login page (once per link)."""
+    subject = N_("Set a new password for vendorrisk")
+    return _to_user(
+        reset.user,
+        "password_reset",
+        f"password-reset:{reset.id}",
+        lambda locale: translated(locale, subject),
+        link=link,
+        reset=reset,
     )

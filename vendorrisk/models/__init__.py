@@ -16,7 +16,9 @@ from vendorrisk.models.contract import CONTRACT_CLAUSES, Contract
 from vendorrisk.models.evidence_request import EvidenceRequest
 from vendorrisk.models.idempotency_key import IdempotencyKey
 from vendorrisk.models.job_run import JobRun
+from vendorrisk.models.login_throttle import LoginThrottle, ThrottleScope
 from vendorrisk.models.outbox import OutboxMessage, OutboxStatus
+from vendorrisk.models.password_reset import PasswordReset
 from vendorrisk.models.review import (
     OPEN_FINDING_STATUSES,
     Clarification,
@@ -46,7 +48,7 @@ from vendorrisk.models.supplier import (
     SupplierStatus,
     localized_name,
 )
-from vendorrisk.models.user import Role, User, UserSession
+from vendorrisk.models.user import RecoveryCode, Role, User, UserSession
 
 __all__ = [
     "OPEN_FINDING_STATUSES",
@@ -60,6 +62,9 @@ __all__ = [
     "AreaScore",
     "RollupSnapshot",
     "JobRun",
+    "LoginThrottle",
+    "PasswordReset",
+    "ThrottleScope",
     "Clarification",
     "ClarificationMessage",
     "Decision",
@@ -88,6 +93,7 @@ __all__ = [
     "Contact",
     "Contract",
     "Criticality",
+    "RecoveryCode",
     "Role",
     "SecurityActionLevel",
     "StoredFile",

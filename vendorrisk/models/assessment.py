@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -164,7 +164,11 @@ class Invitation(EmailedLinkMixin, db.Model):
 
 
 class PortalSitting(HashedTokenMixin, db.Model):
-    """One exchange of a link for a portal session: server-side, so revoking ends it."""
+    """One exchange of a link for a portal session: server-side, so revoking ends it.
+
+    It lives while it is used (idle at most `idle`) and no longer than `lifetime` in all, until
+    the contact finishes it; its cookie is worth nothing after that.
+    """
 
     __tablename__ = "portal_sittings"
 
@@ -177,8 +181,37 @@ class PortalSitting(HashedTokenMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     #: Address it was opened from.
     ip: Mapped[str | None] = mapped_column(sa.String(45))
+    #: Its last request (UTC), recorded at most once a minute: the idle lifetime counts from it.
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: When the contact finished it ("finish for now"); its cookie is refused from then on.
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     invitation: Mapped[Invitation] = relationship()
+
+    def end_reason(self, now: datetime, idle: timedelta, lifetime: timedelta) -> str | None:
+        """None while it may be used, else why not: "finished", "idle" or "lifetime"."""
+        if self.ended_at is not None:
+            return "finished"
+        if self.created_at + lifetime <= now:
+            return "lifetime"
+        if self.last_seen_at + idle <= now:
+            return "idle"
+        return None
+
+    @hybrid_method
+    def is_live(self, now: datetime, idle: timedelta, lifetime: timedelta) -> bool:
+        return self.end_reason(now, idle, lifetime) is None
+
+    @is_live.inplace.expression
+    @classmethod
+    def _is_live_sql(
+        cls, now: datetime, idle: timedelta, lifetime: timedelta
+    ) -> sa.ColumnElement[bool]:
+        return sa.and_(
+            cls.ended_at.is_(None),
+            cls.created_at > now - lifetime,
+            cls.last_seen_at > now - idle,
+        )
 
 
 answer_files = sa.Table(

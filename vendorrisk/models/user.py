@@ -26,7 +26,9 @@ class User(TimestampMixin, db.Model):
     __audited__ = True
     __audit_redacted__ = frozenset({"password_hash", "mfa_secret"})
     #: Logins have their own events; the timestamp would only repeat them.
-    __audit_ignored__ = frozenset({"last_login_at"})
+    __audit_ignored__ = frozenset(
+        {"last_login_at", "mfa_last_step", "mfa_failures", "mfa_locked_until"}
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: Login name, stored lower-case.
@@ -43,8 +45,19 @@ class User(TimestampMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     #: Set for one-time passwords: the user must choose a new one at next login.
     must_change_password: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
-    #: TOTP secret, when MFA is enabled.
-    mfa_secret: Mapped[str | None] = mapped_column(sa.String(64))
+    #: A one-time password stops working after this (UTC); None for a password the user chose.
+    password_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: TOTP secret (services.users.second_factor), encrypted with a key derived from SECRET_KEY;
+    #: set at enrolment, in force once mfa_enabled_at is set.
+    mfa_secret: Mapped[str | None] = mapped_column(sa.String(255))
+    #: When the second factor (TOTP) was switched on (UTC); None: the password alone.
+    mfa_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The last TOTP time-step accepted: a code of that step or an earlier one is refused.
+    mfa_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
+    #: Wrong second-factor codes since the last right one.
+    mfa_failures: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: No second-factor code is checked before this (UTC), after too many wrong ones.
+    mfa_locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: Last successful login (UTC).
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -97,5 +110,26 @@ class UserSession(HashedTokenMixin, db.Model):
     ip: Mapped[str | None] = mapped_column(sa.String(45))
     #: Browser that logged in (truncated).
     user_agent: Mapped[str | None] = mapped_column(sa.String(255))
+    #: Last request seen on it (UTC), kept to the minute; idle too long, it is no longer accepted.
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship(back_populates="sessions")
+
+
+class RecoveryCode(HashedTokenMixin, db.Model):
+    """A one-time code that stands in for the TOTP code when the authenticator is lost.
+
+    Ten are shown once at enrolment; each carries 120 random bits, so its SHA-256 is stored (a
+    slow salted hash is for secrets that can be guessed: ASVS 6.5.2).
+    """
+
+    __tablename__ = "recovery_codes"
+    __audit_redacted__ = frozenset({"token_hash"})
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Whose code it is.
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    #: When it was issued (UTC).
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: When it was used (UTC); a used code is never accepted again.
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

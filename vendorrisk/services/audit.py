@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -71,6 +72,40 @@ def record(action: str, obj: Any = None, summary: str = "", changes: dict | None
             ip=actor.ip,
         )
     )
+
+
+#: The audit actions of refused requests (vendorrisk/refusals.py writes them).
+REFUSALS = ("access_denied", "csrf_refused", "rate_limited", "input_refused")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def printable(text: str, limit: int) -> str:
+    """`text` with control characters written as escapes (\\x00), cut to `limit` characters:
+    what a refused request sent is kept as evidence, never as bytes a log viewer acts on."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)[:limit]
+
+
+def refusal_row(
+    action: str, actor: Actor, request_line: tuple[str, str, str], reason: str, now: datetime
+) -> dict[str, Any]:
+    """The audit row of a refused request: (method, path, endpoint) and why, by whom."""
+    method, path, endpoint = (printable(part, 2000) for part in request_line)
+    return {
+        "occurred_at": now,
+        "actor_type": actor.type,
+        "actor_user_id": actor.user_id,
+        "actor_label": actor.label[:254],
+        "action": action,
+        "object_type": "",
+        "summary": f"{method} {path}"[:300],
+        "changes": {
+            "method": method[:10],
+            "path": path,
+            "endpoint": endpoint,
+            "reason": printable(reason, 300),
+        },
+        "ip": actor.ip,
+    }
 
 
 def _plain(value: Any) -> Any:

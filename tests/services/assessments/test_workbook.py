@@ -17,7 +17,6 @@ from vendorrisk.catalog import Catalog
 from vendorrisk.config import BASE_DIR
 from vendorrisk.extensions import db
 from vendorrisk.models import Answer, Assessment, AssessmentStatus, Invitation
-from vendorrisk.services import spreadsheets
 from vendorrisk.services.assessments import portal
 from vendorrisk.services.assessments import workbook as excel
 
@@ -375,7 +374,8 @@ def test_a_text_longer_than_a_cell_survives_the_round_trip(app, setup, ctx):
 
 def test_a_workbook_too_large_once_unzipped_is_refused(app, setup, monkeypatch):
     wb = _build(app, setup.assessment_id)
-    monkeypatch.setattr(spreadsheets, "MAX_UNZIPPED", 10_000)
+    monkeypatch.setattr(excel, "BASE_UNZIPPED", 10_000)
+    monkeypatch.setattr(excel, "BYTES_PER_QUESTION", 0)
     result = _import(app, setup.assessment_id, _bytes(wb))
     assert [e.message for e in result.errors] == ["The Excel file is too large to be read."]
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import body_of
+from tests.conftest import body_of, empty_tables
 from tests.factories import make_answer, make_assessment, make_finding
 from vendorrisk.catalog import catalog
 from vendorrisk.extensions import db
@@ -514,10 +514,8 @@ def _quiet_suppliers(app, count: int) -> None:
 def test_the_number_of_queries_does_not_grow_with_the_suppliers(app, count_queries):
     counts = []
     for size in (20, 200):
-        with app.app_context():
-            for table in reversed(db.metadata.sorted_tables):
-                db.session.execute(table.delete())
-            db.session.commit()
+        with app.app_context(), db.engine.begin() as conn:
+            empty_tables(conn)
         _quiet_suppliers(app, size)
         with app.app_context():
             loaded = db.session.scalar(sa.select(sa.func.count(Assessment.id)))

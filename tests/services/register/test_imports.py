@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 from flask_babel import force_locale
 
-from tests.conftest import PASSWORD, csrf_token_from
+from tests.conftest import PASSWORD, csrf_token_from, renew_audit_log
 from tests.conftest import strict_app as conftest_strict_app
 from vendorrisk.extensions import db
 from vendorrisk.models import (
@@ -30,7 +30,6 @@ from vendorrisk.models import (
     TierChange,
     User,
 )
-from vendorrisk.services import spreadsheets
 from vendorrisk.services.register.imports import columns, files, planning, writing
 from vendorrisk.services.register.imports.rows import is_email
 from vendorrisk.services.reporting import exports
@@ -709,7 +708,10 @@ def test_import_pages_in_japanese_show_no_english(auth):
 
     po = BASE_DIR / "vendorrisk/translations/ja/LC_MESSAGES/messages.po"
     with po.open("rb") as f:
-        english = [m.id for m in read_po(f, locale="ja") if m.id and len(str(m.id).split()) >= 2]
+        catalog = read_po(f, locale="ja")
+    # A plural (ngettext) has a tuple id: its singular stands for it.
+    english = [m.id if isinstance(m.id, str) else m.id[0] for m in catalog if m.id]
+    english = [m for m in english if len(m.split()) >= 2]
     english = [m for m in english if "%(" not in m]
     auth.login(Role.admin, locale="ja")
     url = _upload(auth.client, _csv(_with_owner("")), "a.csv").headers["Location"]
@@ -860,8 +862,9 @@ def test_queries_do_not_grow_with_the_rows(app, count_queries, make_user, make_s
         assert errors == [] and summary.suppliers_created == n // 2
         counts.append(counter.count)
         with app.app_context(), db.engine.begin() as conn:
-            for table in ("audit_events", "tier_changes", "contacts", "suppliers"):
+            for table in ("tier_changes", "contacts", "suppliers"):
                 conn.execute(sa.text(f"DELETE FROM {table}"))  # noqa: S608
+            renew_audit_log(conn)
     assert counts[0] == counts[1], counts
 
 
@@ -947,7 +950,8 @@ def test_a_tiny_workbook_reaching_far_is_refused_before_it_is_read(app, row, col
     with zipfile.ZipFile(io.BytesIO(data)) as archive:  # what openpyxl declares
         sheet = archive.read("xl/worksheets/sheet1.xml").decode()
     last = openpyxl.utils.get_column_letter(max(column, 2))
-    assert f'<dimension ref="A1:{last}{row}" />' in sheet
+    # openpyxl writes it with its own serializer or with lxml when installed: "/>" or " />".
+    assert re.search(rf'<dimension ref="A1:{last}{row}"\s*/>', sheet)
     with app.app_context(), force_locale("en"), pytest.raises(files.FileRefused) as refused:
         files.read_table(data, "far.xlsx", 10**6, max_rows=5)
     assert str(refused.value) == message
@@ -1035,7 +1039,8 @@ def test_the_hand_made_sheet_without_references_is_read(app):
 
 
 def test_the_real_unzipped_size_is_measured_not_the_declared_one(app, monkeypatch):
-    monkeypatch.setattr(spreadsheets, "MAX_UNZIPPED", 1024 * 1024)
+    monkeypatch.setattr(files, "BASE_UNZIPPED", 1024 * 1024)
+    monkeypatch.setattr(files, "BYTES_PER_ROW", 0)
     padded = SHEET % (b" " * (2 * 1024 * 1024), HEAD_ROWS)  # 2 MB that zip to 2 KB
     honest = _with_sheet(padded)
     lying = _with_sheet(padded, lie_about="xl/worksheets/sheet1.xml", claimed=len(SHEET))
@@ -1049,7 +1054,7 @@ def test_the_real_unzipped_size_is_measured_not_the_declared_one(app, monkeypatc
                 files.read_table(data, "big.xlsx", 10**6)
             assert str(refused.value) == message
         # Within the limit, the same sheet is read.
-        monkeypatch.setattr(spreadsheets, "MAX_UNZIPPED", 3 * 1024 * 1024)
+        monkeypatch.setattr(files, "BASE_UNZIPPED", 3 * 1024 * 1024)
         assert files.read_table(honest, "big.xlsx", 10**6).rows == [(2, ["a"])]
 
 

@@ -58,6 +58,10 @@ class ResetPasswordForm(FlaskForm):
     submit = SubmitField(_l("Issue a new one-time password"))
 
 
+class UnlockLoginsForm(FlaskForm):
+    submit = SubmitField(_l("Unlock logins"))
+
+
 class AuditFilterForm(FlaskForm):
     class Meta:
         csrf = False
@@ -73,6 +77,11 @@ class AuditFilterForm(FlaskForm):
                 ("login", _l("Logged in")),
                 ("logout", _l("Logged out")),
                 ("login_failed", _l("Failed login")),
+                ("login_throttled", _l("Login delayed after failures")),
+                ("access_denied", _l("Access refused")),
+                ("csrf_refused", _l("Form refused (expired or sent from another site)")),
+                ("rate_limited", _l("Rate limit reached")),
+                ("input_refused", _l("Input refused")),
             ]
         ),
     )

@@ -16,6 +16,7 @@ from vendorrisk.blueprints.admin.forms import (
     RetryMessageForm,
     RunJobForm,
     ScheduleForm,
+    UnlockLoginsForm,
     rules_from_form,
     tier_rules_form,
 )
@@ -37,7 +38,7 @@ from vendorrisk.services.periodic.settings import (
     schedule_settings,
 )
 from vendorrisk.services.review import tiers
-from vendorrisk.services.users import accounts
+from vendorrisk.services.users import accounts, sessions, throttle
 
 
 @bp.route("/users")
@@ -73,12 +74,27 @@ def user_edit(user_id: int):
             form.populate_obj(user)
             user.role = Role(form.role.data)
             if not user.active:
-                accounts.revoke_sessions(user)
+                sessions.revoke_sessions(user)
             flash(_("The changes have been saved."), "success")
             return redirect(url_for(".users_list"))
     return render_template(
-        "admin/user_form.html", form=form, user=user, reset_form=ResetPasswordForm()
+        "admin/user_form.html",
+        form=form,
+        user=user,
+        reset_form=ResetPasswordForm(),
+        unlock_form=UnlockLoginsForm(),
+        locked_until=throttle.locked_until(user.email, utcnow()),
     )
+
+
+@bp.route("/users/<int:user_id>/unlock", methods=["POST"])
+@access(write=ADMINS)
+def user_unlock(user_id: int):
+    user = db.get_or_404(User, user_id)
+    if UnlockLoginsForm().validate_on_submit():
+        throttle.unlock(user)
+        flash(_("Logins to %(email)s are no longer delayed.", email=user.email), "success")
+    return redirect(url_for(".user_edit", user_id=user_id))
 
 
 @bp.route("/users/<int:user_id>/reset", methods=["POST"])

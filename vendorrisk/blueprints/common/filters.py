@@ -9,7 +9,9 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
 from wtforms import SelectField
+from wtforms.fields.core import UnboundField
 
 from vendorrisk.i18n import choices, current_locale, options
 from vendorrisk.i18n.audit import label_of
@@ -25,20 +27,65 @@ TIER_CHOICES = [
 ]
 
 
+#: The last page any list may be asked for: a million pages of rows, an OFFSET far inside what
+#: a 64-bit integer holds (a `?page=` past it is refused with 400 by web.refuse_hostile_input).
+PAGE_MAX = 1_000_000
+
+
+def page_out_of_range(args: MultiDict) -> bool:
+    """Whether `?page=` asks for a page past PAGE_MAX (one that is not a number reads as page 1)."""
+    for value in args.getlist("page"):
+        try:
+            number = int(value)
+        except ValueError:  # not a number, or too many digits to read: the lists show page 1
+            continue
+        if number > PAGE_MAX:
+            return True
+    return False
+
+
 def optional_int(value: Any) -> int | None:
     """A select's value as a number, or None for the empty choice."""
     return int(value) if value else None
+
+
+class KnownChoiceField(SelectField):
+    """A filter's select whose value reads as None when it is none of its choices, so that a view
+    asking `form.status.data` never puts a value outside an enum into its query."""
+
+    @property
+    def data(self) -> Any:
+        value = self.__dict__.get("_given")
+        if value in (None, "") or self.choices is None:
+            return value
+        known = [self.coerce(c.value) for c in self._choices_from_input(self.choices) or []]
+        return value if value in known else None
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        self.__dict__["_given"] = value
 
 
 class ScopeFilterForm(FlaskForm):
     """Category, tier, owner and questionnaire of the suppliers (the query string is the filter).
 
     A value that is not one of the choices is ignored rather than refused: a link or bookmark
-    that has gone stale still shows a page.
+    that has gone stale still shows a page. Every select of this form and its subclasses is bound
+    as a KnownChoiceField, so that holds for `field.data` too, whatever the view reads.
     """
 
     class Meta:
         csrf = False
+
+        def bind_field(self, form, unbound_field, options):
+            if unbound_field.field_class is SelectField:
+                unbound_field = UnboundField(
+                    KnownChoiceField,
+                    *unbound_field.args,
+                    name=unbound_field.name,
+                    **unbound_field.kwargs,
+                )
+            return super().bind_field(form, unbound_field, options)
 
     category = SelectField(
         _l("Category"), choices=options([("", _l("All categories")), *choices(SupplierCategory)])

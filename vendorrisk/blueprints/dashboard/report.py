@@ -9,7 +9,7 @@ from flask_babel import force_locale, get_locale
 
 from vendorrisk import clock
 from vendorrisk.access import READERS, access
-from vendorrisk.blueprints.common.transfer import send_download, send_export
+from vendorrisk.blueprints.common.transfer import download, send_download, send_export
 from vendorrisk.blueprints.dashboard import bp, presenter
 from vendorrisk.blueprints.dashboard.routes import filter_form
 from vendorrisk.services import audit
@@ -34,6 +34,7 @@ def management_report():
 
 @bp.route("/report.xlsx")
 @access(read=READERS)
+@download
 def management_report_xlsx():
     today, locale = clock.today(), _report_locale()
     buffer = io.BytesIO()
@@ -44,6 +45,7 @@ def management_report_xlsx():
 
 @bp.route("/export/<kind>.<any(csv, xlsx):fmt>")
 @access(read=READERS)
+@download
 def export(kind: str, fmt: str):
     if kind not in exports.KINDS:
         abort(404)

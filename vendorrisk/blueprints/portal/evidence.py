@@ -18,11 +18,12 @@ from vendorrisk.services.register.evidence_requests import (
     parse_new_expiry,
     receive_evidence,
 )
+from vendorrisk.vocab import LOCALES
 
 
 def _evidence_or_404(token: str):
     found = find_evidence_request(token)
-    lang = request.args.get("lang") if request.args.get("lang") in ("ja", "en") else None
+    lang = request.args.get("lang") if request.args.get("lang") in LOCALES else None
     if found is None:
         g.portal_locale = lang
         abort(404)

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from flask import (
     abort,
     current_app,
@@ -12,12 +14,13 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from vendorrisk import clock, idempotency
 from vendorrisk.access import portal_only, public, rule_for
-from vendorrisk.blueprints.common import unit_of_work
+from vendorrisk.blueprints.common import transfer, unit_of_work
 from vendorrisk.blueprints.common.unit_of_work import fails_to
-from vendorrisk.blueprints.portal import bp
+from vendorrisk.blueprints.portal import bp, device, limits
 from vendorrisk.blueprints.portal.forms import field_names, posted_answers
 from vendorrisk.catalog import catalog
 from vendorrisk.extensions import db, limiter
@@ -31,6 +34,8 @@ from vendorrisk.services.review import clarifications, findings
 from vendorrisk.vocab import LOCALES
 
 NAV_ACTIONS = ("save", "next", "prev", "overview", "submit")
+#: What a request of an ended sitting is told (the autosave's JSON, the page's heading).
+ENDED = _l("Your session has ended. Please open the link in your email again.")
 
 
 def rate_limit() -> str:
@@ -42,6 +47,15 @@ def _as_contact(invitation) -> None:
     audit.set_actor(audit.Actor(type="contact", label=invitation.email, ip=request.remote_addr))
 
 
+def lifetime() -> portal.Lifetime:
+    """How long a sitting lives, as configured."""
+    config = current_app.config
+    return portal.Lifetime(
+        idle=timedelta(minutes=config["PORTAL_IDLE_MINUTES"]),
+        absolute=timedelta(hours=config["PORTAL_SITTING_HOURS"]),
+    )
+
+
 @bp.before_request
 def load_sitting():
     g.portal = None
@@ -50,20 +64,53 @@ def load_sitting():
         return None
     g.portal_locale = session.get("portal_lang")  # known before the database is asked
     data = session.get("portal") or {}
-    invitation = portal.load_sitting(data.get("sitting", "")) if data else None
-    if invitation is None:
+    sitting = portal.find_sitting(data.get("sitting", "")) if data else None
+    if sitting is None:
         return _page("portal/no_sitting.html", 403)
+    invitation, now = sitting.invitation, clock.now()
     g.portal_locale = session.get("portal_lang") or invitation.locale
-    reason = portal.closed_reason(invitation, clock.now())
+    life = lifetime()
+    ended = sitting.end_reason(now, life.idle, life.absolute)
+    if ended:
+        return _ended(invitation, ended)
+    reason = portal.closed_reason(invitation, now)
     if reason and not (reason == "submitted" and request.endpoint == "portal.done"):
         return _gone(invitation, reason)
+    portal.touch(sitting, now)
     _as_contact(invitation)
-    g.portal = invitation
+    g.portal, g.sitting = invitation, sitting
     g.assessment = invitation.assessment
     g.template = catalog().get(g.assessment.template_id, g.assessment.template_version)
     if g.template is None:
         abort(500)
     return None
+
+
+def _ended(invitation, reason: str):
+    """A request of a sitting that has ended: nothing is shown or changed, nothing typed is
+    lost (a section's answers come back in the form, to save once the link is opened again)."""
+    if request.endpoint == "portal.autosave":
+        return jsonify(status="ended", message=str(ENDED)), 403
+    template = catalog().get(
+        invitation.assessment.template_id, invitation.assessment.template_version
+    )
+    section_id = (request.view_args or {}).get("section_id")
+    section = next((s for s in template.sections if s.id == section_id), None)
+    if request.endpoint != "portal.save_section" or section is None:
+        return _page("portal/ended.html", 403, reason=reason)
+    return _page(
+        "portal/ended.html",
+        403,
+        reason=reason,
+        section=section,
+        kept=posted_answers(request.form, list(section.questions)),
+        names=field_names,
+        answers={},
+        visible={q.id: True for q in section.questions},
+        editable=lambda question_id: True,
+        result=None,
+        file_errors={},
+    )
 
 
 @bp.after_request
@@ -94,15 +141,29 @@ def _invitation_or_404(token: str):
     return invitation
 
 
+def _renewal(invitation, token: str, status: int):
+    """The page for a browser the link may no longer open in: a fresh link, by mail."""
+    return _page(
+        "portal/renew.html",
+        status,
+        invitation=invitation,
+        token=token,
+        to=portal.masked(invitation.email),
+    )
+
+
 @bp.route("/<token>", methods=["GET"])
 @public
 @limiter.limit(rate_limit)
 def landing(token: str):
     """What a mail scanner sees too: a page and a button, nothing consumed."""
     invitation = _invitation_or_404(token)
-    reason = portal.closed_reason(invitation, clock.now())
+    now = clock.now()
+    reason = portal.closed_reason(invitation, now)
     if reason:
         return _gone(invitation, reason)
+    if not portal.may_open(invitation, device.bound_ids(), now, lifetime()):
+        return _renewal(invitation, token, 200)
     template = catalog().get(
         invitation.assessment.template_id, invitation.assessment.template_version
     )
@@ -122,16 +183,58 @@ def landing(token: str):
 def exchange(token: str):
     """The button: trade the link for a sitting, then leave the token out of every URL."""
     invitation = _invitation_or_404(token)
-    reason = portal.closed_reason(invitation, clock.now())
+    now = clock.now()
+    reason = portal.closed_reason(invitation, now)
     if reason:
         return _gone(invitation, reason)
     _as_contact(invitation)
-    sitting = portal.open_sitting(invitation, request.remote_addr, clock.now())
+    if not portal.may_open(invitation, device.bound_ids(), now, lifetime()):
+        audit.record("portal_open_refused", invitation, summary=invitation.email)
+        return _renewal(invitation, token, 403)
+    sitting = portal.open_sitting(invitation, request.remote_addr, now)
     session["portal"] = {"sitting": sitting}
     session["portal_lang"] = (
         request.form.get("lang") if request.form.get("lang") in LOCALES else invitation.locale
     )
-    return redirect(url_for(".overview"))
+    return device.bind(redirect(url_for(".overview")), invitation.id)
+
+
+def _renewal_refused(error: Exception, token: str):
+    flash(str(error), "error")
+    return _renewal(_invitation_or_404(token), token, 422)
+
+
+@bp.route("/<token>/renew", methods=["POST"])
+@public
+@limiter.limit(rate_limit)
+@fails_to(render=_renewal_refused)
+def renew(token: str):
+    """Mail the contact a fresh link for this browser; the old link, and its sittings, end."""
+    invitation = _invitation_or_404(token)
+    reason = portal.closed_reason(invitation, clock.now())
+    if reason:
+        return _gone(invitation, reason)
+    _as_contact(invitation)
+    assessment = invitation.assessment
+    template = catalog().get(assessment.template_id, assessment.template_version)
+    portal.send_fresh_link(invitation, template, clock.now())
+    return render_template("portal/renewed.html", to=portal.masked(invitation.email))
+
+
+@bp.route("/q/finish", methods=["POST"])
+@portal_only
+def finish():
+    """Finish for now: the answers stay as saved, and this sitting's cookie opens nothing more."""
+    portal.finish(g.sitting, clock.now())
+    session.pop("portal", None)
+    return redirect(url_for(".finished"))
+
+
+@bp.route("/finished")
+@public
+def finished():
+    g.portal_locale = session.get("portal_lang")
+    return render_template("portal/finished.html")
 
 
 @bp.route("/q/")
@@ -305,6 +408,7 @@ def autosave():
 
 @bp.route("/q/files/<int:file_id>")
 @portal_only
+@transfer.download
 def download(file_id: int):
     stored = portal.file_of(g.assessment, file_id)
     if stored is None:
@@ -358,6 +462,7 @@ def language():
 
 @bp.route("/q/excel", methods=["GET"])
 @portal_only
+@transfer.download
 def excel_download():
     data = excel.build_workbook(g.assessment, g.template)
     return send_file(
@@ -370,6 +475,8 @@ def excel_download():
 
 @bp.route("/q/excel", methods=["POST"])
 @portal_only
+@limiter.limit(rate_limit)
+@limiter.limit(limits.excel_rate_limit, key_func=limits.per_link)
 def excel_upload():
     if not g.assessment.is_open:
         return _frozen()

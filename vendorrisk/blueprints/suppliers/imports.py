@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from vendorrisk import clock
 from vendorrisk.access import IMPORTERS, access
 from vendorrisk.blueprints.common import unit_of_work
-from vendorrisk.blueprints.common.transfer import send_download
+from vendorrisk.blueprints.common.transfer import download, send_download
 from vendorrisk.blueprints.suppliers import bp
 from vendorrisk.blueprints.suppliers.import_forms import MappingForm, UploadForm
 from vendorrisk.services.register.imports import (
@@ -169,6 +169,7 @@ def import_done():
 
 @bp.route("/import/template.<any(csv, xlsx):fmt>")
 @access(write=IMPORTERS)
+@download
 def import_template(fmt: str):
     buffer = io.BytesIO()
     template.write_template(buffer, fmt)

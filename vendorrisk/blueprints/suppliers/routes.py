@@ -4,6 +4,7 @@ from flask_login import current_user
 
 from vendorrisk import clock
 from vendorrisk.access import READERS, REGISTER_EDITORS, TIER_EDITORS, access
+from vendorrisk.blueprints.common import transfer
 from vendorrisk.blueprints.common.transfer import send_export, store_upload
 from vendorrisk.blueprints.suppliers import bp
 from vendorrisk.blueprints.suppliers.forms import (
@@ -198,6 +199,7 @@ def delete_child(supplier_id: int, kind: str, child_id: int):
 
 @bp.route("/files/<int:file_id>")
 @access(read=READERS)
+@transfer.download
 def download(file_id: int):
     stored = db.get_or_404(StoredFile, file_id)
     path = files.path_of(stored, current_app.config["UPLOAD_DIR"])
@@ -233,6 +235,7 @@ def tier_by_rules(supplier_id: int):
 
 @bp.route("/export.<any(csv, xlsx):fmt>")
 @access(read=READERS)
+@transfer.download
 def export(fmt: str):
     form = FilterForm(request.args, owners=suppliers.owners())
     df = exports.frame("suppliers", clock.today(), form.criteria())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,6 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from vendorrisk.catalog import Question, Template
 from vendorrisk.catalog.types import AnswerError
+from vendorrisk.errors import ServiceError
 from vendorrisk.extensions import db
 from vendorrisk.mail import messages
 from vendorrisk.models import (
@@ -25,7 +26,12 @@ from vendorrisk.models import (
 )
 from vendorrisk.scoring.answers import missing_for_submit
 from vendorrisk.services import audit, files
-from vendorrisk.services.assessments.lifecycle import states_of
+from vendorrisk.services.assessments.lifecycle import invite, states_of
+
+
+class PortalError(ServiceError):
+    """A request of the portal refused, with a message for the contact."""
+
 
 #: Why a link no longer works, in the order they are checked.
 CLOSED_REASONS = {
@@ -69,9 +75,21 @@ def _still_needed(assessment: Assessment) -> bool:
     return False
 
 
+@dataclass(frozen=True)
+class Lifetime:
+    """How long a sitting lives: idle at most `idle`, and `absolute` in all."""
+
+    idle: timedelta
+    absolute: timedelta
+
+
+#: A sitting's last request is recorded at most this often (one small write a minute).
+TOUCH_EVERY = timedelta(minutes=1)
+
+
 def open_sitting(invitation: Invitation, ip: str | None, now: datetime) -> str:
     """Exchange a link for a sitting; the returned token goes in the session cookie only."""
-    sitting = PortalSitting(invitation=invitation, created_at=now, ip=ip)
+    sitting = PortalSitting(invitation=invitation, created_at=now, last_seen_at=now, ip=ip)
     token = sitting.issue_token()
     db.session.add(sitting)
     invitation.first_used_at = invitation.first_used_at or now
@@ -83,9 +101,80 @@ def open_sitting(invitation: Invitation, ip: str | None, now: datetime) -> str:
     return token
 
 
-def load_sitting(sitting_token: str) -> Invitation | None:
-    row = db.session.scalar(PortalSitting.with_token(sitting_token))
-    return row.invitation if row is not None else None
+def find_sitting(sitting_token: str) -> PortalSitting | None:
+    if not sitting_token or len(sitting_token) > 200:
+        return None
+    return db.session.scalar(PortalSitting.with_token(sitting_token))
+
+
+def touch(sitting: PortalSitting, now: datetime) -> None:
+    """Record that the sitting is in use (its idle time restarts), at most once a minute.
+
+    The row is updated at once, so that every request of a sitting that writes it locks it
+    before anything else (no two requests wait on each other); the attribute stays changed for
+    the unit of work to commit with the request.
+    """
+    if now - sitting.last_seen_at < TOUCH_EVERY:
+        return
+    table = PortalSitting.__table__
+    db.session.execute(sa.update(table).where(table.c.id == sitting.id).values(last_seen_at=now))
+    sitting.last_seen_at = now
+
+
+def finish(sitting: PortalSitting, now: datetime) -> None:
+    """End a sitting at the contact's request: its cookie opens nothing from now on."""
+    sitting.ended_at = now
+    audit.record("portal_finished", sitting.invitation, summary=sitting.invitation.email)
+
+
+def may_open(invitation: Invitation, bound_ids: list[int], now: datetime, life: Lifetime) -> bool:
+    """Whether this browser may exchange the link for a sitting.
+
+    A link never exchanged opens anywhere (that first exchange binds the browser). After that,
+    a logged copy of the link must not open the answers for whoever reads the log: it opens
+    again only in a browser bound to this contact's link of this assessment (`bound_ids`, from
+    its device cookie), or while one of the link's sittings is live (the contact at work in
+    another tab or browser). Anyone else is offered a fresh link mailed to the contact.
+    """
+    if invitation.first_used_at is None or _bound(invitation, bound_ids):
+        return True
+    live = sa.select(PortalSitting.id).where(
+        PortalSitting.invitation_id == invitation.id,
+        PortalSitting.is_live(now, life.idle, life.absolute),
+    )
+    return db.session.scalar(live.limit(1)) is not None
+
+
+def _bound(invitation: Invitation, bound_ids: list[int]) -> bool:
+    """The browser opened this contact's link to this assessment before (this link or one it
+    replaced: a fresh link does not unbind the browsers already answering)."""
+    if invitation.id in bound_ids:
+        return True
+    if not bound_ids:
+        return False
+    earlier = sa.select(Invitation.id).where(
+        Invitation.id.in_(bound_ids[:50]),
+        Invitation.assessment_id == invitation.assessment_id,
+        sa.func.lower(Invitation.email) == invitation.email.lower(),
+    )
+    return db.session.scalar(earlier.limit(1)) is not None
+
+
+def send_fresh_link(invitation: Invitation, template: Template, now: datetime) -> Invitation:
+    """Replace the link by a new one mailed to the contact; the old link and its sittings end."""
+    if invitation.contact is None:
+        raise PortalError(_l("This link can no longer be renewed. Please contact the requester."))
+    invitation.revoked_at = now
+    audit.record("portal_link_renewed", invitation, summary=invitation.email)
+    return invite(
+        invitation.assessment, template, invitation.contact, invitation.locale, now, "resend"
+    )
+
+
+def masked(email: str) -> str:
+    """An address as a stranger may see it: enough for its owner to recognise."""
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}***@{domain}"
 
 
 @dataclass

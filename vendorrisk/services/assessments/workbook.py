@@ -109,7 +109,18 @@ GUIDE = (
 #: Custom document properties that tie a file to its assessment.
 PROP_ASSESSMENT = "vendorrisk.assessment"
 PROP_TEMPLATE = "vendorrisk.template"
-MAX_ERRORS = 100
+#: Rows a sheet may have below its questions (notes a supplier adds) and columns right of them.
+SPARE_ROWS = 500
+SPARE_COLUMNS = 20
+#: What a filled-in workbook may unzip to: BASE_UNZIPPED and BYTES_PER_QUESTION for each
+#: question. The blank workbook of the largest questionnaire (csm-v2-supplier, 57 questions) is
+#: 113 KB unzipped, about 2 KB a question (bench/workbook_bomb.py prints it). Filled in, a
+#: question holds an answer and a comment, each at most a few thousand characters of Japanese
+#: (3 bytes each); 64 KB a question covers a long text in both, and 1 MB what Excel adds when it
+#: saves (styles, theme, calculation chain). That is 4.6 MB for csm-v2-supplier, 40 times its
+#: blank file: a real workbook passes, a bomb is refused after reading at most that much.
+BASE_UNZIPPED = 1024 * 1024
+BYTES_PER_QUESTION = 64 * 1024
 #: Characters an Excel cell holds; a longer text answer is written cut (and kept on import).
 CELL_LIMIT = 32_767
 BOLD = Font(bold=True)
@@ -322,6 +333,17 @@ class _Row:
     version: Any
 
 
+def limits(template: Template) -> spreadsheets.Limits:
+    """What a workbook of `template` may hold: its question sheets are read, nothing else."""
+    longest = max((len(section.questions) for section in template.sections), default=0)
+    return spreadsheets.Limits(
+        max_unzipped=BASE_UNZIPPED + BYTES_PER_QUESTION * len(template.questions),
+        max_row=FIRST_ROW - 1 + longest + SPARE_ROWS,
+        max_column=VERSION + SPARE_COLUMNS,
+        sheets=tuple(sheet_names(template).values()),
+    )
+
+
 def import_workbook(
     assessment: Assessment,
     template: Template,
@@ -329,24 +351,44 @@ def import_workbook(
     contact_id: int | None,
     now: datetime,
 ) -> ImportResult:
-    """Save the answers of a filled-in workbook: all of them, or none when any row is wrong."""
+    """Save the answers of a filled-in workbook: all of them, or none when any row is wrong.
+
+    The file goes through the workbook-safety rule first (`limits`), so that a bomb is refused
+    before a row is read; the problems listed are at most `spreadsheets.MAX_ERRORS`.
+    """
+    data = stream.read()
     try:
-        spreadsheets.check_size(stream)
+        spreadsheets.check_workbook(data, limits(template))
+    except spreadsheets.OutsideSheet as outside:
+        return _failed(_outside(outside.sheet))
+    except spreadsheets.Unreadable:
+        return _failed(_not_excel())
     except spreadsheets.WorkbookRefused as refused:
         return _failed(str(refused))
     try:
-        rows = _read(stream, assessment, template)
+        rows = _read(io.BytesIO(data), assessment, template)
     except Exception:  # openpyxl raises many kinds of errors for what is not an XLSX file
         log.info("unreadable Excel upload for assessment %s", assessment.id, exc_info=True)
-        return _failed(
-            _(
-                "The file is not an Excel file (.xlsx). Download the Excel file from "
-                "the portal, fill it in and upload it again."
-            )
-        )
+        return _failed(_not_excel())
     if isinstance(rows, str):
         return _failed(rows)
     return _import_rows(assessment, template, rows, contact_id, now)
+
+
+def _not_excel() -> str:
+    return _(
+        "The file is not an Excel file (.xlsx). Download the Excel file from "
+        "the portal, fill it in and upload it again."
+    )
+
+
+def _outside(sheet: str) -> str:
+    return _(
+        "Sheet %(sheet)s has content outside the rows and columns of the questionnaire. "
+        "Nothing was read. Delete what was added below or to the right of the questions, or "
+        "download the Excel file again from the portal and enter your answers in it.",
+        sheet=sheet,
+    )
 
 
 def _read(
@@ -383,10 +425,13 @@ def _belongs(wb: Any, assessment: Assessment, template: Template) -> str | None:
 
 def _rows(wb: Any, template: Template) -> Iterator[_Row | RowError]:
     known = {q.id: q for q in template.questions}
+    last_row = limits(template).max_row  # checked before; the reader stops there too
     for name in sheet_names(template).values():
         if name not in wb.sheetnames:
             continue  # a deleted sheet just leaves its answers as they are
-        cells = wb[name].iter_rows(min_row=FIRST_ROW, max_col=VERSION, values_only=True)
+        cells = wb[name].iter_rows(
+            min_row=FIRST_ROW, max_row=last_row, max_col=VERSION, values_only=True
+        )
         for number, values in enumerate(cells, start=FIRST_ROW):
             values = tuple(values) + (None,) * (VERSION - len(values))
             qid = str(values[ID - 1]).strip() if values[ID - 1] is not None else ""
@@ -413,22 +458,22 @@ def _import_rows(
     now: datetime,
 ) -> ImportResult:
     existing = {a.question_id: a for a in assessment.answers}
-    errors: list[RowError] = []
+    errors: spreadsheets.Problems[RowError] = spreadsheets.Problems()
     posted: dict[str, Posted] = {}
     where: dict[str, _Row] = {}
     for row in rows:
         if isinstance(row, RowError):
-            errors.append(row)
+            errors.add(row)
             continue
         qid = row.question.id
         if qid in where:
-            errors.append(_twice(row, where[qid]))
+            errors.add(_twice(row, where[qid]))
             continue
         where[qid] = row
         try:
             item = _posted(row, existing.get(qid))
         except AnswerError as exc:
-            errors.append(RowError(row.sheet, row.row, str(exc)))
+            errors.add(RowError(row.sheet, row.row, str(exc)))
             continue
         if item is not None:
             posted[qid] = item
@@ -501,12 +546,10 @@ def _version(value: Any) -> int:
         return -1  # never matches: a changed answer on this row is a conflict
 
 
-def _capped(errors: list[RowError]) -> list[RowError]:
-    if len(errors) <= MAX_ERRORS:
-        return errors
-    return errors[:MAX_ERRORS] + [
-        RowError("", 0, _("There are more errors: only the first %(n)d are shown.", n=MAX_ERRORS))
-    ]
+def _capped(errors: spreadsheets.Problems[RowError]) -> list[RowError]:
+    """The problems kept, and a last line saying how many more there are."""
+    more = errors.more_message()
+    return errors.kept + ([RowError("", 0, more)] if more else [])
 
 
 def _save(

@@ -3,41 +3,44 @@
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 
+from vendorrisk import clock
 from vendorrisk.errors import ServiceError
 from vendorrisk.extensions import db
-from vendorrisk.models import Role, User, UserSession
-from vendorrisk.models.base import utcnow
-from vendorrisk.services import audit
+from vendorrisk.models import Role, User
+from vendorrisk.services.users import passwords
+from vendorrisk.services.users.sessions import revoke_sessions
 
 #: argon2id with argon2-cffi's RFC 9106 low-memory profile (t=3, m=64 MiB, p=4),
 #: above OWASP's floor (m=19 MiB, t=2, p=1).
 _hasher = PasswordHasher()
 #: Verified against when the email is unknown, so timing does not reveal accounts.
 _DUMMY_HASH = _hasher.hash("not-a-real-password-just-timing")
-MIN_PASSWORD_LENGTH = 12
+MIN_PASSWORD_LENGTH = passwords.MIN_PASSWORD_LENGTH
 
 
 class UserError(ServiceError):
     """A user-facing error; its message is translated."""
 
 
-def hash_password(password: str) -> str:
-    check_password_policy(password)
+def hash_password(password: str, email: str = "", name: str = "") -> str:
+    """The argon2id hash of a password the policy accepts for this user."""
+    check_password_policy(password, email, name)
     return _hasher.hash(password)
 
 
-def check_password_policy(password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise UserError(
-            _l("The password must be at least %(n)d characters long.", n=MIN_PASSWORD_LENGTH)
-        )
+def check_password_policy(password: str, email: str = "", name: str = "") -> None:
+    """Refuse a short, common or guessable password, or one holding the user's email."""
+    problem = passwords.problem(password, email, name)
+    if problem is not None:
+        raise UserError(problem)
 
 
 def verify_password(user: User | None, password: str) -> bool:
@@ -56,8 +59,22 @@ def one_time_password() -> str:
     return secrets.token_urlsafe(15)
 
 
+def one_time_password_expiry(now: datetime) -> datetime:
+    """When a one-time password issued at `now` stops working (ONE_TIME_PASSWORD_HOURS)."""
+    return now + timedelta(hours=current_app.config["ONE_TIME_PASSWORD_HOURS"])
+
+
+def password_expired(user: User, now: datetime) -> bool:
+    """Whether the user's password is a one-time password past its expiry."""
+    return user.password_expires_at is not None and user.password_expires_at <= now
+
+
 def create_user(
-    email: str, role: Role | str, name: str = "", locale: str | None = None
+    email: str,
+    role: Role | str,
+    name: str = "",
+    locale: str | None = None,
+    now: datetime | None = None,
 ) -> tuple[User, str]:
     """Create a user with a one-time password that must be changed at first login."""
     email = email.strip().lower()
@@ -69,19 +86,21 @@ def create_user(
         name=name,
         role=Role(role),
         locale=locale,
-        password_hash=hash_password(password),
+        password_hash=hash_password(password, email, name),
         must_change_password=True,
+        password_expires_at=one_time_password_expiry(now or clock.now()),
     )
     db.session.add(user)
     db.session.flush()
     return user, password
 
 
-def reset_password(user: User) -> str:
+def reset_password(user: User, now: datetime | None = None) -> str:
     """Give the user a new one-time password and end all their sessions."""
     password = one_time_password()
-    user.password_hash = hash_password(password)
+    user.password_hash = hash_password(password, user.email, user.name)
     user.must_change_password = True
+    user.password_expires_at = one_time_password_expiry(now or clock.now())
     revoke_sessions(user)
     return password
 
@@ -91,9 +110,15 @@ def change_password(user: User, current: str, new: str) -> None:
         raise UserError(_l("The current password is not correct."))
     if new == current:
         raise UserError(_l("Choose a password different from the current one."))
-    user.password_hash = hash_password(new)
+    set_password(user, new)  # every other login with the old password ends; the caller opens anew
+
+
+def set_password(user: User, new: str) -> None:
+    """The user's own new password (policy applied); every session of theirs ends."""
+    user.password_hash = hash_password(new, user.email, user.name)
     user.must_change_password = False
-    revoke_sessions(user)  # every other login with the old password ends; the caller opens anew
+    user.password_expires_at = None
+    revoke_sessions(user)
 
 
 def authenticate(email: str, password: str) -> User | None:
@@ -104,54 +129,3 @@ def authenticate(email: str, password: str) -> User | None:
             user.password_hash = _hasher.hash(password)
         return user
     return None
-
-
-def start_session(user: User, lifetime_hours: int, ip: str | None, user_agent: str | None) -> str:
-    """Open a new server-side session and return its token (kept only in the cookie)."""
-    now = utcnow()
-    session = UserSession(
-        user=user,
-        created_at=now,
-        expires_at=now + timedelta(hours=lifetime_hours),
-        ip=ip,
-        user_agent=(user_agent or "")[:255],
-    )
-    token = session.issue_token()
-    db.session.add(session)
-    user.last_login_at = now
-    user.session_token = token
-    actor = audit.Actor(type="user", label=user.email, user_id=user.id, ip=ip)
-    with audit.acting_as(actor):
-        audit.record("login", user, summary=user.email)
-    return token
-
-
-def load_session(token: str) -> User | None:
-    """The user of a live session token, or None when unknown, expired or revoked."""
-    row = db.session.scalar(
-        UserSession.with_token(token).options(sa.orm.joinedload(UserSession.user))
-    )
-    if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
-        return None
-    if not row.user.active:
-        return None
-    row.user.session_token = token
-    return row.user
-
-
-def end_session(token: str | None) -> None:
-    """Revoke one session (logout)."""
-    if not token:
-        return
-    row = db.session.scalar(UserSession.with_token(token))
-    if row is not None and row.revoked_at is None:
-        row.revoked_at = utcnow()
-        audit.record("logout", row.user, summary=row.user.email)
-
-
-def revoke_sessions(user: User) -> None:
-    db.session.execute(
-        sa.update(UserSession)
-        .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
-    )

@@ -4,10 +4,11 @@
 UTF-8, with or without BOM, or Shift_JIS; or the first sheet of a workbook), refusing with
 `FileRefused` and a translated message a file that cannot be imported at all: the wrong kind, too
 large, too many rows or columns, or a workbook that would take too much memory to read (the
-workbook-size rule of `services.spreadsheets`). `stash` keeps an upload on the server under a
-random token bound to its user until its mapping is confirmed; `unstash`, `claim`, `release` and
-`discard` take it back, and `purge` removes the expired ones. The column mapping, the checks of
-the rows and the writing are in the other modules of this package, which build on this one.
+workbook-safety rule of `services.spreadsheets`, with this reader's `limits`). `stash` keeps an
+upload on the server under a random token bound to its user until its mapping is confirmed;
+`unstash`, `claim`, `release` and `discard` take it back, and `purge` removes the expired ones.
+The column mapping, the checks of the rows and the writing are in the other modules of this
+package, which build on this one.
 """
 
 from __future__ import annotations
@@ -36,6 +37,12 @@ MAX_ROWS = 20_000
 MAX_COLUMNS = 100
 #: Empty rows allowed in a sheet besides the header and the rows to import (titles, gaps).
 SPARE_ROWS = 1000
+#: What a workbook may unzip to: 1 MB for its fixed parts (styles, theme, properties) and
+#: BYTES_PER_ROW for each row it may hold. A file of 20,000 suppliers with all 25 fields of the
+#: template filled in unzips to about 30 MB (20 fields: 24 MB, measured); the limit, 41 MB at
+#: MAX_ROWS, leaves room for longer texts and refuses a bomb long before it is read.
+BASE_UNZIPPED = 1024 * 1024
+BYTES_PER_ROW = 2048
 #: How long an uploaded file waits for its mapping to be confirmed (seconds).
 STASH_TTL = 2 * 60 * 60
 _TOKEN_RE = re.compile(r"[0-9a-f]{48}")
@@ -136,14 +143,23 @@ def _xlsx_grid(data: bytes, max_rows: int) -> list[list[str]]:
     return _grid(df)
 
 
-def _check_workbook(data: bytes, max_rows: int) -> None:
-    """Refuse a workbook that would take too much memory to read (`spreadsheets.check_workbook`).
+def limits(max_rows: int) -> spreadsheets.Limits:
+    """What an import workbook may hold: its first sheet is read.
 
     The header and some empty rows (SPARE_ROWS) are allowed besides the rows to import.
     """
-    max_row = max_rows + 1 + SPARE_ROWS
+    return spreadsheets.Limits(
+        max_unzipped=BASE_UNZIPPED + BYTES_PER_ROW * max_rows,
+        max_row=max_rows + 1 + SPARE_ROWS,
+        max_column=MAX_COLUMNS,
+    )
+
+
+def _check_workbook(data: bytes, max_rows: int) -> None:
+    """Refuse a workbook that would take too much memory to read (`spreadsheets.check_workbook`)."""
+    max_row = limits(max_rows).max_row
     try:
-        spreadsheets.check_workbook(data, max_row, MAX_COLUMNS)
+        spreadsheets.check_workbook(data, limits(max_rows))
     except spreadsheets.OutsideSheet as outside:
         if outside.axis == "column":
             raise FileRefused(too_many_columns()) from None
