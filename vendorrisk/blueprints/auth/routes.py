@@ -52,20 +52,7 @@ def login():
         return render_template("auth/login.html", form=form), attempt.status
     if attempt.user.mfa_enabled_at is not None:  # the code first: blueprints/auth/second_factor
         return second_factor.ask_for_code(attempt.user, safe_next(form.next.data))
-    return _open_session(attempt.user, form.next.data)
-
-
-def _open_session(user, next_url: str | None):
-    """Log the user in on a fresh session and go on where they were heading."""
-    session.clear()  # a new session on login: nothing of the anonymous one carries over
-    sessions.start_session(
-        user,
-        current_app.config["SESSION_LIFETIME_HOURS"],
-        request.remote_addr,
-        request.user_agent.string,
-    )
-    login_user(user)
-    return redirect(safe_next(next_url))
+    return second_factor.open_session(attempt.user, safe_next(form.next.data))
 
 
 @bp.route("/logout", methods=["POST"])

@@ -73,7 +73,8 @@ def _pending_user() -> User | None:
     return user if note.get("mark") == _password_mark(user) else None
 
 
-def _open_session(user: User, next_url: str):
+def open_session(user: User, next_url: str):
+    """Log the user in on a fresh session and go on to `next_url` (a path made safe)."""
     session.clear()  # the note goes; nothing of the half-logged-in state carries over
     sessions.start_session(
         user,
@@ -82,7 +83,7 @@ def _open_session(user: User, next_url: str):
         request.user_agent.string,
     )
     login_user(user)
-    return redirect(next_url)  # made safe by login() before it was noted
+    return redirect(next_url)  # made safe by login() before it was noted or passed
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
@@ -101,7 +102,7 @@ def login_code():
         return render_template("auth/login_code.html", form=form)
     result = factor.check_code(user, form.code.data, clock.now())
     if result is Check.accepted:
-        return _open_session(user, session[PENDING]["next"])
+        return open_session(user, session[PENDING]["next"])
     form.code.errors = [refusal(result)]
     return render_template("auth/login_code.html", form=form), 401 if result is Check.wrong else 429
 
