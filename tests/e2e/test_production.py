@@ -47,7 +47,7 @@ STAFF = [  # (role, email, name, browser locale)
     ("ciso", "suzuki@example.co.jp", "鈴木 一郎", "en-US"),
 ]
 
-#: The first sitting: who the supplier is, and Directive 1.
+#: The first sitting: who the supplier is, and Direction 1.
 FIRST_SITTING = {
     "profile": {
         "sup-prof-01": "情報システム部 セキュリティ推進課 田中 太郎（tanaka@toto-cloud.example.jp、"

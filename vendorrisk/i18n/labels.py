@@ -167,7 +167,7 @@ RISK_REASONS = {
     "unscored": _l("not yet assessed"),
 }
 
-#: The short name of each Directive 9 clause (a CONTRACT_CLAUSES name), as on the contract table.
+#: The short name of each Direction 9 clause (a CONTRACT_CLAUSES name), as on the contract table.
 CLAUSE_LABELS = {
     "clause_security_requirements": _l("Security requirements"),
     "clause_incident_notification": _l("Incident notification duty"),

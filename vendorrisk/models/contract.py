@@ -1,4 +1,4 @@
-"""Contracts with a supplier and their Directive 9 security clauses."""
+"""Contracts with a supplier and their Direction 9 security clauses."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from vendorrisk.extensions import db
 from vendorrisk.models.base import TimestampMixin
 
-#: The Directive 9 clause checklist: one boolean column of Contract each.
+#: The Direction 9 clause checklist: one boolean column of Contract each.
 CONTRACT_CLAUSES = (
     "clause_security_requirements",
     "clause_incident_notification",

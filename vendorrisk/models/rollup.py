@@ -43,25 +43,25 @@ class AreaScore(db.Model):
     supplier_id: Mapped[int] = mapped_column(
         sa.ForeignKey("suppliers.id", ondelete="CASCADE"), index=True
     )
-    #: Directive 1: risk recognised by management and a security policy.
+    #: Direction 1: risk recognised by management and a security policy.
     directive_1: Mapped[float | None] = mapped_column(sa.Float)
-    #: Directive 2: a management structure.
+    #: Direction 2: a management structure.
     directive_2: Mapped[float | None] = mapped_column(sa.Float)
-    #: Directive 3: budget and people.
+    #: Direction 3: budget and people.
     directive_3: Mapped[float | None] = mapped_column(sa.Float)
-    #: Directive 4: risks identified and a plan to treat them.
+    #: Direction 4: risks identified and a plan to treat them.
     directive_4: Mapped[float | None] = mapped_column(sa.Float)
-    #: Directive 5: protection and detection.
+    #: Direction 5: protection and detection.
     directive_5: Mapped[float | None] = mapped_column(sa.Float)
-    #: Directive 6: review and improvement (PDCA).
+    #: Direction 6: review and improvement (PDCA).
     directive_6: Mapped[float | None] = mapped_column(sa.Float)
-    #: Directive 7: incident response.
+    #: Direction 7: incident response.
     directive_7: Mapped[float | None] = mapped_column(sa.Float)
-    #: Directive 8: recovery and business continuity.
+    #: Direction 8: recovery and business continuity.
     directive_8: Mapped[float | None] = mapped_column(sa.Float)
-    #: Directive 9: the supply chain.
+    #: Direction 9: the supply chain.
     directive_9: Mapped[float | None] = mapped_column(sa.Float)
-    #: Directive 10: information sharing.
+    #: Direction 10: information sharing.
     directive_10: Mapped[float | None] = mapped_column(sa.Float)
     #: NIST CSF Govern (GV).
     csf_gv: Mapped[float | None] = mapped_column(sa.Float)
@@ -125,7 +125,7 @@ class RollupSnapshot(db.Model):
     isms_valid: Mapped[bool] = mapped_column()
     #: A valid cyber insurance policy.
     insurance_valid: Mapped[bool] = mapped_column()
-    #: Directive 9 clauses of the best contract in force (0-7).
+    #: Direction 9 clauses of the best contract in force (0-7).
     clauses: Mapped[int] = mapped_column(sa.SmallInteger)
     #: The evaluation level held meets the required one.
     level_met: Mapped[bool] = mapped_column()
@@ -156,7 +156,7 @@ LATEST_COMPLETED_INDEX = sa.Index(
 )
 #: Overdue assessments (open and past due) are counted without reading every assessment.
 OPEN_DUE_INDEX = sa.Index("ix_assessments_status_due_on", Assessment.status, Assessment.due_on)
-#: The Directive 9 twins (best declaration, latest expiry per kind) read this index alone.
+#: The Direction 9 twins (best declaration, latest expiry per kind) read this index alone.
 ATTESTATION_COVER_INDEX = sa.Index(
     "ix_attestations_supplier_kind",
     Attestation.supplier_id,

@@ -55,7 +55,7 @@ class SelfAssessmentCycle(TimestampMixin, db.Model):
     closed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     #: True while open, NULL once closed: the unique constraint allows one open cycle only.
     open_flag: Mapped[bool | None] = mapped_column(unique=True, default=True)
-    #: The Directive 9 indicators as they stood when the cycle closed (None while open).
+    #: The Direction 9 indicators as they stood when the cycle closed (None while open).
     d9_snapshot: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     #: Raised on every save of the KPI values: a save based on an older one is a conflict.
     kpi_version: Mapped[int] = mapped_column(default=1)

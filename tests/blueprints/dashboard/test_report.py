@@ -153,7 +153,7 @@ def test_the_report_compares_the_last_two_self_assessment_cycles(auth, two_cycle
     section = page.split("Our own self-assessment", 1)[1]
     assert "Cycle 2026年度" in section and "previous cycle 2025年度" in section
     assert "Text(" not in section
-    row = section.split("Directive 1 —", 1)[1].split("</tr>", 1)[0]
+    row = section.split("Direction 1 —", 1)[1].split("</tr>", 1)[0]
     assert '<td class="num">100</td><td class="num">0</td>' in row.replace(".0<", "<")
     assert "+100.0" in row
     kpi = section.split("Security training completion rate", 1)[1].split("</tr>", 1)[0]
@@ -168,7 +168,7 @@ def test_the_workbook_has_the_self_assessment_sheets(auth, two_cycles):
     assert header == ["Directive", "Title", "2026年度", "2025年度", "Change"]
     first = [c.value for c in sheet[4]]
     assert first[0] == 1 and first[2:] == [100, 0, 100]
-    assert first[1].startswith("Directive 1")
+    assert first[1].startswith("Direction 1")
     kpis = {row[0].value: row for row in book["KPIs"].iter_rows(min_row=4)}
     assert [c.value for c in kpis["Security training completion rate"][2:]] == [90, 60]
 

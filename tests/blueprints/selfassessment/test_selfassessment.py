@@ -227,12 +227,12 @@ def test_compare_shows_improved_and_worsened_items_and_the_trend(auth, ctx):
     rows = re.findall(r'<tr class="sa-(\w+)">.*?>(D\d+-\d+)<', page, flags=re.S)
     assert rows == [("improved", "D1-1"), ("worsened", "D1-2"), ("changed", "D1-3")]
     assert "Partly implemented" in page and "Not applicable" in page
-    # Directive 1: before (0.5 + 1 + 0) / 3 = 50.0; now (1 + 0.5) / 2 = 75.0, +25.0.
+    # Direction 1: before (0.5 + 1 + 0) / 3 = 50.0; now (1 + 0.5) / 2 = 75.0, +25.0.
     assert re.search(
         r"50\.0</td><td class=\"num\">75\.0</td>\s*<td class=\"num\"><span class=\"ok\">\+25\.0",
         page,
     )
-    assert "Directives 1 to 5" in page and "Score by directive and cycle" in page
+    assert "Directions 1 to 5" in page and "Score by directive and cycle" in page
     everything = auth.client.get(f"{BASE}/cycles/{second}/compare").get_data(as_text=True)
     assert everything.count('<tr class="sa-unchanged">') == 38
 
@@ -319,7 +319,7 @@ def test_save_and_next_goes_to_the_following_item(auth, ctx):
     assert auth.client.get(f"{BASE}/cycles/{cycle_id}/items/int-d99-01").status_code == 404
 
 
-# -- Directive 9 indicators ----------------------------------------------------------------
+# -- Direction 9 indicators ----------------------------------------------------------------
 
 
 @pytest.fixture
@@ -706,7 +706,7 @@ def test_a_refused_file_saves_nothing_and_keeps_the_entries(auth, ctx):
     _start(auth.client)
     cycle_id = _cycle_id(ctx, "2026年度 上期")
     form = auth.client.get(f"{BASE}/cycles/{cycle_id}/items/int-d9-02").get_data(as_text=True)
-    assert "From the supplier programme" in form  # the indicators beside a Directive 9 item
+    assert "From the supplier programme" in form  # the indicators beside a Direction 9 item
     response = _save(
         auth.client, cycle_id, "int-d9-02", 1, status="done", evidence="契約書ひな形（2026年版）",
         upload=(io.BytesIO(b"MZ\x90\x00binary"), "tool.exe"),

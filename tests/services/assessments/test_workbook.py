@@ -158,7 +158,7 @@ def test_the_workbook_is_bilingual_and_prefilled(app, setup, ctx):
     ids = {c.value for ws in wb.worksheets[1:-1] for (c,) in ws.iter_rows(min_row=3, max_col=1)}
     assert ids == {q.id for q in TEMPLATE.questions} and len(ids) == 57
     d1 = wb["d1"]
-    assert d1["A1"].value == "セキュリティ方針（指示1） / Security policy (Directive 1)"
+    assert d1["A1"].value == "セキュリティ方針（指示1） / Security policy (Direction 1)"
     question = TEMPLATE.question("sup-d1-01")
     assert (d1["A3"].value, d1["F2"].value) == ("sup-d1-01", "回答\nANSWER")
     assert question.text.ja in d1["B3"].value and question.text.en in d1["C3"].value

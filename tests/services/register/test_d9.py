@@ -1,4 +1,4 @@
-"""The Directive 9 status of every supplier: list columns, filters, sorting, the supplier panel."""
+"""The Direction 9 status of every supplier: list columns, filters, sorting, the supplier panel."""
 
 from __future__ import annotations
 
@@ -325,7 +325,7 @@ def test_the_supplier_page_shows_the_panel(auth, register):
     html = auth.client.get(f"/suppliers/{register['lapsed']}", headers=EN).get_data(as_text=True)
     panel = html[html.index('<section class="card" id="d9">') :]
     panel = panel[: panel.index("</section>")]
-    assert "Directive 9 status" in panel
+    assert "Direction 9 status" in panel
     assert '<span class="badge good">★</span> <small>40000000033</small>' in panel
     assert '<span class="badge bad">Expired</span>' in panel  # the insurance
     assert '<span class="badge warn">Expiring soon</span>' in panel  # the ISMS

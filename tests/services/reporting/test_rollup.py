@@ -789,7 +789,7 @@ def test_the_page_shows_the_panels_and_keeps_the_filters_in_its_links(auth, chai
         "Weakest directives across the supply chain",
         "Average score by NIST CSF function",
         "Critical and high tiers: score by directive",
-        "Coverage of the Directive 9 controls",
+        "Coverage of the Direction 9 controls",
         "Overdue work",
         "Expiring within 30 and 90 days",
         "Open findings by severity and age",

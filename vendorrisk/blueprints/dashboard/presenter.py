@@ -44,7 +44,7 @@ class Labels:
         self.titles = titles
 
     def directive(self, key: str) -> str:
-        return self.titles.get(key) or _("Directive %(n)s", n=key)
+        return self.titles.get(key) or _("Direction %(n)s", n=key)
 
     @staticmethod
     def csf(key: str) -> str:

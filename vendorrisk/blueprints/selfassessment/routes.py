@@ -36,7 +36,7 @@ def _helpers():
     return {
         "status_label": lambda s: str(ITEM_STATUS_LABELS[s]) if s else _("Not answered"),
         "change_label": lambda c: str(CHANGE_LABELS[c]),
-        "directive_label": lambda n: _("Directive %(n)d", n=n),
+        "directive_label": lambda n: _("Direction %(n)d", n=n),
         "KPIS": KPIS,
         "kpi_text": kpi_text,
         "clause_label": lambda c: str(CLAUSE_LABELS[c]),
@@ -124,7 +124,7 @@ def _directive_rows(template, scores) -> list[dict]:
     """The bar chart's rows: each directive's score, linking to its section."""
     return [
         {
-            "label": _("Directive %(n)d", n=section.questions[0].mapping.directive),
+            "label": _("Direction %(n)d", n=section.questions[0].mapping.directive),
             "value": scores.directives.get(section.questions[0].mapping.directive),
             "href": f"#{section.id}",
         }
@@ -194,7 +194,7 @@ def item(cycle_id: int, question_id: str):
 
 
 def _indicators_for(cycle, question):
-    """The supplier programme's figures beside a Directive 9 item (None for the others)."""
+    """The supplier programme's figures beside a Direction 9 item (None for the others)."""
     if question.mapping.directive != 9:
         return None
     return indicators_of(cycle, clock.today())
@@ -249,7 +249,7 @@ def _trend(history, template) -> dict:
     labels = [h.cycle.name for h in history]
     directives = sorted(cycles.directive_titles(template))
     series = [
-        {"name": _("Directive %(n)d", n=n), "values": [h.directives.get(n) for h in history]}
+        {"name": _("Direction %(n)d", n=n), "values": [h.directives.get(n) for h in history]}
         for n in directives
     ]
     heat = [{"label": s["name"], "cells": s["values"]} for s in series]

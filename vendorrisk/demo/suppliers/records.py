@@ -25,7 +25,7 @@ def _without(*missing: str) -> tuple[str, ...]:
     return tuple(c for c in _CLAUSES if c.removeprefix("clause_") not in missing)
 
 
-#: Directive 9 clause sets of the demo contracts (incident notification comes from `hours`).
+#: Direction 9 clause sets of the demo contracts (incident notification comes from `hours`).
 CLAUSE_SETS = {
     "full": _CLAUSES,
     "no_audit": _without("audit_rights"),

@@ -1,4 +1,4 @@
-"""Directive 9 status of every supplier: declarations, certificates, insurance, contract, findings.
+"""Direction 9 status of every supplier: declarations, certificates, insurance, contract, findings.
 
 The same facts are computed twice. ``status_of`` works in Python on a supplier whose attestations
 and contracts are loaded (the supplier page); the SQL twins below are correlated scalar
@@ -92,7 +92,7 @@ class D9Status:
 
 
 def status_of(supplier: Supplier, today: date) -> D9Status:
-    """The supplier page's Directive 9 panel, from its loaded attestations and contracts."""
+    """The supplier page's Direction 9 panel, from its loaded attestations and contracts."""
     declaration = _best_declaration(supplier, today)
     contract = _best_contract(supplier, today)
     return D9Status(
@@ -324,7 +324,7 @@ def conditions(
     findings: str = "",
     overdue: bool = False,
 ) -> list[sa.ColumnElement[bool]]:
-    """WHERE conditions for the Directive 9 filters; empty or unknown values add none.
+    """WHERE conditions for the Direction 9 filters; empty or unknown values add none.
 
     insurance, isms: "valid" or "missing" (expired or none); security_action: "none", "star1"
     (one star or more) or "star2"; clause_missing: a CONTRACT_CLAUSES name the best contract in

@@ -74,7 +74,7 @@ class SupplierFilter:
     sort: str = "name"
     #: Risk tier, one of scoring.tiers.LEVELS.
     tier: str = ""
-    #: The Directive 9 filters, as d9.conditions takes them.
+    #: The Direction 9 filters, as d9.conditions takes them.
     insurance: str = ""
     isms: str = ""
     security_action: str = ""

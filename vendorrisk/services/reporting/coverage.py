@@ -1,4 +1,4 @@
-"""The roll-up's Directive 9 coverage: how many live suppliers in scope hold SECURITY ACTION,
+"""The roll-up's Direction 9 coverage: how many live suppliers in scope hold SECURITY ACTION,
 a valid ISMS certification and cyber insurance, meet their required evaluation level, and have
 each contract clause in force (one query over the SQL twins of services/register/d9.py)."""
 
@@ -39,7 +39,7 @@ class Coverage:
 
 
 def coverage(today: date, filters: Scope) -> Coverage:
-    """The Directive 9 controls over the live suppliers in scope (one query over the d9 twins)."""
+    """The Direction 9 controls over the live suppliers in scope (one query over the d9 twins)."""
     facts = (
         sa.select(
             d9.security_action_rank(today).label("sa"),

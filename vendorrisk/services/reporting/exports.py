@@ -170,7 +170,7 @@ def _row(mapping: Any) -> dict[str, Any]:
 
 
 def _supplier_rows(today: date, criteria: SupplierFilter) -> Iterator[dict[str, Any]]:
-    """The filtered supplier list with its Directive 9 status: one query, as the list page."""
+    """The filtered supplier list with its Direction 9 status: one query, as the list page."""
     stmt = suppliers.search(criteria, today).add_columns(*d9.columns(today))
     for row in db.session.execute(stmt):
         s, status = row[0], d9.status_from_row(today, row[1:])

@@ -1,4 +1,4 @@
-"""The management report (経営層への報告, Directive 6): roll-up, self-assessment, top risks.
+"""The management report (経営層への報告, Direction 6): roll-up, self-assessment, top risks.
 
 One set of facts feeds two renderings: the printable HTML page and the XLSX workbook. Both are
 built in the reader's chosen language (Japanese or English), whatever the UI language; the
@@ -190,7 +190,7 @@ class Report:
         """The self-assessment's directive scores as bar_chart rows."""
         cycle_summary = self.selfassessment
         return [
-            {"label": gettext("Directive %(n)d", n=d.directive), "value": d.score}
+            {"label": gettext("Direction %(n)d", n=d.directive), "value": d.score}
             for d in (cycle_summary.directives if cycle_summary else ())
         ]
 
@@ -273,8 +273,8 @@ def _rollup_frames(facts: Report) -> dict[str, pd.DataFrame]:
     directives = pd.DataFrame(
         [
             {
-                gettext("Directive"): facts.directives.get(a.key)
-                or gettext("Directive %(n)s", n=a.key),
+                gettext("Direction"): facts.directives.get(a.key)
+                or gettext("Direction %(n)s", n=a.key),
                 gettext("Average"): a.average,
                 gettext("Worst"): a.worst,
                 gettext("Weakest supplier"): localized_name(
@@ -303,7 +303,7 @@ def _rollup_frames(facts: Report) -> dict[str, pd.DataFrame]:
     )
     return {
         gettext("Roll-up"): pd.DataFrame(rows, columns=[figure, count, share]),
-        gettext("Weakest directives"): directives,
+        gettext("Weakest directions"): directives,
         gettext("Trends by quarter"): trends,
     }
 
@@ -316,7 +316,7 @@ def _selfassessment_frames(
     directives = pd.DataFrame(
         [
             {
-                gettext("Directive"): d.directive,
+                gettext("Direction"): d.directive,
                 gettext("Title"): d.title.get(summary_locale) if d.title else "",
                 cycle_summary.cycle.name: d.score,
                 (

@@ -1,14 +1,14 @@
 """The CISO's supply-chain roll-up (全体状況): every panel one SQL aggregate over stored data.
 
 Scores come from the per-area rows stored at completion (AreaScore) and the supplier's stored
-latest score; the Directive 9 coverage from the SQL twins of services/register/d9.py; the
+latest score; the Direction 9 coverage from the SQL twins of services/register/d9.py; the
 trends from the quarterly snapshots (RollupSnapshot), which the rollup-snapshot job captures
 each night with one INSERT ... SELECT. Nothing here loads suppliers one by one: the number of
 queries is the same for ten suppliers and for ten thousand.
 
 This module holds the whole (`compute`) and the register panels: tiers by category, score
 buckets, what is overdue, cover expiring, open findings by age. The other panels have a module
-each: areas.py (directives, CSF functions, the heat map), coverage.py (Directive 9), trends.py
+each: areas.py (directives, CSF functions, the heat map), coverage.py (Direction 9), trends.py
 (the quarterly snapshots); frames.py turns the whole into tables. Every count is a
 counts.Number, which links to the list behind it.
 """

@@ -90,7 +90,7 @@ def _finding_label(status: FindingStatus) -> str:
 
 
 def accept_risk(finding: Finding, approver: User, reason: str, until: date, today: date) -> None:
-    """Residual risk (残留リスク, Directive 4): a CISO's decision with a reason and an expiry."""
+    """Residual risk (残留リスク, Direction 4): a CISO's decision with a reason and an expiry."""
     if approver.role.value != "ciso":
         raise AssessmentError(gettext("Only a CISO can accept a risk."))
     if not finding.is_open:

@@ -2,7 +2,7 @@
 
 A cycle (サイクル) is a dated snapshot of the 41 check items of ``csm-v2-internal``: each item has a
 status, evidence, an internal owner, a target date and notes. A new cycle starts from the last
-one's answers; a closed cycle is frozen, with the Directive 9 indicators of the supplier
+one's answers; a closed cycle is frozen, with the Direction 9 indicators of the supplier
 programme (``selfassessment_d9``) stored as they stood. Scoring is pure (``directive_scores``,
 ``overall_score``): done 1, partly 0.5, not done 0; not applicable and unanswered items are
 left out; means are 0-100.
@@ -322,7 +322,7 @@ def _discard_if_unused(stored: StoredFile) -> None:
 def close_cycle(
     cycle: SelfAssessmentCycle, user: User | None, now: datetime, today: date
 ) -> SelfAssessmentCycle:
-    """Freeze the cycle and keep the Directive 9 indicators as they stand `today`."""
+    """Freeze the cycle and keep the Direction 9 indicators as they stand `today`."""
     already = _l("This cycle is already closed.")
     if not cycle.is_open:
         raise CycleClosed(already)

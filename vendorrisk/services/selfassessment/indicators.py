@@ -1,7 +1,7 @@
-"""The supplier programme's Directive 9 indicators beside the self-assessment's D9 items.
+"""The supplier programme's Direction 9 indicators beside the self-assessment's D9 items.
 
 Each indicator counts, in one aggregate query over the suppliers, those of a population (as the
-supplier list filters it) that meet a Directive 9 fact of ``services.d9``; a closed cycle keeps
+supplier list filters it) that meet a Direction 9 fact of ``services.d9``; a closed cycle keeps
 them as they stood when it closed (``D9Indicators.to_snapshot``).
 """
 
@@ -60,7 +60,7 @@ def _in_cadence(today: date) -> sa.ColumnElement[bool]:
 
 
 def _d9_filter(**wanted: Any) -> Callable[[date], sa.ColumnElement[bool]]:
-    """The supplier list's own Directive 9 filter as a condition."""
+    """The supplier list's own Direction 9 filter as a condition."""
     return lambda today: sa.and_(*d9.conditions(today, **wanted))
 
 
@@ -217,7 +217,7 @@ def _count(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
 
 
 def indicators(today: date) -> D9Indicators:
-    """Every Directive 9 indicator as of `today`, in one aggregate query over the suppliers."""
+    """Every Direction 9 indicator as of `today`, in one aggregate query over the suppliers."""
     columns: list[sa.ColumnElement[int]] = []
     for spec in INDICATORS:
         population = _population(spec.population)

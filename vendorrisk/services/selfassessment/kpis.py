@@ -1,6 +1,6 @@
-"""The self-assessment's KPIs: the figures the guideline suggests tracking each cycle (Directive 6:
+"""The self-assessment's KPIs: the figures the guideline suggests tracking each cycle (Direction 6:
 findings of risk analysis, training completion, incidents; and the drills and reports of
-Directives 5, 7 and 8), their entry on an open cycle, and their history across cycles."""
+Directions 5, 7 and 8), their entry on an open cycle, and their history across cycles."""
 
 from __future__ import annotations
 
@@ -33,8 +33,8 @@ class KpiDefinition:
     directive: int
 
 
-#: The KPIs the guideline suggests (Directive 6: findings of risk analysis, training completion,
-#: incidents) and the drills and reports Directives 5, 6, 7 and 8 ask for.
+#: The KPIs the guideline suggests (Direction 6: findings of risk analysis, training completion,
+#: incidents) and the drills and reports Directions 5, 6, 7 and 8 ask for.
 KPIS = (
     KpiDefinition(
         "risk_findings", _l("Issues found by risk analysis"), "count", _l("issues"), False, 6
