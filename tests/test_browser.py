@@ -82,6 +82,18 @@ def test_procurement_registers_a_supplier_in_the_browser(live_server, page, make
     assert page.locator("table.list tbody tr").count() == 1
 
 
+#: The sender profile the portal names as the requester (依頼元).
+REQUESTER = {
+    "company_ja": "サンプル商事株式会社",
+    "company_en": "Sample Trading Co., Ltd.",
+    "department_ja": "調達部",
+    "person_ja": "田中 一郎",
+    "phone": "03-1234-5678",
+    "email": "procurement@sample.co.jp",
+    "announcement_url": "https://www.sample.co.jp/supplier-security",
+}
+
+
 @pytest.fixture
 def portal_link(app, live_server, make_supplier, make_contact):
     """An open assessment of the supplier questionnaire and a link to it."""
@@ -89,12 +101,14 @@ def portal_link(app, live_server, make_supplier, make_contact):
 
     from tests.factories import make_assessment, make_invitation
     from vendorrisk.extensions import db
+    from vendorrisk.mail import sender
     from vendorrisk.models.mixins import hash_token as token_hash
 
     supplier = make_supplier(name_ja="株式会社ブラウザ回答")
     contact = make_contact(supplier, email="answer@example.jp")
     token = "browser-portal-token-" + "x" * 30
     with app.app_context():
+        sender.save(REQUESTER)
         assessment = make_assessment(supplier, due_on=date.today() + timedelta(days=30))
         make_invitation(
             assessment,
@@ -126,8 +140,13 @@ def test_the_portal_shows_conditions_and_saves_as_the_supplier_types(app, page, 
     link, assessment_id = portal_link
     page.goto(link)
     assert "/portal/q/" not in page.url  # the link's page itself changes nothing
+    assert "サンプル商事株式会社" in page.locator("aside.requester").inner_text()
     page.click("button.big-button")
     page.wait_for_url("**/portal/q/")
+    requester = page.locator("aside.requester")  # 依頼元: who asks, and whom to call
+    assert "田中 一郎" in requester.inner_text() and "03-1234-5678" in requester.inner_text()
+    assert "サンプル商事株式会社" in page.title()
+    assert "表示中の質問" in page.locator(".shown-count").inner_text()
     page.goto(page.url + "section/d9-specifics")
     certificate = page.locator("#q-sup-d9s-05")
     assert certificate.is_hidden()

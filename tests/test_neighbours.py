@@ -100,6 +100,7 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
         "VENDORRISK_UPLOAD_DIR": str(folder / "uploads"),
         "VENDORRISK_DATABASE_CONNECT_TIMEOUT": "2",
         "VENDORRISK_SCHEDULER_LOCK_CHECK_SECONDS": "1",
+        "VENDORRISK_COMPANY_NAME_EN": "Neighbour Trading Co.",
     }
     processes = Processes(folder, env)
     try:
@@ -225,6 +226,8 @@ def test_a_database_outage_is_told_apart_from_a_bug(stack, fault):
         assert status == 503 and "これまでに保存した内容は失われていません" in page
         status, page, _ = supplier.request("/portal/q/")
         assert status == 503 and "Nothing you saved before was lost" in page
+        assert "Neighbour Trading Co." in page  # 依頼元 from the configuration, not the database
+        assert "/dashboard" not in page and "/suppliers" not in page
         status, answer, headers = supplier.request(
             "/portal/q/autosave", {"question": "sup-d9s-01"}, accept="application/json"
         )

@@ -11,13 +11,14 @@ from __future__ import annotations
 import logging
 
 import sqlalchemy as sa
-from flask import Flask, g, jsonify, render_template, request
+from flask import Flask, g, jsonify, render_template, request, session
 from flask_babel import lazy_gettext as _l
 from flask_login import AnonymousUserMixin
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import BadRequest, HTTPException, SecurityError
 
 from vendorrisk.extensions import release_session
+from vendorrisk.vocab import LOCALES
 
 log = logging.getLogger("vendorrisk.errors")
 
@@ -41,6 +42,20 @@ MESSAGES = {
         _l(
             "The service cannot reach its database right now. Nothing you saved before was "
             "lost. Please try again in a few minutes."
+        ),
+    ),
+}
+#: What a supplier is told instead, where the staff wording would not fit (no role, no login).
+PORTAL_MESSAGES = {
+    403: (
+        _l("This page cannot be opened"),
+        _l("Please open the questionnaire again with the link in the email we sent you."),
+    ),
+    404: (
+        _l("Not found"),
+        _l(
+            "There is nothing at this address. Please open the questionnaire again with the "
+            "link in the email we sent you."
         ),
     ),
 }
@@ -82,18 +97,45 @@ def _wants_json() -> bool:
     return request.accept_mimetypes.best == "application/json" or request.is_json
 
 
+def in_portal() -> bool:
+    """Whether the request is the supplier portal's (matched or not): a supplier, not staff."""
+    return request.path == "/portal" or request.path.startswith("/portal/")
+
+
+def _requester(code: int):
+    """Whom a supplier can ask (the sender profile), in the portal's language. With the
+    database down (503) only the company's configured name, so the page never waits on it."""
+    # Imported here: models.setting imports this module's ServiceError.
+    from vendorrisk.i18n import current_locale
+    from vendorrisk.mail.sender import FIELDS, sender
+
+    if g.get("portal_locale") is None and session.get("portal_lang") in LOCALES:
+        g.portal_locale = session["portal_lang"]  # before the view (CSRF, 429, no route)
+    if code == 503 and "sender_profile" not in g:
+        # The profile as read once per request, here unread: the page (and the portal's
+        # context processor) then name the configured company without asking the database.
+        g.sender_profile = dict.fromkeys(FIELDS, "")
+    return sender(current_locale())
+
+
 def _page(code: int, message=None):
-    title, default = MESSAGES.get(code, MESSAGES[500])
+    portal = in_portal()
+    title, default = (PORTAL_MESSAGES if portal else {}).get(code) or MESSAGES.get(
+        code, MESSAGES[500]
+    )
     message = message or default
     headers = {"Retry-After": str(RETRY_AFTER)} if code == 503 else {}
     if _wants_json():
         return jsonify(status="error", message=str(message)), code, headers
+    context = {"code": code, "title": title, "message": message}
     try:
-        page = render_template("error.html", code=code, title=title, message=message)
+        if portal:
+            context["requester"] = _requester(code)
+        page = render_template("portal/error.html" if portal else "error.html", **context)
     except Exception:  # the layout itself failed (the user could not be loaded): a plain page
         log.exception("the error page for %s could not be drawn", code)
         g._login_user = AnonymousUserMixin()
-        page = render_template("error_plain.html", code=code, title=title, message=message)
+        page = render_template("error_plain.html", **context)
     return page, code, headers
 
 

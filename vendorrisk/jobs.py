@@ -97,6 +97,12 @@ JOBS: tuple[Job, ...] = (
         _l("Remind suppliers before, on and after the due date; escalate overdue ones"),
     ),
     Job(
+        "finding-reminders",
+        "vendorrisk.services.periodic.finding_reminders:finding_reminders",
+        {"type": "cron", "hour": 9, "minute": 15},
+        _l("Remind suppliers of open findings before and after their remediation due date"),
+    ),
+    Job(
         "expiry-alerts",
         "vendorrisk.services.periodic.expiry_alerts:expiry_alerts",
         {"type": "cron", "hour": 9, "minute": 30},

@@ -106,8 +106,15 @@ def can(endpoint: str, method: str = "GET") -> bool:
     return bool(rule and rule.allows(role, method))
 
 
+def sender_profile_is_set() -> bool:
+    """Whether letters to suppliers carry a full signature (the send pages warn until then)."""
+    from vendorrisk.mail import sender  # here: the profile is a setting, read in a request
+
+    return sender.is_set()
+
+
 def template_context() -> dict[str, Any]:
-    return {"can": can}
+    return {"can": can, "sender_profile_is_set": sender_profile_is_set}
 
 
 def refuse_cross_origin() -> None:

@@ -193,8 +193,10 @@ def open_portal(person: Person, link: str) -> Autosaves:
     page = person.page
     page.goto(link)
     page.locator("h1", has_text=TITLE_JA).wait_for()
+    assert COMPANY_JA in page.locator("aside.requester").inner_text()  # 依頼元, before opening
     page.click("button.big-button")
     page.wait_for_url("**/portal/q/")
+    assert COMPANY_JA in page.locator(".requester-line").inner_text()  # named on every page
     token = urlsplit(link).path.rsplit("/", 1)[1]
     assert token not in page.url
     return Autosaves(page)
@@ -316,7 +318,9 @@ def test_a_questionnaire_from_invitation_to_the_management_report(
         assessment_id = int(re.search(r"/assessments/(\d+)", page.url).group(1))
 
     # 3. The supplier: the mail, two sittings, the certificate, submission.
-    invitation = mailbox.wait_for(CONTACT_EMAIL, subject=TITLE_JA)
+    invitation = mailbox.wait_for(
+        CONTACT_EMAIL, subject="情報セキュリティに関する質問票ご回答のお願い"
+    )
     assert COMPANY_JA in invitation.subject
     assert CONTACT_NAME in invitation.text and SUPPLIER_JA in invitation.text
     link = invitation.portal_link()
@@ -368,7 +372,7 @@ def test_a_questionnaire_from_invitation_to_the_management_report(
         page.click("form[action$='/portal/q/submit'] button[type=submit]")
         page.wait_for_url("**/portal/q/done")
         page.locator("h1", has_text="ありがとうございました").wait_for()
-    mailbox.wait_for(CONTACT_EMAIL, subject="ご回答の提出を受け付けました")
+    mailbox.wait_for(CONTACT_EMAIL, subject="ご回答受領のお知らせ")
     mailbox.wait_for(STAFF[0][1], subject=f"{SUPPLIER_JA}が質問票")  # the supplier's owner
     stored = db.row("SELECT original_name, content_type FROM stored_files")
     assert tuple(stored) == (pdf.name, "application/pdf")
@@ -384,7 +388,7 @@ def test_a_questionnaire_from_invitation_to_the_management_report(
         page.fill("#ask-body", QUESTION)
         page.click("#ask-submit")
         page.locator(".flash-success", has_text="取引先に確認依頼を送付しました。").wait_for()
-    clarification = mailbox.wait_for(CONTACT_EMAIL, subject="ご回答内容についての確認のお願い")
+    clarification = mailbox.wait_for(CONTACT_EMAIL, subject="ご回答内容についてのご確認のお願い")
     new_link = clarification.portal_link()
     third = open_person("supplier (clarification)", "ja-JP")
     with journey.step("supplier-first-link-closed", third) as page:

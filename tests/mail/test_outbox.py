@@ -337,7 +337,7 @@ def test_compose_renders_both_bodies_with_the_footer(app, templates):
     assert text.startswith("Hanako Sato 様") and LINK in text
     assert "\n-- \n" in text
     assert "supply-chain security system (vendorrisk) of Sample Corp." in text
-    assert "Please do not forward this email" in text
+    assert "Please do not forward this email" not in text  # staff mail: a system line only
     assert '<html lang="en">' in html and f'href="{LINK}"' in html
     assert "supply-chain security system (vendorrisk) of Sample Corp." in html
     for external in ("<img", "<link", "<script", "src=", "url("):

@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from vendorrisk.catalog.formats import DATE_FORMATS, TEXT_FORMATS
 from vendorrisk.catalog.model import Choice, Mapping, Question, Section, ShowIf, Template
 from vendorrisk.catalog.text import Text
 from vendorrisk.catalog.types import QUESTION_TYPES
@@ -34,7 +35,10 @@ QUESTION_KEYS = {
     "mapping",
     "choices",
     "show_if",
+    "format",
 }
+#: The `format:` values each answer type can apply.
+TYPE_FORMATS = {"text": TEXT_FORMATS, "date": tuple(DATE_FORMATS)}
 MAPPING_KEYS = {"directive", "item", "csf", "iso"}
 AUDIENCES = {"supplier", "internal"}
 
@@ -176,6 +180,18 @@ def _show_if(c: _Checker, where: str, data: Any, earlier: dict[str, Question]) -
     return ShowIf(question=target.id, values=tuple(map(str, values)))
 
 
+def _format(c: _Checker, where: str, data: dict, type_name: str) -> str | None:
+    fmt = data.get("format")
+    if fmt is None:
+        return None
+    allowed = TYPE_FORMATS.get(type_name, ())
+    if not isinstance(fmt, str) or fmt not in allowed:
+        known = f"known for {type_name}: {', '.join(allowed)}" if allowed else "none for this type"
+        c.fail(where, f"unknown format {fmt!r} ({known})")
+        return None
+    return fmt
+
+
 def _question(c: _Checker, data: Any, index: int, earlier: dict[str, Question]) -> Question | None:
     qid = data.get("id") if isinstance(data, dict) else None
     where = f"question {qid!r}" if qid else f"question #{index}"
@@ -221,6 +237,7 @@ def _question(c: _Checker, data: Any, index: int, earlier: dict[str, Question]) 
         evidence=c.flag(where, data, "evidence", False),
         mapping=mapping or Mapping(0, None, (), ()),
         choices=choices,
+        format=_format(c, where, data, qtype.name),
     )
     show_if = _show_if(c, where, data.get("show_if"), earlier)
     if len(c.problems) > before:

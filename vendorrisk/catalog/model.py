@@ -42,6 +42,8 @@ class Question:
     mapping: Mapping
     choices: tuple[Choice, ...] = ()
     show_if: ShowIf | None = None
+    #: The rule a text or date answer must follow (catalog/formats.py), or None.
+    format: str | None = None
 
     @property
     def kind(self) -> AnswerType:

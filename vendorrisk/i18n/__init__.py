@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date
 from flask import Flask, current_app, g, has_request_context, request, session
 from flask_babel import format_decimal, get_locale
 from flask_login import current_user
@@ -15,6 +16,7 @@ from wtforms.fields.choices import SelectChoice
 
 from vendorrisk.extensions import babel
 from vendorrisk.i18n.audit import (
+    action_label,
     audit_filled,
     audit_value,
     field_label,
@@ -82,6 +84,28 @@ def local_date(value: date | None) -> str:
     return value.isoformat() if value else ""
 
 
+#: A date in prose: 2027年1月4日（月） / Monday, 4 January 2027 (Babel's CLDR patterns).
+LONG_DATE = {Locale.ja: "y年M月d日（EEE）", Locale.en: "EEEE, d MMMM y"}
+#: A date in a table or a list: 2027/01/04 / 4 Jan 2027.
+TABLE_DATE = {Locale.ja: "yyyy/MM/dd", Locale.en: "d MMM y"}
+
+
+def long_date(value: date | None, locale: str | None = None) -> str:
+    """A date as prose writes it, in the given (or current) language."""
+    if value is None:
+        return ""
+    lang = locale or current_locale()
+    return format_date(value, LONG_DATE.get(lang, LONG_DATE[Locale.en]), locale=lang)
+
+
+def table_date(value: date | None, locale: str | None = None) -> str:
+    """A date as a table or a list shows it, in the given (or current) language."""
+    if value is None:
+        return ""
+    lang = locale or current_locale()
+    return format_date(value, TABLE_DATE.get(lang, TABLE_DATE[Locale.en]), locale=lang)
+
+
 def yen(value: int | None) -> str:
     if value is None:
         return ""
@@ -94,6 +118,8 @@ def init_app(app: Flask) -> None:
         label=label,
         localdt=local_datetime,
         localdate=local_date,
+        longdate=long_date,
+        tabledate=table_date,
         yen=yen,
         field_label=field_label,
         object_label=object_label,
@@ -104,6 +130,7 @@ def init_app(app: Flask) -> None:
         level_name=level_name,
         level_abbreviation=level_abbreviation,
         label_of=label_of,
+        action_label=action_label,
     )
     app.jinja_env.globals.update(
         LANGUAGE_NAMES=LABELS[Locale],

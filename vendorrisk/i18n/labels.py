@@ -26,12 +26,34 @@ from vendorrisk.models import (
 )
 from vendorrisk.vocab import Level, Locale, Outage, Replaceability, Tier
 
-#: The words of the low-to-critical scale: tiers, business criticality and finding severity.
+#: The risk tier's words (リスク区分: 最重要 / 高 / 中 / 低); 最重要 is the tier's word only.
 _SCALE = {
     Tier.low: _l("Low"),
     Tier.medium: _l("Medium"),
     Tier.high: _l("High"),
     Tier.critical: _l("Critical"),
+}
+#: A finding's severity (深刻度: 重大 / 高 / 中 / 低): its own word for critical, not the tier's.
+_SEVERITY = {
+    Severity.low: _l("Low"),
+    Severity.medium: _l("Medium"),
+    Severity.high: _l("High"),
+    Severity.critical: lazy_pgettext("finding severity", "Critical"),
+}
+#: The ten directions as staff pages name them (roll-up, report, dashboard, self-assessment):
+#: the guideline's direction in a few internal words. The supplier questionnaire keeps its own
+#: section titles, written to the supplier (貴社の…).
+DIRECTION_TITLES = {
+    1: _l("Direction 1: risk awareness and company-wide policy"),
+    2: _l("Direction 2: risk management structure"),
+    3: _l("Direction 3: budget and people for security"),
+    4: _l("Direction 4: risk identification and treatment plans"),
+    5: _l("Direction 5: protection and detection"),
+    6: _l("Direction 6: the PDCA cycle"),
+    7: _l("Direction 7: incident response"),
+    8: _l("Direction 8: recovery"),
+    9: _l("Direction 9: security across the supply chain"),
+    10: _l("Direction 10: information sharing"),
 }
 
 #: Enum type -> member -> label; `label()` and `choices()` read it.
@@ -55,6 +77,7 @@ LABELS = {
         SupplierStatus.active: lazy_pgettext("supplier status", "Active"),
         SupplierStatus.offboarded: _l("Offboarded"),
     },
+    #: Business criticality (事業上の重要度) is an input to the tier on the tier's own scale.
     Criticality: {member: _SCALE[member.value] for member in Criticality},
     AttestationKind: {
         AttestationKind.security_action: _l("SECURITY ACTION"),
@@ -76,7 +99,7 @@ LABELS = {
         AssessmentStatus.cancelled: _l("Cancelled"),
         AssessmentStatus.expired: _l("Expired"),
     },
-    Severity: {member: _SCALE[member.value] for member in Severity},
+    Severity: _SEVERITY,
     FindingStatus: {
         FindingStatus.open: _l("Open"),
         FindingStatus.in_progress: _l("In progress"),
@@ -228,6 +251,14 @@ def risk_reason(key: str) -> str:
     if key.startswith("score_from_"):
         return str(_l("latest score %(n)s or more", n=key[11:]))
     return key
+
+
+def direction_title(number: object) -> str:
+    """A direction (1..10, as a number or text) by its staff-side title."""
+    try:
+        return str(DIRECTION_TITLES[int(str(number))])
+    except (KeyError, ValueError):
+        return str(_l("Direction %(n)s", n=number))
 
 
 def tier_name(tier: str | None) -> str:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from flask import current_app
 from flask_babel import force_locale, gettext
 
 from vendorrisk.i18n.labels import label
 from vendorrisk.models import Attestation, AttestationKind
-from vendorrisk.vocab import Locale
 
 
 def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "translated later"
@@ -22,11 +20,10 @@ def translated(locale: str, message: str, **values: object) -> str:
 
 
 def company_name(locale: str) -> str:
-    """Our company's name as mails and the portal give it, in this language."""
-    return (
-        current_app.config.get("COMPANY_NAME_EN" if locale == Locale.en else "COMPANY_NAME_JA")
-        or "vendorrisk"
-    )
+    """Our company's name as mails and the portal give it, in this language (the sender profile)."""
+    from vendorrisk.mail.sender import sender  # here: the sender profile reads a setting
+
+    return sender(locale).company
 
 
 def attestation_name(attestation: Attestation, locale: str) -> str:

@@ -1,8 +1,9 @@
-"""Every mail the product sends, one function a kind (メールの種類ごとに一つの関数).
+"""The mails to our own staff, one function a kind (メールの種類ごとに一つの関数).
 
 Each function owns its mail's subject, dedupe key, template and context, and queues it in the
 outbox (`outbox.send`); services call these and never compose a mail themselves. A function
-returns the queued row, or None when its dedupe key was queued before.
+returns the queued row, or None when its dedupe key was queued before. The letters to supplier
+contacts are in `mail.questionnaire` and `mail.follow_up`, in Japanese business form.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from vendorrisk.i18n.later import N_, attestation_name, company_name, translated
 from vendorrisk.mail import outbox
+from vendorrisk.mail.questionnaire import attestation_stage
 
 if TYPE_CHECKING:
     from vendorrisk.catalog import Template
@@ -24,7 +26,6 @@ if TYPE_CHECKING:
         Contract,
         EvidenceRequest,
         Finding,
-        Invitation,
         OutboxMessage,
         PasswordReset,
         StoredFile,
@@ -34,123 +35,6 @@ if TYPE_CHECKING:
     from vendorrisk.scoring.stages import Stage
 
 # Assessments (services/assessments, services/review)
-
-#: The subject of a mail carrying a link, by why it is sent.
-LINK_SUBJECTS = {
-    "invitation": N_("Security questionnaire from %(company)s: %(title)s"),
-    "resend": N_("Security questionnaire from %(company)s: %(title)s"),
-    "clarification": N_("%(company)s has a question about your answers: %(title)s"),
-    "returned": N_("%(company)s has returned questions for changes: %(title)s"),
-}
-
-
-def _link_mail(invitation: Invitation, link: str, template: Template, kind: str):
-    """A new portal link for one contact, with the reason it is sent (`kind`)."""
-    locale, contact, assessment = invitation.locale, invitation.contact, invitation.assessment
-    supplier = assessment.supplier
-    subject = translated(
-        locale,
-        LINK_SUBJECTS[kind],
-        company=company_name(locale),
-        title=template.title.get(locale),
-    )
-    return outbox.send(
-        "invitation",
-        locale=locale,
-        recipient=contact.email,
-        recipient_name=contact.name,
-        subject=subject,
-        kind=kind,
-        dedupe_key=f"invitation:{invitation.id}",
-        contact_id=contact.id,
-        assessment_id=assessment.id,
-        link=link,
-        contact=contact,
-        supplier=supplier,
-        assessment=assessment,
-        template=template,
-        owner=supplier.owner,
-        company=company_name(locale),
-        resend=kind == "resend",
-        link_kind=kind,
-    )
-
-
-def invitation(invitation: Invitation, link: str, template: Template) -> OutboxMessage | None:
-    """The first link to a questionnaire (招待)."""
-    return _link_mail(invitation, link, template, "invitation")
-
-
-def resend(invitation: Invitation, link: str, template: Template) -> OutboxMessage | None:
-    """A new link replacing the contact's earlier one."""
-    return _link_mail(invitation, link, template, "resend")
-
-
-def clarification_asked(
-    invitation: Invitation, link: str, template: Template
-) -> OutboxMessage | None:
-    """A reviewer's question about the answers, with a link to reply (確認依頼)."""
-    return _link_mail(invitation, link, template, "clarification")
-
-
-def returned(invitation: Invitation, link: str, template: Template) -> OutboxMessage | None:
-    """Questions opened again for changes, with a link to change them (差し戻し)."""
-    return _link_mail(invitation, link, template, "returned")
-
-
-#: The mail that carries a new link, by why the link is issued (`lifecycle.invite`'s kind).
-LINK_MAILS = {
-    "invitation": invitation,
-    "resend": resend,
-    "clarification": clarification_asked,
-    "returned": returned,
-}
-
-
-def _contact_notice(invitation: Invitation, template: Template, subject: str, *names: str):
-    """A notice to a contact about their questionnaire, without a link (once per link).
-
-    `names`: the mail's template, its kind, and the start of its dedupe key.
-    """
-    name, kind, key = names
-    locale = invitation.locale
-    assessment = invitation.assessment
-    return outbox.send(
-        name,
-        locale=locale,
-        recipient=invitation.email,
-        recipient_name=invitation.contact.name if invitation.contact else "",
-        subject=translated(locale, subject, title=template.title.get(locale)),
-        kind=kind,
-        dedupe_key=f"{key}:{assessment.id}:{invitation.id}",
-        contact_id=invitation.contact_id,
-        assessment_id=assessment.id,
-        assessment=assessment,
-        supplier=assessment.supplier,
-        template=template,
-        owner=assessment.supplier.owner,
-        company=company_name(locale),
-    )
-
-
-def due_extended(invitation: Invitation, template: Template) -> OutboxMessage | None:
-    """The due date moved to the assessment's new `due_on` (once per new date)."""
-    subject = N_("New due date for the security questionnaire: %(title)s")
-    key = f"extended:{invitation.assessment.due_on.isoformat()}"
-    return _contact_notice(invitation, template, subject, "due_extended", "due_extended", key)
-
-
-def cancelled(invitation: Invitation, template: Template) -> OutboxMessage | None:
-    """The questionnaire was cancelled; the contact's link no longer works."""
-    subject = N_("The security questionnaire has been cancelled: %(title)s")
-    return _contact_notice(invitation, template, subject, "cancelled", "cancelled", "cancelled")
-
-
-def submitted(invitation: Invitation, template: Template) -> OutboxMessage | None:
-    """Thanks to the contact who submitted the answers."""
-    subject = N_("Thank you: your answers have been submitted (%(title)s)")
-    names = ("submitted_contact", "submitted", "submitted")
-    return _contact_notice(invitation, template, subject, *names)
 
 
 def submitted_to_owner(
@@ -263,53 +147,6 @@ def recheck_no_contact(supplier: Supplier, user: User) -> OutboxMessage | None:
     return _to_user(user, "recheck_no_contact", key, subject, supplier=supplier)
 
 
-#: Subject of the contact's reminder, by stage.
-REMINDER_SUBJECTS = {
-    "before": N_("Reminder: the security questionnaire is due on %(date)s: %(title)s"),
-    "due_today": N_("Due today: the security questionnaire %(title)s"),
-    "overdue": N_("Overdue: the security questionnaire %(title)s"),
-}
-
-
-def reminder_key(invitation: Invitation, stage: Stage) -> str:
-    """One reminder per contact and stage (per link for a link without a contact)."""
-    assessment, contact = invitation.assessment, invitation.contact
-    who = f"c{contact.id}" if contact else f"i{invitation.id}"
-    return f"reminder:{assessment.id}:{stage.kind}:{assessment.due_on}:{stage.days}:{who}"
-
-
-def reminder(
-    invitation: Invitation, template: Template | None, stage: Stage, fresh_link: bool
-) -> OutboxMessage | None:
-    """Remind a contact of the due date; no link (`fresh_link`: a new one was just mailed)."""
-    assessment, locale = invitation.assessment, invitation.locale
-    title = _title(template, assessment, locale)
-    return outbox.send(
-        "reminder",
-        locale=locale,
-        recipient=invitation.email,
-        recipient_name=invitation.contact.name if invitation.contact else "",
-        subject=translated(
-            locale,
-            REMINDER_SUBJECTS[stage.kind],
-            title=title,
-            date=assessment.due_on.isoformat(),
-        ),
-        kind="reminder",
-        dedupe_key=reminder_key(invitation, stage),
-        contact_id=invitation.contact_id,
-        assessment_id=assessment.id,
-        name=invitation.contact.name if invitation.contact else invitation.email,
-        stage=stage.kind,
-        fresh_link=fresh_link,
-        assessment=assessment,
-        supplier=assessment.supplier,
-        title=title,
-        owner=assessment.supplier.owner,
-        company=company_name(locale),
-    )
-
-
 def overdue_to_owner_key(assessment: Assessment, stage: Stage, owner: User) -> str:
     return f"reminder-owner:{assessment.id}:{assessment.due_on}:{stage.days}:{owner.id}"
 
@@ -394,51 +231,6 @@ def assessment_expired(
     )
 
 
-def _attestation_stage(attestation: Attestation, days: int) -> str:
-    """The key of an attestation's expiry stage, which its contacts' and owner's mails share."""
-    return f"expiry:attestation:{attestation.id}:{attestation.expires_on}:{days}"
-
-
-def evidence_request_key(attestation: Attestation, days: int, contact: Contact) -> str:
-    return f"{_attestation_stage(attestation, days)}:contact:{contact.id}"
-
-
-def evidence_request(
-    attestation: Attestation,
-    contact: Contact,
-    days: int,
-    today: date,
-    link: str,
-    valid_until: datetime,
-) -> OutboxMessage | None:
-    """Ask a supplier's contact for the renewed evidence, by a link that only takes that."""
-    locale, supplier = contact.locale, attestation.supplier
-    return outbox.send(
-        "evidence_request",
-        locale=locale,
-        recipient=contact.email,
-        recipient_name=contact.name,
-        subject=translated(
-            locale,
-            N_("Please send the renewed %(name)s: %(company)s"),
-            name=attestation_name(attestation, locale),
-            company=company_name(locale),
-        ),
-        kind="evidence_request",
-        dedupe_key=evidence_request_key(attestation, days, contact),
-        contact_id=contact.id,
-        contact=contact,
-        supplier=supplier,
-        attestation=attestation,
-        attestation_label=attestation_name(attestation, locale),
-        expired=not attestation.valid_on(today),
-        link=link,
-        valid_until=valid_until,
-        owner=supplier.owner,
-        company=company_name(locale),
-    )
-
-
 #: Subjects of the mails to our users about an expiry, by object, before and after the date.
 EXPIRY_SUBJECTS = {
     ("attestation", False): N_("Expiring on %(date)s: %(name)s of %(supplier)s"),
@@ -498,7 +290,7 @@ def _expiry_mail(user: User, key: str, about: str, today: date, **context: Any):
 
 
 def attestation_expiring_key(attestation: Attestation, days: int, user: User) -> str:
-    return f"{_attestation_stage(attestation, days)}:owner:{user.id}"
+    return f"{attestation_stage(attestation, days)}:owner:{user.id}"
 
 
 def attestation_expiring(
@@ -544,10 +336,9 @@ def evidence_received(
     stored: StoredFile,
     given: date,
     previous: date | None,
-    moved: bool,
     today: date,
 ) -> OutboxMessage | None:
-    """Tell the supplier's owner the renewed evidence came by link (once per link)."""
+    """Tell the supplier's owner the renewed evidence came by link, a proposal to review."""
     return _expiry_mail(
         owner,
         f"evidence-received:{request.id}:{owner.id}",
@@ -558,7 +349,6 @@ def evidence_received(
         stored=stored,
         given=given,
         previous=previous,
-        moved=moved,
     )
 
 

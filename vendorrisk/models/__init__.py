@@ -19,6 +19,7 @@ from vendorrisk.models.job_run import JobRun
 from vendorrisk.models.login_throttle import LoginThrottle, ThrottleScope
 from vendorrisk.models.outbox import OutboxMessage, OutboxStatus
 from vendorrisk.models.password_reset import PasswordReset
+from vendorrisk.models.proposal import AttestationProposal
 from vendorrisk.models.review import (
     OPEN_FINDING_STATUSES,
     Clarification,
@@ -51,6 +52,7 @@ from vendorrisk.models.supplier import (
 from vendorrisk.models.user import RecoveryCode, Role, User, UserSession
 
 __all__ = [
+    "AttestationProposal",
     "OPEN_FINDING_STATUSES",
     "SETTLED_STATUSES",
     "localized_name",

@@ -116,7 +116,7 @@ class Supplier(TimestampMixin, db.Model):
     scs_level: Mapped[str | None] = mapped_column(sa.String(10))
     #: Until when the SCS evaluation is valid.
     scs_expires_on: Mapped[date | None] = mapped_column(sa.Date)
-    #: Risk tier (重要度, a vocab.Tier); None until first decided.
+    #: Risk tier (リスク区分, a vocab.Tier); None until first decided.
     tier: Mapped[str | None] = mapped_column(sa.String(10), index=True)
     #: Who set the tier (a vocab.TierSource): a person's override is kept until a person changes it.
     tier_source: Mapped[str | None] = mapped_column(sa.String(10))
@@ -210,8 +210,15 @@ class Contact(TimestampMixin, db.Model):
     is_primary: Mapped[bool] = mapped_column(default=False)
     #: Set when mail to this address bounced permanently.
     undeliverable_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The contact who added this one from the portal (担当者の追加); None if staff added it.
+    added_by_contact_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("contacts.id", ondelete="SET NULL")
+    )
+    #: When a contact added this one from the portal (UTC).
+    added_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     supplier: Mapped[Supplier] = relationship(back_populates="contacts")
+    added_by: Mapped[Contact | None] = relationship(remote_side=[id])
 
     __table_args__ = (
         sa.UniqueConstraint("supplier_id", "email", name="uq_contacts_supplier_email"),

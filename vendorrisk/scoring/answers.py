@@ -50,23 +50,77 @@ def needs_evidence(question: Question, state: AnswerState | None) -> bool:
 
 
 @dataclass(frozen=True)
-class Progress:
+class Shown:
+    """Conditional questions that one answered question shows (or hides) beyond those shown
+    before any answer: what the supplier is told when the number of questions changes."""
+
+    question: Question
+    count: int
+
+
+@dataclass(frozen=True)
+class SectionProgress:
+    section_id: str
     answered: int
     total: int
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Answered over the questions the supplier can see, and why that total is what it is."""
+
+    answered: int
+    total: int
+    #: Questions shown before anything is answered: the total the supplier first saw.
+    initial: int = 0
+    #: Conditional questions shown now, by the question whose answer shows them.
+    added: tuple[Shown, ...] = ()
+    #: Questions shown before any answer and hidden now, by the question whose answer hides them.
+    removed: tuple[Shown, ...] = ()
+    sections: tuple[SectionProgress, ...] = ()
 
     @property
     def percent(self) -> int:
         return round(100 * self.answered / self.total) if self.total else 100
 
+    def section(self, section_id: str) -> SectionProgress:
+        return next(s for s in self.sections if s.section_id == section_id)
+
+
+def _by_trigger(template: Template, questions: list[Question]) -> tuple[Shown, ...]:
+    """Count questions by the question their condition names, in questionnaire order."""
+    counts: dict[str, int] = {}
+    for q in questions:
+        counts[q.show_if.question] = counts.get(q.show_if.question, 0) + 1
+    return tuple(Shown(template.question(qid), n) for qid, n in counts.items())
+
 
 def progress(template: Template, states: Mapping[str, AnswerState]) -> Progress:
-    """Answered over visible questions (carried-over answers count once confirmed)."""
+    """Answered over visible questions (carried-over answers count once confirmed), per
+    section too, with the conditional questions that answers added or hid."""
     values = {qid: s.value for qid, s in states.items()}
-    shown = visible_questions(template, values)
-    done = sum(
-        1 for q in shown if is_answered(q, states.get(q.id)) and not states[q.id].carried_over
+    shown = {q.id for q in visible_questions(template, values)}
+    first = {q.id for q in visible_questions(template, {})}
+
+    def done(q: Question) -> bool:
+        return is_answered(q, states.get(q.id)) and not states[q.id].carried_over
+
+    sections = tuple(
+        SectionProgress(
+            s.id,
+            answered=sum(1 for q in s.questions if q.id in shown and done(q)),
+            total=sum(1 for q in s.questions if q.id in shown),
+        )
+        for s in template.sections
     )
-    return Progress(answered=done, total=len(shown))
+    return Progress(
+        answered=sum(s.answered for s in sections),
+        total=len(shown),
+        initial=len(first),
+        added=_by_trigger(template, [q for q in template.questions if q.id in shown - first]),
+        removed=_by_trigger(template, [q for q in template.questions if q.id in first - shown]),
+        sections=sections,
+    )
 
 
 @dataclass(frozen=True)

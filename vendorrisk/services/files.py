@@ -194,11 +194,20 @@ def path_of(stored: StoredFile, upload_dir: str) -> Path:
 
 
 def is_referenced(stored: StoredFile) -> bool:
-    """Whether an attestation, a contract or an answer still points at the file."""
-    from vendorrisk.models import Attestation, Contract, answer_files
+    """Whether an attestation, a proposed change, an evidence request, a contract or an answer
+    still points at the file."""
+    from vendorrisk.models import (
+        Attestation,
+        AttestationProposal,
+        Contract,
+        EvidenceRequest,
+        answer_files,
+    )
 
     checks = (
         sa.select(Attestation.id).where(Attestation.evidence_id == stored.id),
+        sa.select(AttestationProposal.id).where(AttestationProposal.evidence_id == stored.id),
+        sa.select(EvidenceRequest.id).where(EvidenceRequest.stored_file_id == stored.id),
         sa.select(Contract.id).where(Contract.document_id == stored.id),
         sa.select(answer_files.c.answer_id).where(answer_files.c.stored_file_id == stored.id),
     )

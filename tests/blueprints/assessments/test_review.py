@@ -279,7 +279,9 @@ def test_returned_questions_open_again_and_only_they(app, auth, submitted, ctx):
         assert {a.question_id: a.value for a in answers}[other.id] == before[other.id]
 
 
-def test_findings_suggested_raised_answered_by_the_supplier_and_resolved(app, auth, submitted, ctx):
+def test_findings_suggested_raised_answered_by_the_supplier_and_resolved(
+    app, auth, submitted, ctx, smtp_server
+):
     auth.login(Role.reviewer)
     auth.client.post(
         f"/assessments/{submitted.id}/findings",
@@ -298,9 +300,12 @@ def test_findings_suggested_raised_answered_by_the_supplier_and_resolved(app, au
     )
     with ctx() as session:
         finding = session.scalar(sa.select(Finding))
-    # The supplier's link still opens while a finding awaits its plan.
+    # The result letter carries a new link (the old one is retired) while a finding awaits its plan.
+    (result,) = [m for m in smtp_server.messages if "/portal/" in body_of(m)]
+    token = link_in(result).rsplit("/", 1)[1]
+    assert app.test_client().get(f"/portal/{submitted.token}").status_code == 410
     supplier = app.test_client()
-    assert supplier.post(f"/portal/{submitted.token}").status_code == 302
+    assert supplier.post(f"/portal/{token}").status_code == 302
     overview = supplier.get("/portal/q/").get_data(as_text=True)
     assert "インシデント報告体制の未整備" in overview
     supplier.post(f"/portal/q/findings/{finding.id}", data={"plan": "3月末までに手順書を整備"})
@@ -318,7 +323,7 @@ def test_findings_suggested_raised_answered_by_the_supplier_and_resolved(app, au
     )
     assert "A finding cannot go from Resolved to In progress." in response.get_data(as_text=True)
     # With nothing left for the supplier, the link is closed again.
-    assert app.test_client().get(f"/portal/{submitted.token}").status_code == 410
+    assert app.test_client().get(f"/portal/{token}").status_code == 410
 
 
 def test_a_risk_acceptance_needs_a_ciso_a_reason_and_an_expiry(

@@ -97,7 +97,7 @@ def test_the_workbook_is_safe_and_in_the_chosen_language(auth, ctx, risks):
     sheet = book["主要なリスク"]
     assert sheet["A1"].value.startswith("サプライチェーン")
     header = [c.value for c in sheet[3]]
-    assert header[:3] == ["取引先", "重要度", "スコア"]
+    assert header[:3] == ["取引先", "リスク区分", "スコア"]
     assert [sheet.cell(row=r, column=1).value for r in (4, 5, 6)] == ["重要社", "高位社", "不足社"]
     findings = book["重大な指摘事項"]
     assert findings["A4"].value == '\'=HYPERLINK("x")'
@@ -153,7 +153,8 @@ def test_the_report_compares_the_last_two_self_assessment_cycles(auth, two_cycle
     section = page.split("Our own self-assessment", 1)[1]
     assert "Cycle 2026年度" in section and "previous cycle 2025年度" in section
     assert "Text(" not in section
-    row = section.split("Direction 1 —", 1)[1].split("</tr>", 1)[0]
+    direction_1 = "<tr><td>Direction 1: risk awareness and company-wide policy</td>"
+    row = section.split(direction_1, 1)[1].split("</tr>", 1)[0]
     assert '<td class="num">100</td><td class="num">0</td>' in row.replace(".0<", "<")
     assert "+100.0" in row
     kpi = section.split("Security training completion rate", 1)[1].split("</tr>", 1)[0]
@@ -165,7 +166,7 @@ def test_the_workbook_has_the_self_assessment_sheets(auth, two_cycles):
     book = openpyxl.load_workbook(io.BytesIO(auth.client.get("/report.xlsx?lang=en").data))
     sheet = book["Self-assessment"]
     header = [c.value for c in sheet[3]]
-    assert header == ["Directive", "Title", "2026年度", "2025年度", "Change"]
+    assert header == ["Direction", "Title", "2026年度", "2025年度", "Change"]
     first = [c.value for c in sheet[4]]
     assert first[0] == 1 and first[2:] == [100, 0, 100]
     assert first[1].startswith("Direction 1")
@@ -185,7 +186,7 @@ def test_the_report_opens_with_the_roll_up_of_live_suppliers(auth, risks):
     assert book.sheetnames[:3] == ["全体状況", "スコアの低い指示", "四半期ごとの推移"]
     sheet = {row[0].value: row for row in book["全体状況"].iter_rows(min_row=4)}
     assert sheet["対象の取引先"][1].value == 4
-    assert sheet["未解決の指摘事項：最重要"][1].value == 1
+    assert sheet["未解決の指摘事項：重大"][1].value == 1
 
 
 def test_the_roll_up_export_follows_the_page_filters(auth, risks):

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from tests.conftest import body_of, link_in, strict_app
 from vendorrisk.catalog import Catalog
+from vendorrisk.i18n import long_date
 from vendorrisk.models import (
     Answer,
     Assessment,
@@ -105,8 +106,10 @@ def test_the_whole_path_from_sending_to_submission(app, sent, ctx):
     # Each contact received the mail in their language, with the link and the due date.
     ja_mail, en_mail = sent.mails["sato@example.jp"], sent.mails["john@example.com"]
     assert "セキュリティ" in ja_mail["Subject"] and "佐藤 花子" in body_of(ja_mail)
-    assert "Security questionnaire" in en_mail["Subject"] and "Dear John Smith" in body_of(en_mail)
-    assert DUE.isoformat() in body_of(ja_mail)
+    assert "information security questionnaire" in en_mail[
+        "Subject"
+    ] and "Dear John Smith" in body_of(en_mail)
+    assert f"{DUE.year}年{DUE.month}月{DUE.day}日（" in body_of(ja_mail)  # the due date in prose
     assert "年次の定期評価です" in body_of(ja_mail)
     client = _open(app, sent.link)
     page = client.get("/portal/q/").get_data(as_text=True)
@@ -417,11 +420,11 @@ def test_extend_and_cancel_are_mailed_and_audited(app, auth, sent, ctx):
         f"/assessments/{sent.assessment_id}/extend", data={"due_on": new_due.isoformat()}
     )
     assert _assessment(ctx, sent.assessment_id).due_on == new_due
-    assert any(new_due.isoformat() in body_of(m) for m in sent.smtp.messages[2:])
+    assert any(long_date(new_due, "ja") in body_of(m) for m in sent.smtp.messages[2:])
     auth.client.post(f"/assessments/{sent.assessment_id}/cancel")
     assert _assessment(ctx, sent.assessment_id).status == AssessmentStatus.cancelled
     kinds = [m["Subject"] for m in sent.smtp.messages]
-    assert any("cancelled" in s for s in kinds) and any("中止" in s for s in kinds)
+    assert any("Withdrawn" in s for s in kinds) and any("取り下げ" in s for s in kinds)
     with ctx() as session:
         changes = session.scalars(
             sa.select(AuditEvent).where(

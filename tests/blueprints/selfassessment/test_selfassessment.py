@@ -232,7 +232,7 @@ def test_compare_shows_improved_and_worsened_items_and_the_trend(auth, ctx):
         r"50\.0</td><td class=\"num\">75\.0</td>\s*<td class=\"num\"><span class=\"ok\">\+25\.0",
         page,
     )
-    assert "Directions 1 to 5" in page and "Score by directive and cycle" in page
+    assert "Directions 1 to 5" in page and "Score by direction and cycle" in page
     everything = auth.client.get(f"{BASE}/cycles/{second}/compare").get_data(as_text=True)
     assert everything.count('<tr class="sa-unchanged">') == 38
 

@@ -203,7 +203,7 @@ def test_a_filled_workbook_round_trips(app, setup, ctx):
         setup.assessment_id,
         sup_d1_01=("yes", HYPERLINK, 3),
         sup_d5_01=("partial", "前回の回答", 1, True),
-        sup_d9s_02=("0000000001", "", 1),
+        sup_d9s_02=("50000228580", "", 1),
     )
     wb = _build(app, setup.assessment_id)
     _fill(
@@ -218,7 +218,7 @@ def test_a_filled_workbook_round_trips(app, setup, ctx):
         sup_prof_01="情報セキュリティ部 security@example.jp",
         sup_prof_02=1000000,
         sup_d9s_18="2,500",
-        sup_d9s_03=date(2026, 12, 31),
+        sup_d9s_03=date(2025, 12, 31),
         sup_d9s_08="2027/1/5",
         sup_d9s_09="Privacy Mark、SOC 2 報告書 ; csms",
         sup_d9s_02=None,  # empty: left as it is
@@ -243,10 +243,10 @@ def test_a_filled_workbook_round_trips(app, setup, ctx):
         "sup-prof-01": "情報セキュリティ部 security@example.jp",
         "sup-prof-02": "1000000",
         "sup-d9s-18": "2500",
-        "sup-d9s-03": "2026-12-31",
+        "sup-d9s-03": "2025-12-31",
         "sup-d9s-08": "2027-01-05",
         "sup-d9s-09": ["pmark", "soc2", "csms"],
-        "sup-d9s-02": "0000000001",
+        "sup-d9s-02": "50000228580",
         "sup-d5-01": "partial",
         "sup-d3-01": None,
     }

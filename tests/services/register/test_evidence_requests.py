@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from tests.conftest import body_of
 from tests.services.periodic.test_periodic import _rows
 from vendorrisk.extensions import db
+from vendorrisk.i18n import long_date
 from vendorrisk.mail import outbox
 from vendorrisk.models import (
     Attestation,
@@ -23,6 +24,7 @@ from vendorrisk.models import (
     StoredFile,
     SupplierStatus,
 )
+from vendorrisk.models.proposal import AttestationProposal
 from vendorrisk.services.periodic.expiry_alerts import expiry_alerts
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -77,15 +79,13 @@ def test_the_alert_asks_for_renewed_evidence_through_a_link_that_asks_only_for_t
     owner_mail = body_of(evidence.mails[evidence.owner.email])
     assert evidence.contact.email in owner_mail  # the owner knows who was asked
     request_mail = evidence.mails[evidence.contact.email]
-    assert " ".join(request_mail["Subject"].split()).startswith(
-        "Please send the renewed ISMS certification"
-    )
+    assert "Request: renewed ISMS certification" in " ".join(request_mail["Subject"].split())
 
     page = client.get(evidence.path)
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert '<html lang="en">' in html
-    assert "Evidence KK" in html and "IS 555" in html and evidence.expires.isoformat() in html
+    assert "Evidence KK" in html and "IS 555" in html and long_date(evidence.expires, "en") in html
     assert page.headers["Cache-Control"] == "no-store"
     with app.app_context():
         request = db.session.scalar(sa.select(EvidenceRequest))
@@ -109,11 +109,13 @@ def test_the_alert_asks_for_renewed_evidence_through_a_link_that_asks_only_for_t
     response = _upload(client, evidence.path, PDF, "ISMS-2029.pdf", later)
     assert response.status_code == 200, response.get_data(as_text=True)
     assert "Thank you" in response.get_data(as_text=True)
-    renewed = _attestation(app, evidence.isms.id)
-    assert renewed.expires_on == later and renewed.evidence_id is not None
+    kept = _attestation(app, evidence.isms.id)  # a proposal: the register waits for review
+    assert kept.expires_on == evidence.expires and kept.evidence_id is None
     with app.app_context():
         request = db.session.scalar(sa.select(EvidenceRequest))
-        assert request.fulfilled_at is not None and request.stored_file_id == renewed.evidence_id
+        proposal = db.session.scalar(sa.select(AttestationProposal))
+        assert proposal.fields == {"expires_on": later.isoformat()}
+        assert request.fulfilled_at is not None and request.stored_file_id == proposal.evidence_id
     (told,) = evidence.smtp.messages[before:]
     assert told["To"].addresses[0].addr_spec == evidence.owner.email
     assert "ISMS-2029.pdf" in body_of(told) and later.isoformat() in body_of(told)
@@ -125,14 +127,18 @@ def test_the_alert_asks_for_renewed_evidence_through_a_link_that_asks_only_for_t
     assert client.get("/portal/e/" + "x" * 43).status_code == 404
 
 
-def test_an_earlier_expiry_date_replaces_the_file_but_not_the_date(app, client, evidence):
+def test_an_earlier_expiry_date_is_a_proposal_too_and_changes_nothing(app, client, evidence):
     earlier = evidence.expires - timedelta(days=5)
     response = _upload(client, evidence.path, PDF, "old-scan.pdf", earlier)
     assert response.status_code == 200
     kept = _attestation(app, evidence.isms.id)
-    assert kept.expires_on == evidence.expires and kept.evidence_id is not None
-    told = body_of(evidence.smtp.messages[-1])
-    assert "有効期限は変更していません" in told  # the owner reads Japanese
+    assert kept.expires_on == evidence.expires and kept.evidence_id is None
+    with app.app_context():
+        proposal = db.session.scalar(sa.select(AttestationProposal))
+        assert proposal.fields == {"expires_on": earlier.isoformat()}
+        assert proposal.evidence.original_name == "old-scan.pdf"
+    told = evidence.smtp.messages[-1]
+    assert told["To"].addresses[0].addr_spec == evidence.owner.email
 
 
 def test_an_expired_or_replaced_evidence_link_answers_410_in_the_contacts_language(

@@ -786,9 +786,9 @@ def test_the_page_shows_the_panels_and_keeps_the_filters_in_its_links(auth, chai
     for heading in (
         "Suppliers by tier and category",
         "Score distribution",
-        "Weakest directives across the supply chain",
+        "Weakest directions across the supply chain",
         "Average score by NIST CSF function",
-        "Critical and high tiers: score by directive",
+        "Critical and high tiers: score by direction",
         "Coverage of the Direction 9 controls",
         "Overdue work",
         "Expiring within 30 and 90 days",
@@ -1039,7 +1039,7 @@ def test_the_page_says_how_the_questionnaire_filter_counts_overdue_assessments(a
 def test_an_area_average_is_not_a_link_to_every_scored_supplier(auth, chain):
     auth.login(Role.ciso, locale="en")
     page = auth.client.get("/rollup", headers=EN).get_data(as_text=True)
-    table = page.split("Directives: average and worst", 1)[1].split("</table>", 1)[0]
+    table = page.split("Directions: average and worst", 1)[1].split("</table>", 1)[0]
     rows = re.findall(r"<tr>(.*?)</tr>", table, flags=re.S)[1:]
     assert rows
     for row in rows:

@@ -1,3 +1,5 @@
+from urllib.parse import urlsplit
+
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -9,6 +11,7 @@ from wtforms import (
     SelectField,
     StringField,
     SubmitField,
+    URLField,
 )
 from wtforms.validators import (
     DataRequired,
@@ -16,12 +19,15 @@ from wtforms.validators import (
     InputRequired,
     Length,
     NumberRange,
+    Optional,
+    Regexp,
     ValidationError,
 )
 
 from vendorrisk.extensions import db
 from vendorrisk.i18n import choices, options
 from vendorrisk.i18n.labels import LABELS, OUTBOX_STATUS_LABELS
+from vendorrisk.mail.sender import FIELDS
 from vendorrisk.models import Role, User
 from vendorrisk.vocab import Locale, Tier
 
@@ -254,3 +260,67 @@ class ScheduleForm(FlaskForm):
             "expiry_days_before": list(self.expiry_days_before.days),
             "digest_weekday": self.digest_weekday.data,
         }
+
+
+#: A telephone number as people write it: digits, hyphens, +, parentheses and spaces.
+PHONE = r"^\+?[0-9()\- ]*[0-9][0-9()\- ]*$"
+
+
+def _https_only(form, field):
+    """The announcement page is where a supplier checks a mail: never a plain-http page."""
+    value = (field.data or "").strip()
+    parsed = urlsplit(value)
+    if value and (parsed.scheme != "https" or not parsed.hostname or " " in value):
+        raise ValidationError(_l("Enter a web address starting with https://."))
+
+
+def _text(label, max_length: int = 200, required: bool = False) -> StringField:
+    first = DataRequired() if required else Optional()
+    return StringField(label, validators=[first, Length(max=max_length)], filters=[_strip])
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class SenderProfileForm(FlaskForm):
+    """Who writes to suppliers (依頼元): shown in every supplier letter and on the portal."""
+
+    company_ja = _text(_l("Company name (Japanese)"), required=True)
+    company_en = _text(_l("Company name (English)"))
+    department_ja = _text(_l("Department (Japanese)"))
+    department_en = _text(_l("Department (English)"))
+    person_ja = _text(_l("Person in charge (Japanese)"))
+    person_en = _text(_l("Person in charge (English)"))
+    phone = StringField(
+        _l("Telephone (for suppliers to check a mail is genuine)"),
+        validators=[
+            Optional(),
+            Length(max=30),
+            Regexp(PHONE, message=_l("Use digits, hyphens, +, parentheses and spaces only.")),
+        ],
+        filters=[_strip],
+    )
+    email = EmailField(
+        _l("Email address"),
+        validators=[
+            Optional(),
+            Email(
+                check_deliverability=False,
+                message=_l("Enter a valid email address, such as name@example.co.jp."),
+            ),
+            Length(max=254),
+        ],
+        filters=[_strip],
+    )
+    announcement_url = URLField(
+        _l("Page announcing the supplier survey (https://)"),
+        validators=[Optional(), Length(max=500), _https_only],
+        filters=[_strip],
+    )
+    #: The fingerprint of the stored profile shown (mail.sender).
+    seen = HiddenField()
+    submit = SubmitField(_l("Save the sender profile"))
+
+    def profile_data(self) -> dict[str, str]:
+        return {name: getattr(self, name).data or "" for name in FIELDS}

@@ -16,6 +16,7 @@ from vendorrisk.blueprints.admin.forms import (
     RetryMessageForm,
     RunJobForm,
     ScheduleForm,
+    SenderProfileForm,
     UnlockLoginsForm,
     rules_from_form,
     tier_rules_form,
@@ -25,6 +26,7 @@ from vendorrisk.blueprints.common.unit_of_work import fails_to
 from vendorrisk.catalog import catalog
 from vendorrisk.extensions import db
 from vendorrisk.i18n.labels import OUTBOX_STATUS_LABELS
+from vendorrisk.mail import sender as sender_profile
 from vendorrisk.mail.outbox import WEB_BUDGET, deliver_pending
 from vendorrisk.models import AuditEvent, JobRun, OutboxMessage, OutboxStatus, Role, User
 from vendorrisk.models.base import utcnow
@@ -241,19 +243,40 @@ def _save_schedule(schedule_form):
     return redirect(url_for(".settings"))
 
 
+def _sender_form(which: str | None) -> SenderProfileForm:
+    """The sender profile as stored, or as posted when it is the form sent."""
+    return SenderProfileForm(
+        formdata=request.form if which == "sender" else None,
+        prefix="sender",
+        data={**sender_profile.stored(), "seen": sender_profile.fingerprint()},
+    )
+
+
+def _save_sender(sender_form: SenderProfileForm):
+    """Save the posted sender profile (audited as a setting) and show the page again."""
+    sender_profile.save(sender_form.profile_data(), sender_form.seen.data)
+    flash(_("The sender profile has been saved. Supplier mail now shows it."), "success")
+    return redirect(url_for(".settings", _anchor="sender"))
+
+
 @bp.route("/settings", methods=["GET", "POST"])
 @access(read=SETTINGS_READERS, write=ADMINS)
 @fails_to(".settings")  # another admin saved first: their values are shown, with the reason
 def settings():
-    """Tier rules, re-check cadences and the schedule: kept in the database, audited."""
+    """Tier rules, re-check cadences, the schedule and the sender profile: audited settings."""
     which = request.form.get("which") if request.method == "POST" else None
     form, schedule_form = _settings_forms(which)
+    sender_form = _sender_form(which)
     saved = None
     if which == "rules" and form.validate_on_submit():
         saved = _save_rules(form)
     elif which == "schedule" and schedule_form.validate_on_submit():
         saved = _save_schedule(schedule_form)
-    return saved or render_template("admin/settings.html", form=form, schedule_form=schedule_form)
+    elif which == "sender" and sender_form.validate_on_submit():
+        saved = _save_sender(sender_form)
+    return saved or render_template(
+        "admin/settings.html", form=form, schedule_form=schedule_form, sender_form=sender_form
+    )
 
 
 @bp.route("/jobs")

@@ -15,7 +15,7 @@ from vendorrisk.services.register.evidence_requests import (
     EvidenceError,
     evidence_closed_reason,
     find_evidence_request,
-    parse_new_expiry,
+    parse_renewal,
     receive_evidence,
 )
 from vendorrisk.vocab import LOCALES
@@ -45,7 +45,7 @@ def _evidence_page(found, status: int = 200, error: str | None = None):
         attestation_label=attestation_name(attestation, g.portal_locale),
         supplier=supplier,
         error=error,
-        given=request.form.get("expires_on", "") if error else "",
+        given=request.form if error else {},
         max_size=files.human_size(current_app.config["MAX_UPLOAD_BYTES"]),
     ), status
 
@@ -73,12 +73,12 @@ def evidence_upload(token: str):
         return _evidence_page(found)
     audit.set_actor(audit.Actor(type="contact", label=found.email, ip=request.remote_addr))
     upload = request.files.get("file")
-    new_expiry = parse_new_expiry(request.form.get("expires_on", ""), clock.today())
+    renewal = parse_renewal(request.form, found.attestation, clock.today())
     if not upload or not upload.filename:
         raise EvidenceError(_("Choose the file to upload."))
     config = current_app.config
     stored = files.store(
         upload.stream, upload.filename, config["UPLOAD_DIR"], config["MAX_UPLOAD_BYTES"]
     )
-    receive_evidence(found, stored, new_expiry, clock.now())
+    receive_evidence(found, stored, renewal, clock.now())
     return render_template("portal/evidence_done.html", company=company_name(g.portal_locale))

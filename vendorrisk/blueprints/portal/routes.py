@@ -24,12 +24,14 @@ from vendorrisk.blueprints.portal import bp, device, limits
 from vendorrisk.blueprints.portal.forms import field_names, posted_answers
 from vendorrisk.catalog import catalog
 from vendorrisk.extensions import db, limiter
+from vendorrisk.i18n import current_locale
+from vendorrisk.mail.sender import sender
 from vendorrisk.models import AssessmentStatus, Clarification, Finding
 from vendorrisk.scoring.answers import is_visible
 from vendorrisk.services import audit, files
 from vendorrisk.services.assessments import portal
 from vendorrisk.services.assessments import workbook as excel
-from vendorrisk.services.assessments.lifecycle import progress_of, states_of
+from vendorrisk.services.assessments.lifecycle import progress_of
 from vendorrisk.services.review import clarifications, findings
 from vendorrisk.vocab import LOCALES
 
@@ -111,6 +113,22 @@ def _ended(invitation, reason: str):
         result=None,
         file_errors={},
     )
+
+
+@bp.context_processor
+def requester_context() -> dict:
+    """Every portal page names the requester (依頼元) in the supplier's language."""
+    return {"requester": sender(current_locale())}
+
+
+def _shown() -> dict:
+    """Progress over the questions shown, and the total this browser last showed when answers
+    (the contact's or a colleague's) have changed it since: a count never moves unexplained."""
+    progress = progress_of(g.assessment, g.template)
+    seen = session.get("portal_shown")
+    before = seen[1] if seen and seen[0] == g.assessment.id else progress.total
+    session["portal_shown"] = [g.assessment.id, progress.total]
+    return {"progress": progress, "changed_from": before if before != progress.total else None}
 
 
 @bp.after_request
@@ -244,8 +262,7 @@ def overview():
         "portal/overview.html",
         clarifications=g.assessment.clarifications,
         findings=findings.open_findings_for_portal(g.assessment),
-        progress=progress_of(g.assessment, g.template),
-        states=states_of(g.assessment),
+        **_shown(),
     )
 
 
@@ -262,7 +279,7 @@ def _neighbours(section):
     return (ids[i - 1] if i > 0 else None), (ids[i + 1] if i + 1 < len(ids) else None)
 
 
-def _render_section(section, result=None, file_errors=None, status=200):
+def _render_section(section, result=None, file_errors=None, status=200, kept=None):
     answers = {a.question_id: a for a in g.assessment.answers}
     values = {qid: a.value for qid, a in answers.items()}
     prev_id, next_id = _neighbours(section)
@@ -275,10 +292,12 @@ def _render_section(section, result=None, file_errors=None, status=200):
         names=field_names,
         result=result,
         file_errors=file_errors or {},
+        kept=kept or {},
         prev_id=prev_id,
         next_id=next_id,
         editable=_editable,
-        progress=progress_of(g.assessment, g.template),
+        triggers={q.show_if.question for q in g.template.questions if q.show_if},
+        **_shown(),
     ), status
 
 
@@ -335,19 +354,14 @@ def save_section(section_id: str):
     section = _section(section_id)
     if not g.assessment.is_open:
         return _frozen()
-    result = portal.save_answers(
-        g.assessment,
-        g.template,
-        posted_answers(request.form, list(section.questions)),
-        g.portal.contact_id,
-        clock.now(),
-    )
+    posted = posted_answers(request.form, list(section.questions))
+    result = portal.save_answers(g.assessment, g.template, posted, g.portal.contact_id, clock.now())
     _remove_files()
     file_errors = _store_uploads(section)
     if result.conflicts or result.errors or file_errors:
-        return _render_section(
-            section, result, file_errors, status=409 if result.conflicts else 422
-        )
+        kept = {qid: posted[qid] for qid in result.errors if qid in posted}  # shown to correct
+        status = 409 if result.conflicts else 422
+        return _render_section(section, result, file_errors, status=status, kept=kept)
     flash(_("Your answers have been saved."), "success")
     return redirect(_after_save(section, request.form.get("action", "save")))
 
@@ -379,10 +393,13 @@ def _autosaved(result, qid: str):
     if result.errors:
         return jsonify(status="invalid", message=result.errors[qid]), 422
     answer = next((a for a in g.assessment.answers if a.question_id == qid), None)
+    progress = progress_of(g.assessment, g.template)
     return jsonify(
         status="saved",
         version=result.versions.get(qid, answer.version if answer else 0),  # ours, not a later one
-        progress=progress_of(g.assessment, g.template).percent,
+        progress=progress.percent,
+        answered=progress.answered,
+        total=progress.total,  # of the questions shown, as the page's count says
     )
 
 
@@ -425,9 +442,7 @@ def download(file_id: int):
 @portal_only
 def review():
     return render_template(
-        "portal/submit.html",
-        missing=portal.missing(g.assessment, g.template),
-        progress=progress_of(g.assessment, g.template),
+        "portal/submit.html", missing=portal.missing(g.assessment, g.template), **_shown()
     )
 
 
@@ -438,9 +453,7 @@ def submit():
         return _frozen()
     missing = portal.missing(g.assessment, g.template)
     if missing:
-        return render_template(
-            "portal/submit.html", missing=missing, progress=progress_of(g.assessment, g.template)
-        ), 422
+        return render_template("portal/submit.html", missing=missing, **_shown()), 422
     portal.submit(g.assessment, g.template, g.portal, clock.now())
     return redirect(url_for(".done"))
 

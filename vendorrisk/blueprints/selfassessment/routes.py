@@ -18,7 +18,7 @@ from vendorrisk.blueprints.selfassessment.forms import (
     kpi_values,
 )
 from vendorrisk.i18n import current_locale
-from vendorrisk.i18n.labels import CHANGE_LABELS, CLAUSE_LABELS, ITEM_STATUS_LABELS
+from vendorrisk.i18n.labels import CHANGE_LABELS, CLAUSE_LABELS, ITEM_STATUS_LABELS, direction_title
 from vendorrisk.services.register import suppliers
 from vendorrisk.services.selfassessment import cycles, summary
 from vendorrisk.services.selfassessment.cycles import (
@@ -36,7 +36,7 @@ def _helpers():
     return {
         "status_label": lambda s: str(ITEM_STATUS_LABELS[s]) if s else _("Not answered"),
         "change_label": lambda c: str(CHANGE_LABELS[c]),
-        "directive_label": lambda n: _("Direction %(n)d", n=n),
+        "directive_label": direction_title,
         "KPIS": KPIS,
         "kpi_text": kpi_text,
         "clause_label": lambda c: str(CLAUSE_LABELS[c]),
@@ -124,7 +124,7 @@ def _directive_rows(template, scores) -> list[dict]:
     """The bar chart's rows: each directive's score, linking to its section."""
     return [
         {
-            "label": _("Direction %(n)d", n=section.questions[0].mapping.directive),
+            "label": direction_title(section.questions[0].mapping.directive),
             "value": scores.directives.get(section.questions[0].mapping.directive),
             "href": f"#{section.id}",
         }

@@ -16,7 +16,7 @@ from vendorrisk import clock
 from vendorrisk.catalog import Template
 from vendorrisk.errors import ServiceError
 from vendorrisk.extensions import db
-from vendorrisk.mail import messages
+from vendorrisk.mail import questionnaire
 from vendorrisk.models import (
     Answer,
     Assessment,
@@ -143,7 +143,7 @@ def invite(
     token = invitation.issue_token()
     db.session.add(invitation)
     db.session.flush()
-    messages.LINK_MAILS[kind](invitation, portal_link(token), template)
+    questionnaire.LINK_MAILS[kind](invitation, portal_link(token), template)
     return invitation
 
 
@@ -180,7 +180,7 @@ def extend(assessment: Assessment, template: Template, new_due: date, now: datet
     assessment.due_on = new_due
     for invitation in filter(_live, assessment.invitations):
         invitation.expires_at = invitation_expiry(new_due)
-        messages.due_extended(invitation, template)
+        questionnaire.due_extended(invitation, template)
 
 
 def cancel(assessment: Assessment, template: Template, now: datetime) -> None:
@@ -191,7 +191,7 @@ def cancel(assessment: Assessment, template: Template, now: datetime) -> None:
     assessment.cancelled_at = now
     for invitation in filter(_live, assessment.invitations):
         invitation.revoked_at = now
-        messages.cancelled(invitation, template)
+        questionnaire.cancelled(invitation, template)
 
 
 def states_of(assessment: Assessment) -> dict[str, AnswerState]:

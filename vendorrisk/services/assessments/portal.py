@@ -15,7 +15,7 @@ from vendorrisk.catalog import Question, Template
 from vendorrisk.catalog.types import AnswerError
 from vendorrisk.errors import ServiceError
 from vendorrisk.extensions import db
-from vendorrisk.mail import messages
+from vendorrisk.mail import messages, questionnaire
 from vendorrisk.models import (
     Answer,
     Assessment,
@@ -27,6 +27,7 @@ from vendorrisk.models import (
 from vendorrisk.scoring.answers import missing_for_submit
 from vendorrisk.services import audit, files
 from vendorrisk.services.assessments.lifecycle import invite, states_of
+from vendorrisk.services.register import proposals
 
 
 class PortalError(ServiceError):
@@ -299,8 +300,12 @@ def save_answers(
         question = template.question(qid)
         try:
             value = question.kind.normalize(question, item.value)
-        except AnswerError:
-            result.errors[qid] = str(_l("This answer is not valid for the question."))
+        except AnswerError as exc:  # a format's rule says why; otherwise one plain message
+            result.errors[qid] = (
+                str(exc)
+                if question.format
+                else str(_l("This answer is not valid for the question."))
+            )
             continue
         comment = (item.comment or "").strip()[:5000]
         answer = existing.get(qid)
@@ -390,7 +395,8 @@ def submit(
     assessment.status = AssessmentStatus.submitted
     assessment.submitted_at = now
     audit.record("submitted", assessment, summary=invitation.email)
-    messages.submitted(invitation, template)
+    proposals.propose_from_answers(assessment, now)  # stated attestations wait for review
+    questionnaire.submitted(invitation, template)
     owner = assessment.supplier.owner
     if owner is not None:
         messages.submitted_to_owner(assessment, template, owner)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import contains_eager, joinedload
 
 from vendorrisk.extensions import db
 from vendorrisk.jobs import JobResult
-from vendorrisk.mail import messages
+from vendorrisk.mail import messages, questionnaire
 from vendorrisk.models import (
     Attestation,
     Contact,
@@ -99,7 +99,7 @@ def _attestation_alerts(
         for contact in contacts:
             planned.append(
                 Planned(
-                    messages.evidence_request_key(attestation, days, contact),
+                    questionnaire.evidence_request_key(attestation, days, contact),
                     lambda c=contact, a=attestation, d=days: ask_for_evidence(a, c, d, today, now),
                 )
             )

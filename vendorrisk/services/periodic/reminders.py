@@ -1,5 +1,11 @@
 """The reminders job: contacts of open assessments are reminded before, on and after the due
-date; the owner is told of an overdue one, and the CISO users once it is overdue long enough."""
+date; the owner is told of an overdue one, and the CISO users once it is overdue long enough.
+
+Every reminder carries a new link in the same letter, so nobody has to dig for an old mail: the
+contact's earlier links stop working (as a resend does), and the letter says so. An overdue
+reminder asks, softly, for the answers by a new date: the next overdue reminder's day, never past
+the day the links stop working.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +17,10 @@ from sqlalchemy.orm import joinedload, selectinload
 from vendorrisk.catalog import Template, catalog
 from vendorrisk.extensions import db
 from vendorrisk.jobs import JobResult
-from vendorrisk.mail import messages
+from vendorrisk.mail import messages, questionnaire
 from vendorrisk.models import OPEN_STATUSES, Assessment, Invitation, Role, Supplier, User
 from vendorrisk.scoring.stages import Stage, escalation_due, reminder_stage
-from vendorrisk.services.assessments.lifecycle import invitation_expiry, resend
+from vendorrisk.services.assessments.lifecycle import invitation_expiry, portal_link
 from vendorrisk.services.periodic.expire_links import links_over
 from vendorrisk.services.periodic.planning import (
     Planned,
@@ -23,10 +29,7 @@ from vendorrisk.services.periodic.planning import (
     local_today,
     users_with_role,
 )
-from vendorrisk.services.periodic.settings import schedule_settings
-
-#: A reminder comes with a fresh link when the contact's link would stop working this soon.
-FRESH_LINK_WITHIN = timedelta(days=1)
+from vendorrisk.services.periodic.settings import ScheduleSettings, schedule_settings
 
 
 def _open_assessments(until: date) -> list[Assessment]:
@@ -66,7 +69,8 @@ def reminders(now: datetime) -> JobResult:
         opened_on = _opened_on(assessment)
         stage = reminder_stage(assessment.due_on, opened_on, today, settings)
         if stage is not None:
-            planned += _reminder_mails(assessment, template, stage, now, result)
+            soft_date = reply_by(assessment, today, settings)
+            planned += _reminder_mails(assessment, template, stage, now, soft_date, result)
         if escalation_due(assessment.due_on, opened_on, today, settings):
             cisos = users_with_role(Role.ciso) if cisos is None else cisos
             if not cisos:
@@ -81,20 +85,26 @@ def _reminder_mails(
     template: Template | None,
     stage: Stage,
     now: datetime,
+    reply_by: date,
     result: JobResult,
 ) -> list[Planned]:
-    """One reminder per contact (a contact with two links gets one), and the owner's."""
+    """One reminder per contact (a contact with two links gets one), and the owner's.
+
+    A link whose contact was deleted is not reminded: staff removed that person, and a new link
+    is only ever issued to a contact (as a resend is)."""
     planned: list[Planned] = []
     seen: set[str] = set()
     for invitation in assessment.invitations:
         contact = invitation.contact
-        if invitation.revoked_at is not None or (contact and contact.undeliverable_at):
+        if invitation.revoked_at is not None or contact is None or contact.undeliverable_at:
             continue
-        key = messages.reminder_key(invitation, stage)
+        key = questionnaire.reminder_key(invitation, stage)
         if key in seen:
             continue
         seen.add(key)
-        planned.append(Planned(key, lambda inv=invitation: _remind(inv, template, stage, now)))
+        planned.append(
+            Planned(key, lambda inv=invitation: _remind(inv, template, stage, now, reply_by))
+        )
     if not planned:
         result.skip(f"assessment #{assessment.id}: no contact with a working link to remind")
     owner = assessment.supplier.owner
@@ -115,22 +125,42 @@ def _reminder_mails(
     return planned
 
 
-def _needs_fresh_link(invitation: Invitation, now: datetime) -> bool:
-    """Its link stops working within a day while the assessment itself stays open longer."""
-    soon = now + FRESH_LINK_WITHIN
-    window = invitation_expiry(invitation.assessment.due_on)
-    return invitation.expires_at <= soon < window
+def reply_by(assessment: Assessment, today: date, settings: ScheduleSettings) -> date:
+    """The soft new date given once the due date is past (the overdue reminder, a colleague
+    added late): the next overdue reminder's day, or the last day the links work if earlier."""
+    last_day = local_day(invitation_expiry(assessment.due_on)) - timedelta(days=1)
+    return max(today, min(today + timedelta(days=settings.overdue_every_days), last_day))
 
 
-def _remind(invitation: Invitation, template: Template | None, stage: Stage, now: datetime):
-    """The reminder carries no link (links are not multiplied), unless the old one is ending."""
-    fresh = template is not None and invitation.contact is not None
-    fresh = fresh and _needs_fresh_link(invitation, now)
-    if fresh:
-        invitation = resend(invitation, template, now)  # its own mail carries the new link
-    elif invitation.expires_at <= now:
-        return None
-    return messages.reminder(invitation, template, stage, fresh)
+def _remind(
+    invitation: Invitation, template: Template | None, stage: Stage, now: datetime, reply_by: date
+):
+    """The reminder with a new link; the contact's earlier links stop working."""
+    if invitation_expiry(invitation.assessment.due_on) <= now:
+        return None  # no link could work any more: expire_links closes the assessment
+    fresh, link = _fresh_link(invitation, now)
+    return questionnaire.reminder(fresh, link, template, stage, reply_by)
+
+
+def _fresh_link(invitation: Invitation, now: datetime) -> tuple[Invitation, str]:
+    """A new link for the invitation's contact, as `lifecycle.resend` issues one but without its
+    own mail (the reminder carries it); every earlier link of the contact stops working."""
+    assessment, contact = invitation.assessment, invitation.contact
+    for old in assessment.invitations:
+        if old.contact_id == contact.id and old.revoked_at is None:
+            old.revoked_at = now
+    fresh = Invitation(
+        assessment=assessment,
+        contact=contact,
+        email=contact.email,
+        locale=invitation.locale,
+        created_at=now,
+        expires_at=invitation_expiry(assessment.due_on),
+    )
+    token = fresh.issue_token()
+    db.session.add(fresh)
+    db.session.flush()
+    return fresh, portal_link(token)
 
 
 def _contacts_reminded(assessment: Assessment, now: datetime) -> list[str]:

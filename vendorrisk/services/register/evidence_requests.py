@@ -1,5 +1,8 @@
 """Renewed evidence asked for by link: the expiry alert mails a contact a link that only takes
-the renewed certificate (or policy) and its new expiry date, and the owner is told when it comes.
+the renewed certificate (or policy), its new expiry date and (if it changed) its number, and the
+owner is told when it comes. What the contact sends is a proposal (services.register.proposals):
+the register changes only when staff accept it. The link works until the attestation's expiry
+plus the grace period, as renewed documents often arrive only in the last weeks.
 """
 
 from __future__ import annotations
@@ -14,13 +17,12 @@ from sqlalchemy.orm import joinedload
 from vendorrisk import clock
 from vendorrisk.errors import ServiceError
 from vendorrisk.extensions import db
-from vendorrisk.mail import messages
+from vendorrisk.mail import messages, questionnaire
 from vendorrisk.models import Attestation, Contact, EvidenceRequest, StoredFile, Supplier
+from vendorrisk.models.proposal import AttestationProposal
 from vendorrisk.services import audit
-from vendorrisk.services.register import suppliers
-
-#: How long an evidence request link works.
-EVIDENCE_LINK_DAYS = 60
+from vendorrisk.services.assessments.lifecycle import invitation_expiry
+from vendorrisk.services.register import proposals
 
 
 class EvidenceError(ServiceError):
@@ -41,10 +43,10 @@ def ask_for_evidence(
         email=contact.email,
         locale=contact.locale,
         created_at=now,
-        expires_at=now + timedelta(days=EVIDENCE_LINK_DAYS),
+        expires_at=link_expiry(attestation, now),
     )
     token = request.issue_token()
-    sent = messages.evidence_request(
+    sent = questionnaire.evidence_request(
         attestation, contact, days, today, evidence_link(token), request.expires_at
     )
     if sent is None:
@@ -54,6 +56,14 @@ def ask_for_evidence(
     db.session.add(request)
     db.session.flush()
     return request
+
+
+def link_expiry(attestation: Attestation, now: datetime) -> datetime:
+    """The end of the expiry day plus the grace period; a late alert's link gets the grace."""
+    grace = now + timedelta(days=current_app.config["PORTAL_GRACE_DAYS"])
+    if attestation.expires_on is None:
+        return grace
+    return max(invitation_expiry(attestation.expires_on), grace)
 
 
 def open_requests(attestation_id: int, contact_id: int | None, now: datetime):
@@ -90,22 +100,39 @@ def evidence_closed_reason(request: EvidenceRequest, now: datetime) -> str | Non
 
 
 def parse_new_expiry(raw: str, today: date) -> date:
-    """The new expiry date as typed: a real date in the future."""
+    """The new expiry date as typed: a real date in the future, and a plausible one."""
     try:
         day = date.fromisoformat((raw or "").strip())
     except ValueError:
         raise EvidenceError(gettext("Give the new expiry date.")) from None
     if day <= today:
         raise EvidenceError(gettext("The new expiry date must be in the future."))
+    if problem := proposals.date_problem("expires_on", day, today):
+        raise EvidenceError(problem)
     return day
 
 
-def receive_evidence(
-    request: EvidenceRequest, stored: StoredFile, new_expiry: date, now: datetime
-) -> bool:
-    """Record renewed evidence on the attestation and tell the owner; True if the expiry moved.
+def parse_renewal(form, attestation: Attestation, today: date) -> dict:
+    """The renewal as typed in the form: its new expiry date and, when given, its new number."""
+    fields: dict = {"expires_on": parse_new_expiry(form.get("expires_on", ""), today)}
+    raw = (form.get("identifier") or "").strip()
+    if raw:
+        try:
+            identifier = proposals.clean_identifier(attestation.kind, raw)
+        except ValueError as exc:
+            raise EvidenceError(str(exc)) from None
+        if identifier != attestation.identifier:
+            fields["identifier"] = identifier
+    return fields
 
-    The expiry only ever moves later: an earlier date is kept for the owner to look at.
+
+def receive_evidence(
+    request: EvidenceRequest, stored: StoredFile, fields: dict, now: datetime
+) -> AttestationProposal:
+    """Keep the renewed evidence as a proposal for staff to accept, and tell the owner.
+
+    Nothing changes on the attestation until then: a supplier-typed expiry is never a fact
+    unreviewed.
     """
     claimed = db.session.execute(
         sa.update(EvidenceRequest)
@@ -117,18 +144,14 @@ def receive_evidence(
         raise EvidenceError(gettext("The renewed evidence has already been sent with this link."))
     request.fulfilled_at, request.stored_file = now, stored
     attestation = request.attestation
-    previous = attestation.expires_on
-    suppliers.replace_file(attestation, "evidence", stored)
-    moved = previous is None or new_expiry > previous
-    if moved:
-        attestation.expires_on = new_expiry
+    proposal = proposals.propose_from_evidence(request, stored, fields, now)
     for other in open_requests(attestation.id, None, now):
         if other.id != request.id:
             other.expires_at = now  # the evidence is in: the other contacts' links close
     audit.record("evidence_received", attestation, summary=request.email)
     db.session.flush()
-    _tell_owner_received(request, stored, new_expiry, previous, moved, now)
-    return moved
+    _tell_owner_received(request, stored, fields["expires_on"], attestation.expires_on, now)
+    return proposal
 
 
 def _tell_owner_received(
@@ -136,10 +159,9 @@ def _tell_owner_received(
     stored: StoredFile,
     given: date,
     previous: date | None,
-    moved: bool,
     now: datetime,
 ) -> None:
     owner = request.attestation.supplier.owner
     if owner is None or not owner.active:
         return
-    messages.evidence_received(owner, request, stored, given, previous, moved, clock.local_day(now))
+    messages.evidence_received(owner, request, stored, given, previous, clock.local_day(now))

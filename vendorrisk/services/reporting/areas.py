@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import force_locale
 
 from vendorrisk.extensions import db
+from vendorrisk.i18n.labels import direction_title
 from vendorrisk.models import AREA_COLUMNS, AreaScore, Assessment, Supplier
 from vendorrisk.services.reporting import scope
 from vendorrisk.services.reporting.counts import live_in_scope, supplier_list
@@ -168,11 +170,15 @@ def heat_map(filters: Scope) -> HeatMap:
 
 
 def directive_titles(template: Any, lang: str) -> dict[str, str]:
-    """Directive number -> the title of its section ("d1".."d10") in a questionnaire template."""
+    """Directive number -> its staff-side title, for the directions the template covers.
+
+    Never the questionnaire's own section titles: those speak to the supplier (貴社の…).
+    """
     if template is None:
         return {}
-    return {
-        section.id[1:]: section.title.get(lang)
-        for section in template.sections
-        if section.id.startswith("d") and section.id[1:] in DIRECTIVES
-    }
+    with force_locale(lang):
+        return {
+            section.id[1:]: direction_title(section.id[1:])
+            for section in template.sections
+            if section.id.startswith("d") and section.id[1:] in DIRECTIVES
+        }

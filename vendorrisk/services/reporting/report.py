@@ -20,7 +20,14 @@ from openpyxl.utils import get_column_letter
 from vendorrisk import clock
 from vendorrisk.catalog import catalog
 from vendorrisk.extensions import db
-from vendorrisk.i18n.labels import CLAUSE_LABELS, COVERAGE_LABELS, label, level_name, tier_name
+from vendorrisk.i18n.labels import (
+    CLAUSE_LABELS,
+    COVERAGE_LABELS,
+    direction_title,
+    label,
+    level_name,
+    tier_name,
+)
 from vendorrisk.models import (
     Finding,
     Severity,
@@ -190,7 +197,7 @@ class Report:
         """The self-assessment's directive scores as bar_chart rows."""
         cycle_summary = self.selfassessment
         return [
-            {"label": gettext("Direction %(n)d", n=d.directive), "value": d.score}
+            {"label": direction_title(d.directive), "value": d.score}
             for d in (cycle_summary.directives if cycle_summary else ())
         ]
 

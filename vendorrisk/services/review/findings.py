@@ -1,20 +1,42 @@
 """Findings (指摘事項): suggested from the answers, raised by a reviewer, moved through their
-states, answered with the supplier's plan, or accepted as a residual risk by a CISO."""
+states, answered with the supplier's plan, or accepted as a residual risk by a CISO.
+
+The supplier hears of them: the result of the review lists them with a link to answer each
+(`tell_result`), and a finding resolved or accepted is told to the assessment's contacts.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import gettext
 
-from vendorrisk.catalog import Template
+from vendorrisk import clock
+from vendorrisk.catalog import Template, catalog
 from vendorrisk.extensions import db
-from vendorrisk.models import Assessment, Finding, FindingStatus, Severity, Supplier, User
+from vendorrisk.mail import follow_up
+from vendorrisk.models import (
+    Assessment,
+    AssessmentStatus,
+    Contact,
+    Finding,
+    FindingStatus,
+    Invitation,
+    Severity,
+    Supplier,
+    User,
+)
 from vendorrisk.scoring.scores import ScoreResult
-from vendorrisk.services.assessments.lifecycle import AssessmentError
-from vendorrisk.services.review.review import values_of
+from vendorrisk.services.assessments.lifecycle import (
+    AssessmentError,
+    invitation_expiry,
+    portal_link,
+)
+
+#: A link to answer findings lives at least this long (findings without a due date, or late).
+LINK_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -33,7 +55,7 @@ def suggested_findings(
             sa.select(Finding.question_id).where(Finding.assessment_id == assessment.id)
         )
     )
-    values = values_of(assessment)
+    values = {a.question_id: a.value for a in assessment.answers}
     out = [
         Suggestion(qid, Severity.high, "critical_no")
         for qid in result.critical_failures
@@ -81,6 +103,8 @@ def move_finding(finding: Finding, status: FindingStatus, now: datetime) -> None
     finding.resolved_at = now if status == FindingStatus.resolved else None
     if status == FindingStatus.open:
         finding.accepted_by_id, finding.accepted_reason, finding.accepted_until = None, "", None
+    if status == FindingStatus.resolved:
+        _tell_contacts(finding, follow_up.finding_resolved)
 
 
 def _finding_label(status: FindingStatus) -> str:
@@ -105,6 +129,7 @@ def accept_risk(finding: Finding, approver: User, reason: str, until: date, toda
         reason.strip(),
         until,
     )
+    _tell_contacts(finding, follow_up.finding_accepted)
 
 
 def supplier_plan(finding: Finding, plan: str, now: datetime) -> None:
@@ -128,3 +153,94 @@ def open_findings_for_portal(assessment: Assessment) -> list[Finding]:
             .order_by(Finding.id)
         )
     )
+
+
+# Telling the supplier
+
+
+def contacts_to_tell(assessment: Assessment) -> list[Invitation]:
+    """Each contact sent a link to the assessment whose address works, by their latest link
+    (its language and address are the ones the contact was written to)."""
+    latest: dict[int, Invitation] = {}
+    for invitation in assessment.invitations:
+        contact = invitation.contact
+        if contact is None or contact.undeliverable_at is not None:
+            continue
+        latest[contact.id] = invitation  # invitations are ordered by id
+    return list(latest.values())
+
+
+def link_until(findings: list[Finding], today: date) -> date:
+    """The last day a link to answer `findings` should work for: their latest due date, and
+    at least LINK_DAYS from today."""
+    days = [f.due_on for f in findings if f.due_on] + [today + timedelta(days=LINK_DAYS)]
+    return max(days)
+
+
+def new_link(
+    assessment: Assessment, contact: Contact, locale: str, now: datetime, until: date
+) -> tuple[Invitation, str]:
+    """A contact's own new link to the assessment, valid through `until` (plus the grace
+    period), carried by the caller's letter; the contact's earlier links to it stop working,
+    as a resend's do, and the new one lives at least as long as they would have."""
+    expires_at = invitation_expiry(until)
+    for old in assessment.invitations:
+        if old.contact_id == contact.id and old.revoked_at is None:
+            old.revoked_at = now
+            expires_at = max(expires_at, old.expires_at)
+    invitation = Invitation(
+        assessment=assessment,
+        contact=contact,
+        email=contact.email,
+        locale=locale,
+        created_at=now,
+        expires_at=expires_at,
+    )
+    token = invitation.issue_token()
+    db.session.add(invitation)
+    db.session.flush()
+    return invitation, portal_link(token)
+
+
+def tell_result(assessment: Assessment, template: Template | None, now: datetime) -> int:
+    """Mail each contact the completed review's result with the findings shown to the
+    supplier; while one awaits their plan, with a fresh link to answer (the portal opens on it).
+    Returns how many letters were queued."""
+    findings = visible_findings(assessment)
+    waiting = [f for f in findings if f.is_open]
+    until = link_until(waiting, clock.local_day(now))
+    sent = 0
+    for invitation in contacts_to_tell(assessment):
+        link = None
+        if waiting:
+            invitation, link = new_link(
+                assessment, invitation.contact, invitation.locale, now, until
+            )
+        if follow_up.result(invitation, assessment, template, findings, link) is not None:
+            sent += 1
+    return sent
+
+
+def visible_findings(assessment: Assessment) -> list[Finding]:
+    """The findings of the assessment shown to the supplier, open or not, oldest first."""
+    return list(
+        db.session.scalars(
+            sa.select(Finding)
+            .where(Finding.assessment_id == assessment.id, Finding.visible_to_supplier)
+            .order_by(Finding.id)
+        )
+    )
+
+
+def _tell_contacts(finding: Finding, letter) -> None:
+    """A short letter about `finding` to its assessment's contacts, once the supplier has had
+    the result (before that, they never heard of it)."""
+    assessment = finding.assessment
+    if not finding.visible_to_supplier or assessment is None:
+        return
+    if assessment.status != AssessmentStatus.completed:
+        return
+    db.session.flush()
+    template = catalog().get(assessment.template_id, assessment.template_version)
+    for invitation in contacts_to_tell(assessment):
+        letter(invitation, finding, template)

@@ -24,12 +24,13 @@ from vendorrisk.models import (
     Decision,
     User,
 )
-from vendorrisk.scoring.answers import needs_evidence
+from vendorrisk.scoring.answers import needs_evidence, visible_questions
 from vendorrisk.scoring.scores import ScoreResult, area_scores, score
 from vendorrisk.scoring.tiers import next_review
 from vendorrisk.services import audit
 from vendorrisk.services.assessments.lifecycle import AssessmentError, states_of
-from vendorrisk.services.review import clarifications, tiers
+from vendorrisk.services.register import proposals
+from vendorrisk.services.review import clarifications, findings, tiers
 
 
 def values_of(assessment: Assessment) -> dict:
@@ -63,6 +64,8 @@ class Flags:
     critical_failures: tuple[str, ...]
     missing_evidence: tuple[str, ...]
     expired_attestations: tuple[Attestation, ...]
+    #: (question id, why) for each stated date already past or implausible.
+    stated_dates: tuple[tuple[str, str], ...] = ()
 
 
 def flags(assessment: Assessment, template: Template, result: ScoreResult, today: date) -> Flags:
@@ -73,7 +76,21 @@ def flags(assessment: Assessment, template: Template, result: ScoreResult, today
         if needs_evidence(q, states.get(q.id)) and not states[q.id].has_files
     )
     expired = tuple(a for a in assessment.supplier.attestations if not a.valid_on(today))
-    return Flags(result.critical_failures, missing, expired)
+    return Flags(result.critical_failures, missing, expired, _stated_dates(template, states, today))
+
+
+def _stated_dates(template: Template, states: dict, today: date) -> tuple[tuple[str, str], ...]:
+    """Every date answer already past (an expiry) or implausible, with why."""
+    found = []
+    values = {qid: state.value for qid, state in states.items()}
+    for question in visible_questions(template, values):
+        state = states.get(question.id)
+        if question.type != "date" or state is None or not (day := proposals.as_date(state.value)):
+            continue
+        field = proposals.STATED_DATES.get(question.id, "")
+        if problem := proposals.stated_date_problem(field, day, today):
+            found.append((question.id, problem))
+    return tuple(found)
 
 
 def return_for_changes(
@@ -134,6 +151,7 @@ def complete(
     tiers.apply_tier_rules(supplier, rules, now)
     supplier.next_review_on = next_review(clock.today(), supplier.tier, rules)
     db.session.flush()
+    findings.tell_result(assessment, template, now)  # 評価結果のご連絡
     return result
 
 

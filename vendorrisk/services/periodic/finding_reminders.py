@@ -1,0 +1,164 @@
+"""The finding-reminders job: the contacts of a completed assessment are reminded of the
+findings shown to them that are still open, before their remediation due date and after it
+(with a soft new date), each time with a fresh link to the portal.
+
+Findings of one assessment due on the same day share one reminder per contact; a contact
+reminded of findings due on two days in one run gets one new link, used by both letters.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
+
+from vendorrisk.catalog import catalog
+from vendorrisk.extensions import db
+from vendorrisk.jobs import JobResult
+from vendorrisk.mail import follow_up
+from vendorrisk.models import Assessment, AssessmentStatus, Finding, Invitation
+from vendorrisk.services.periodic.planning import (
+    Planned,
+    carry_out,
+    local_day,
+    local_today,
+    not_offboarded,
+)
+from vendorrisk.services.review.findings import contacts_to_tell, link_until, new_link
+
+#: Reminders this many days before the remediation due date.
+BEFORE_DAYS = (7,)
+#: And this many days after it: the next day, then weekly up to four weeks.
+AFTER_DAYS = (1, 8, 15, 22)
+#: After the due date the contact is asked to answer within this many days (a soft new date).
+ANSWER_WITHIN_DAYS = 7
+#: A reminder missed (the scheduler was down) is still sent this many days late, no later.
+CATCH_UP_DAYS = 6
+
+
+@dataclass(frozen=True)
+class FindingStage:
+    """One reminder of a due date: "before" or "after" it by `days`, falling `on` a day."""
+
+    kind: str
+    days: int
+    on: date
+
+
+def finding_stage(due_on: date, told_on: date, today: date) -> FindingStage | None:
+    """The reminder due today for findings due on `due_on`: the latest stage on or before
+    today, at most CATCH_UP_DAYS old, and after the day the supplier was told of them."""
+    stages = [FindingStage("before", d, due_on - timedelta(days=d)) for d in BEFORE_DAYS]
+    stages += [FindingStage("after", d, due_on + timedelta(days=d)) for d in AFTER_DAYS]
+    passed = [s for s in stages if s.on <= today]
+    if not passed:
+        return None
+    stage = max(passed, key=lambda s: s.on)
+    if (today - stage.on).days > CATCH_UP_DAYS or stage.on <= told_on:
+        return None
+    return stage
+
+
+def answer_by(today: date) -> date:
+    """The soft new date after the due date: ANSWER_WITHIN_DAYS on, moved off a weekend."""
+    day = today + timedelta(days=ANSWER_WITHIN_DAYS)
+    return day + timedelta(days=7 - day.weekday()) if day.weekday() >= 5 else day
+
+
+def _due_findings(today: date) -> list[Finding]:
+    """Open findings shown to the supplier of a completed assessment, due within the window."""
+    earliest = today - timedelta(days=max(AFTER_DAYS) + CATCH_UP_DAYS)
+    latest = today + timedelta(days=max(BEFORE_DAYS))
+    return list(
+        db.session.scalars(
+            sa.select(Finding)
+            .join(Finding.assessment)
+            .join(Finding.supplier)
+            .where(
+                Finding.visible_to_supplier,
+                Finding.is_open,
+                Finding.due_on.between(earliest, latest),
+                Assessment.status == AssessmentStatus.completed,
+                not_offboarded(),
+            )
+            .order_by(Finding.assessment_id, Finding.due_on, Finding.id)
+            .options(
+                joinedload(Finding.assessment).joinedload(Assessment.supplier),
+                joinedload(Finding.assessment)
+                .selectinload(Assessment.invitations)
+                .joinedload(Invitation.contact),
+            )
+        )
+    )
+
+
+def _told_on(finding: Finding) -> date:
+    """The day the supplier heard of the finding: the result, or its raising if later."""
+    moments = [finding.assessment.completed_at, finding.created_at]
+    return max(local_day(m) for m in moments)
+
+
+def finding_reminders(now: datetime) -> JobResult:
+    """Remind the contacts of open findings before and after their due date, with a new link."""
+    today, result = local_today(now), JobResult()
+    groups: dict[tuple[int, date, FindingStage], list[Finding]] = defaultdict(list)
+    for finding in _due_findings(today):
+        stage = finding_stage(finding.due_on, _told_on(finding), today)
+        if stage is not None:
+            groups[(finding.assessment_id, finding.due_on, stage)].append(finding)
+    links: dict[tuple[int, int], tuple[Invitation, str]] = {}
+    planned: list[Planned] = []
+    for (_, due_on, stage), findings in groups.items():
+        planned += _reminders(findings, due_on, stage, today, now, links, result)
+    carry_out(planned, result)
+    return result
+
+
+def _reminders(
+    findings: list[Finding],
+    due_on: date,
+    stage: FindingStage,
+    today: date,
+    now: datetime,
+    links: dict[tuple[int, int], tuple[Invitation, str]],
+    result: JobResult,
+) -> list[Planned]:
+    """One reminder per contact of the findings' assessment, each planned by its key."""
+    assessment = findings[0].assessment
+    template = catalog().get(assessment.template_id, assessment.template_version)
+    soft = answer_by(today)
+    until = max(link_until(findings, today), soft)
+
+    def remind(latest: Invitation):
+        contact = latest.contact
+        if (assessment.id, contact.id) not in links:  # one new link per contact and run
+            links[(assessment.id, contact.id)] = new_link(
+                assessment, contact, latest.locale, now, until
+            )
+        invitation, link = links[(assessment.id, contact.id)]
+        return follow_up.finding_reminder(
+            invitation,
+            assessment,
+            template,
+            findings,
+            (stage.kind, stage.days),
+            due_on,
+            link,
+            soft,
+        )
+
+    recipients = contacts_to_tell(assessment)
+    if not recipients:
+        result.skip(f"assessment #{assessment.id}: no contact to remind of its findings")
+    return [
+        Planned(
+            follow_up.finding_reminder_key(
+                assessment, due_on, stage.kind, stage.days, latest.contact
+            ),
+            lambda latest=latest: remind(latest),
+        )
+        for latest in recipients
+    ]
