@@ -45,17 +45,18 @@ MESSAGES = {
         ),
     ),
 }
-#: What a supplier is told instead, where the staff wording would not fit (no role, no login).
+#: What a supplier is told instead, where the staff wording would not fit (no role, no login);
+#: it shows on every portal page, the renewed-evidence links' (/portal/e/...) among them.
 PORTAL_MESSAGES = {
     403: (
         _l("This page cannot be opened"),
-        _l("Please open the questionnaire again with the link in the email we sent you."),
+        _l("Please open the page again with the link in the email we sent you."),
     ),
     404: (
         _l("Not found"),
         _l(
-            "There is nothing at this address. Please open the questionnaire again with the "
-            "link in the email we sent you."
+            "There is nothing at this address. Please open the page again with the link in "
+            "the email we sent you."
         ),
     ),
 }

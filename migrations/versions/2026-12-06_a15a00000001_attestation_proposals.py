@@ -28,7 +28,7 @@ def upgrade():
     sa.Column('assessment_id', sa.Integer(), nullable=True),
     sa.Column('evidence_request_id', sa.Integer(), nullable=True),
     sa.Column('evidence_id', sa.Integer(), nullable=True),
-    sa.Column('status', sa.Enum('pending', 'accepted', 'rejected', name='proposal_status', native_enum=False, create_constraint=True), server_default='pending', nullable=False),
+    sa.Column('status', sa.Enum('pending', 'accepted', 'rejected', 'superseded', name='proposal_status', native_enum=False, create_constraint=True), server_default='pending', nullable=False),
     sa.Column('decided_by_id', sa.Integer(), nullable=True),
     sa.Column('decided_at', vendorrisk.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('reason', sa.Text(), server_default='', nullable=False),

@@ -329,6 +329,10 @@ def test_the_whole_correspondence_with_a_supplier(
         assert expiry == ISMS_EXPIRES  # still the register's own
         [renewal] = [p for p in pending if p.evidence_request_id is not None]
         assert renewal.fields == {"expires_on": NEW_EXPIRY.isoformat()}
+        # the answers' older statement of the same ISMS gives way to the renewed evidence
+        assert [p.id for p in pending if p.kind == AttestationKind.isms] == [renewal.id]
+        with app.app_context():
+            assert db.session.get(AttestationProposal, stated.id).status == "superseded"
 
     # ... and procurement accepts it on the proposal screen.
     with time_machine.travel(ACCEPTED, tick=False):
@@ -345,7 +349,7 @@ def test_the_whole_correspondence_with_a_supplier(
             app.config["WTF_CSRF_ENABLED"] = False
         expiry, pending = _isms(app)
         assert expiry == NEW_EXPIRY
-        assert [p.id for p in pending if p.kind == AttestationKind.isms] == [stated.id]
+        assert [p for p in pending if p.kind == AttestationKind.isms] == []
         with app.app_context():
             event = db.session.scalar(
                 sa.select(AuditEvent).where(AuditEvent.action == "proposal_accepted")

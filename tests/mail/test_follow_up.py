@@ -1,6 +1,7 @@
 """The letters after a review (mail/follow_up.py), in Japanese and English, compared with their
-expected files: the result with findings and without, a finding reminder before and after its
-due date, a finding resolved, a risk accepted, and a colleague added from the portal.
+expected files: the result with findings, without, and not approved; a finding reminder before
+and after its due date, a finding resolved, a risk accepted, and a colleague added from the
+portal while the questionnaire is open, while a reviewer's question awaits, and after the review.
 
 Each letter is queued with the same fixed records, sender profile and now; the queued row's
 recipient, subject, kind, dedupe key and text must equal tests/mail/expected/<kind>.<lang>.txt,
@@ -26,6 +27,8 @@ from vendorrisk.mail import follow_up
 from vendorrisk.models import (
     Assessment,
     AssessmentStatus,
+    Clarification,
+    ClarificationMessage,
     Contact,
     Decision,
     Finding,
@@ -74,6 +77,9 @@ TEXTS = {
         "インシデント発生時の報告義務を追加してください。",
         "plan": "2026年6月中旬までに、ログの保管期間を1年に変更する予定です。",
         "done": "ログの保管期間を1年に変更しました（設定画面の写しを添付済み）。",
+        "question": "バックアップの保管場所（社内・社外の別）をお教えください。",
+        "reason": "個人情報を取り扱う業務の再委託先について、"
+        "管理状況をご回答いただけませんでした。",
     },
     "en": {
         "note": "Please send us your remediation plans for findings 1 and 2 by 30 April 2026.",
@@ -84,6 +90,8 @@ TEXTS = {
         "to your contracts with subcontractors.",
         "plan": "We will keep logs for one year from mid-June 2026.",
         "done": "Logs are now kept for one year (a copy of the setting is attached).",
+        "question": "Where are your backups kept (on your premises or elsewhere)?",
+        "reason": "We could not see how subcontractors handling personal data are managed.",
     },
 }
 
@@ -192,6 +200,13 @@ def _result_without_findings(w: World):
     return follow_up.result(w.invitation, w.assessment, TEMPLATE, [], None)
 
 
+def _result_not_approved(w: World):
+    """Not approved, with one finding to remediate and one whose risk we accepted."""
+    w.assessment.decision, w.assessment.review_note = Decision.rejected, TEXTS[w.lang]["reason"]
+    w.f2.status, w.f2.accepted_until = FindingStatus.risk_accepted, date(2026, 9, 30)
+    return follow_up.result(w.invitation, w.assessment, TEMPLATE, [w.f1, w.f2], LINK)
+
+
 def _reminder_after(w: World):
     w.f1.status, w.f1.supplier_plan = FindingStatus.in_progress, TEXTS[w.lang]["plan"]
     stage = ("after", 1)
@@ -217,10 +232,33 @@ def _delegated(w: World):
     return follow_up.delegated(w.colleague_invitation, LINK, w.contact, TEMPLATE, [])
 
 
+def _delegated_clarification(w: World):
+    """Added while a reviewer's question awaits the supplier: the reply is asked for, not the
+    plans of findings raised before completion (the service passes them nonetheless)."""
+    w.assessment.status, w.assessment.completed_at = AssessmentStatus.submitted, None
+    w.assessment.decision, w.assessment.review_note = None, ""
+    clarification = Clarification(question_id="sup-prof-01", created_at=NOW)
+    clarification.messages.append(
+        ClarificationMessage(
+            author_type="reviewer",
+            author_label="suzuki@sample.co.jp",
+            body=TEXTS[w.lang]["question"],
+            created_at=NOW,
+        )
+    )
+    w.assessment.clarifications.append(clarification)
+    return follow_up.delegated(w.colleague_invitation, LINK, w.contact, TEMPLATE, [w.f1, w.f2])
+
+
+def _delegated_findings(w: World):
+    return follow_up.delegated(w.colleague_invitation, LINK, w.contact, TEMPLATE, [w.f1, w.f2])
+
+
 #: Each letter, as its service queues it.
 KINDS: dict[str, Callable[[World], object]] = {
     "result": lambda w: follow_up.result(w.invitation, w.assessment, TEMPLATE, [w.f1, w.f2], LINK),
     "result_no_findings": _result_without_findings,
+    "result_not_approved": _result_not_approved,
     "finding_reminder_before": lambda w: follow_up.finding_reminder(
         w.invitation,
         w.assessment,
@@ -235,6 +273,8 @@ KINDS: dict[str, Callable[[World], object]] = {
     "finding_resolved": _resolved,
     "finding_accepted": _accepted,
     "delegated": _delegated,
+    "delegated_clarification": _delegated_clarification,
+    "delegated_findings": _delegated_findings,
 }
 
 
@@ -280,3 +320,27 @@ def test_the_result_names_no_score_and_keeps_the_acceptance_reason_internal(app,
     ja = queued(app, "finding_accepted", "ja")["txt"]
     assert "代替の監視" not in ja
     assert "スコア" not in queued(app, "result", "ja")["txt"]
+
+
+def test_only_the_letters_own_links_are_made_clickable(app, fixed):
+    """The portal link and our announcement page are links in the HTML part; an address typed
+    by a supplier (here into a colleague's name) stays text."""
+    typed = "https://evil.example/login"
+    with in_app(app) as session:
+        world = build_world(session, "ja")
+        world.colleague.name = f"山田 太郎 {typed}"
+        _delegated(world)
+        [row] = session.scalars(sa.select(OutboxMessage)).all()
+        assert typed in row.body_text and typed in row.body_html
+        assert f'href="{typed}' not in row.body_html
+        assert f'href="{LINK}"' in row.body_html
+        assert f'href="{SENDER["announcement_url"]}"' in row.body_html
+
+
+def test_a_colleague_added_during_a_question_is_not_asked_for_plans(app, fixed):
+    """A reviewer's question awaits the supplier: the letter asks for the reply, and lists no
+    finding even when the service passes some (raised before the review completes)."""
+    for lang in ("ja", "en"):
+        text = queued(app, "delegated_clarification", lang)["txt"]
+        assert TEXTS[lang]["f1"] not in text and TEXTS[lang]["f2"] not in text
+        assert ("是正計画" if lang == "ja" else "remediation") not in text

@@ -38,6 +38,7 @@ from vendorrisk.models import (
     OutboxMessage,
     PasswordReset,
     Role,
+    SecurityActionLevel,
     Severity,
     StoredFile,
     Supplier,
@@ -336,3 +337,22 @@ def test_every_expected_file_belongs_to_a_mail_kind():
     names = {p.name for p in EXPECTED.iterdir() if p.is_file()}
     kinds = {f"{kind}.{lang}" for kind in [*KINDS, *FOLLOW_UP] for lang in ("ja", "en")}
     assert names == {f"{name}.{ending}" for name in kinds for ending in ("txt", "html")}
+
+
+@pytest.mark.parametrize(
+    ("lang", "asked", "never"),
+    [
+        ("ja", "更新後の宣言の内容がわかる書類", ("取得", "認定", "証明書")),
+        ("en", "a document showing the renewed declaration", ("certificate", "Certification:")),
+    ],
+)
+def test_a_security_action_renewal_is_asked_for_as_a_declaration(app, fixed, lang, asked, never):
+    """SECURITY ACTION is a self-declaration: nothing obtained, certified or certificated."""
+    with in_app(app) as session:
+        world = build_world(session, lang)
+        world.attestation.kind = AttestationKind.security_action
+        world.attestation.level = SecurityActionLevel.star2
+        KINDS["evidence_request"](world)
+        [row] = session.scalars(sa.select(OutboxMessage)).all()
+    assert asked in row.body_text
+    assert [word for word in never if word in row.body_text] == []

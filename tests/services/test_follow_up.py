@@ -127,6 +127,24 @@ def test_complete_queues_the_result_with_the_findings_and_a_working_link(app, su
     assert "アクセスログの保管期間が不足" in page
 
 
+def test_telling_the_result_again_leaves_the_links_already_sent_working(app, submitted):
+    """The letter is queued once per contact; a second call must not revoke the link that
+    letter carries while queueing nothing that would carry a new one."""
+    assessment_id, links, reviewer = submitted
+    _complete(app, assessment_id, reviewer)
+    with app.app_context():
+        token = _token_of(_mails("result")[0].body_text)
+        assessment = db.session.get(Assessment, assessment_id)
+        template = catalog().get(assessment.template_id, assessment.template_version)
+        assert (
+            finding_service.tell_result(assessment, template, COMPLETED + timedelta(hours=1)) == 0
+        )
+        db.session.commit()
+        assert len(_mails("result")) == 2
+        kept = portal.find_invitation(token)
+        assert kept is not None and kept.revoked_at is None
+
+
 def test_a_result_without_findings_thanks_and_carries_no_link(app, submitted):
     assessment_id, links, reviewer = submitted
     with app.app_context():

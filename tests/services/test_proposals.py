@@ -321,3 +321,84 @@ def test_a_past_expiry_answered_is_a_proposal_not_a_fact(app, register):
             )
             is None
         )
+
+
+# -- what a statement cannot do ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("typed", ["1E+400", "1e20", "-5", "NaN", "Infinity"])
+def test_an_impossible_coverage_limit_is_not_proposed_and_the_submit_goes_through(
+    app, register, typed
+):
+    """A number the register cannot hold (it used to end the supplier's submit in a 500)."""
+    supplier, contact, *_ = register
+    with _en(app):
+        _submit(supplier, contact, ANSWERS | {"sup-d9s-12": typed})
+        assert "coverage_limit_jpy" not in _proposals()["cyber_insurance"].fields
+
+
+def test_a_resubmission_that_no_longer_states_it_withdraws_the_proposal(app, register):
+    supplier, contact, *_ = register
+    with _en(app):
+        assessment = _submit(supplier, contact)
+        answer = next(a for a in assessment.answers if a.question_id == "sup-d9s-04")
+        answer.value = "no"  # no ISMS after all
+        assessment.status = "in_progress"
+        template = catalog().get("csm-v2-supplier", 1)
+        portal.submit(assessment, template, assessment.invitations[0], NOW)
+        db.session.commit()
+        assert "isms" not in _proposals()
+
+
+def test_a_newer_statement_supersedes_the_older_pending_one(app, register):
+    """Accepting the older one after the newer would put older values back in the register."""
+    supplier, contact, *_ = register
+    with _en(app):
+        _submit(supplier, contact)
+        older = _proposals()["isms"].id
+        _submit(supplier, contact, ANSWERS | {"sup-d9s-08": "2028-01-31"})
+        states = dict(db.session.execute(
+            sa.select(AttestationProposal.id, AttestationProposal.status)
+            .where(AttestationProposal.kind == "isms")
+        ).all())  # fmt: skip
+        assert states.pop(older) == ProposalStatus.superseded
+        assert list(states.values()) == [ProposalStatus.pending]
+        superseded = db.session.scalars(
+            sa.select(AuditEvent.object_id).where(AuditEvent.action == "proposal_superseded")
+        ).all()
+        assert older in superseded and len(superseded) == 3  # ISMS, insurance and SCS again
+        with pytest.raises(ProposalError, match="already been decided"):
+            proposals.accept(db.session.get(AttestationProposal, older), register[4], NOW)
+
+
+def test_of_two_decisions_at_once_only_the_first_counts(app, register):
+    """The second reviewer's copy still reads 'pending': the conditional UPDATE refuses it."""
+    supplier, contact, _, isms, reviewer = register
+    with _en(app):
+        _submit(supplier, contact)
+        stale = _proposals()["isms"]
+        # another reviewer rejects it first; this copy is not told (as in another process)
+        db.session.execute(
+            sa.update(AttestationProposal)
+            .where(AttestationProposal.id == stale.id)
+            .values(status=ProposalStatus.rejected, decided_at=NOW, reason="他の担当者")
+            .execution_options(synchronize_session=False)
+        )
+        assert stale.status == ProposalStatus.pending
+        with pytest.raises(ProposalError, match="already been decided"):
+            proposals.accept(stale, db.session.merge(reviewer), NOW)
+        assert stale.status == ProposalStatus.rejected and stale.reason == "他の担当者"
+        assert db.session.get(Attestation, isms.id).expires_on == date(2027, 1, 31)
+
+
+def test_a_text_longer_than_the_register_holds_cannot_be_accepted(app, register):
+    supplier, contact, _, _, reviewer = register
+    long_issuer = "保険会社" * 60  # 240 characters: the register holds 200
+    with _en(app):
+        _submit(supplier, contact, ANSWERS | {"sup-d9s-11": long_issuer})
+        proposal = _proposals()["cyber_insurance"]
+        assert any(
+            "longer than the register holds" in p for p in proposals.problems(proposal, TODAY)
+        )
+        with pytest.raises(ProposalError, match="longer than the register holds"):
+            proposals.accept(proposal, db.session.merge(reviewer), NOW)

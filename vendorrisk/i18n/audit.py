@@ -176,6 +176,8 @@ ACTION_LABELS = {
     "evidence_received": _l("Renewed evidence received"),
     "proposal_accepted": _l("Proposed change accepted"),
     "proposal_rejected": _l("Proposed change rejected"),
+    "proposal_superseded": _l("Proposed change superseded by a newer statement"),
+    "template_text_imported": _l("Official guideline text imported into a questionnaire"),
     "portal_finished": _l("Finished for now in the questionnaire"),
     "portal_link_renewed": _l("New questionnaire link sent"),
     "portal_open_refused": _l("Questionnaire link refused"),

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from vendorrisk.i18n import long_date
 from vendorrisk.i18n.later import N_, translated
 from vendorrisk.mail import letter
+from vendorrisk.models import AssessmentStatus
 
 if TYPE_CHECKING:
     from vendorrisk.catalog import Template
@@ -21,10 +22,6 @@ if TYPE_CHECKING:
 
 #: A finding's title in a subject is cut to this many characters.
 SUBJECT_TITLE = 40
-
-
-def _title(template: Template | None, assessment: Assessment, locale: str) -> str:
-    return template.title.get(locale) if template else assessment.template_id
 
 
 def _short(text: str) -> str:
@@ -50,9 +47,10 @@ def result(
     link: str | None,
 ) -> OutboxMessage | None:
     """The decision in words the supplier can act on, the findings that concern them and, while
-    one awaits their plan, a link to answer each (once per assessment and contact)."""
-    locale, due = to.locale, _earliest_due(findings)
-    if findings and due:
+    one awaits their plan, a link to answer each (once per assessment and contact). The subject
+    asks for remediation by the earliest due date of the findings still open."""
+    locale, due = to.locale, _earliest_due([f for f in findings if f.is_open])
+    if due:
         subject = translated(
             locale,
             N_("Security assessment results and request for remediation (by %(date)s)"),
@@ -69,7 +67,7 @@ def result(
         dedupe_key=result_key(assessment, to.contact),
         assessment_id=assessment.id,
         assessment=assessment,
-        title=_title(template, assessment, locale),
+        title=letter.title(template, assessment, locale),
         decision=assessment.decision.value if assessment.decision else "",
         note=assessment.review_note,
         findings=findings,
@@ -118,7 +116,7 @@ def finding_reminder(
         dedupe_key=finding_reminder_key(assessment, due_on, kind, days, to.contact),
         assessment_id=assessment.id,
         assessment=assessment,
-        title=_title(template, assessment, locale),
+        title=letter.title(template, assessment, locale),
         findings=findings,
         stage=kind,
         due_on=due_on,
@@ -187,7 +185,7 @@ def _finding_letter(
         dedupe_key=key,
         assessment_id=assessment.id,
         assessment=assessment,
-        title=_title(template, assessment, locale),
+        title=letter.title(template, assessment, locale),
         finding=finding,
     )
 
@@ -199,6 +197,28 @@ def delegated_key(invitation: Invitation) -> str:
     return f"delegated:{invitation.id}"
 
 
+#: The subject of the letter to a colleague added from the portal, by what they are asked for.
+DELEGATED_SUBJECTS = {
+    "answers": N_("You have been added as a contact for our security questionnaire (due %(date)s)"),
+    "clarification": N_(
+        "You have been added as a contact: our question about your answers to the security"
+        " questionnaire"
+    ),
+    "findings": N_("You have been added as a contact for our security assessment findings"),
+}
+
+
+def delegated_purpose(assessment: Assessment) -> str:
+    """What a colleague added now is asked for: the answers while the questionnaire is open,
+    a reply while a reviewer's question awaits the supplier, else the remediation plans."""
+    if assessment.is_open:
+        return "answers"
+    waiting = any(c.awaiting_supplier for c in assessment.clarifications)
+    if assessment.status == AssessmentStatus.submitted and waiting:
+        return "clarification"
+    return "findings"
+
+
 def delegated(
     to: Invitation,
     link: str,
@@ -208,31 +228,26 @@ def delegated(
     reply_by: date | None = None,
 ) -> OutboxMessage | None:
     """Tell the colleague who added them and what is asked, with their own link (once per
-    link). While the questionnaire is open it asks for the answers by the due date, or by the
-    soft new date `reply_by` once that is past; after the review, for the remediation plans of
-    `findings`."""
+    link): while the questionnaire is open, the answers by the due date (or by the soft new
+    date `reply_by` once that is past); while a reviewer's question awaits the supplier, a
+    reply to it; after the review, the remediation plans of `findings`."""
     assessment, locale = to.assessment, to.locale
-    open_ = assessment.is_open
-    due = (reply_by or assessment.due_on) if open_ else _earliest_due(findings)
-    if open_:
-        subject = N_(
-            "You have been added as a contact for our security questionnaire (due %(date)s)"
-        )
-    else:
-        subject = N_("You have been added as a contact for our security assessment findings")
+    purpose = delegated_purpose(assessment)
+    findings = findings if purpose == "findings" else []
+    due = (reply_by or assessment.due_on) if purpose == "answers" else _earliest_due(findings)
     return letter.send(
         "delegated",
         to=to,
         supplier=assessment.supplier,
-        subject=translated(locale, subject, date=long_date(due, locale)),
+        subject=translated(locale, DELEGATED_SUBJECTS[purpose], date=long_date(due, locale)),
         kind="delegated",
         dedupe_key=delegated_key(to),
         assessment_id=assessment.id,
         assessment=assessment,
-        title=_title(template, assessment, locale),
+        title=letter.title(template, assessment, locale),
         by=by,
-        questionnaire_open=open_,
-        reply_by=reply_by,
+        purpose=purpose,
+        reply_by=reply_by if purpose == "answers" else None,
         findings=findings,
         link=link,
     )

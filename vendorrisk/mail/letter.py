@@ -4,13 +4,14 @@ how to check that the mail is genuine, closing and signature; 【company】 befo
 
 Each kind of letter is one reviewable template a language, ``mail/supplier/<name>.<locale>.txt``,
 extending ``mail/supplier/base.<locale>.txt``. The HTML part is the same text, set as paragraphs
-with its links made clickable (`as_html`), so the two parts never say different things. Dates in
-prose use the `longdate` filter (2027年1月4日（月） / Monday, 4 January 2027).
+with the letter's own links made clickable (`as_html`), so the two parts never say different
+things. Dates in prose use the `longdate` filter (2027年1月4日（月） / Monday, 4 January 2027).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from flask import render_template
@@ -22,10 +23,16 @@ from vendorrisk.mail.sender import Sender, sender
 from vendorrisk.vocab import Locale
 
 if TYPE_CHECKING:
-    from vendorrisk.models import Contact, Invitation, OutboxMessage, Supplier
+    from vendorrisk.catalog import Template
+    from vendorrisk.models import Assessment, Contact, Invitation, OutboxMessage, Supplier
 
-#: A link in a letter's text, made clickable in its HTML part.
+#: Something in a letter's text that reads as a link; only the letter's own are made clickable.
 URL = re.compile(r"https?://[^\s<>\"）」]+")
+
+
+def title(template: Template | None, assessment: Assessment, locale: str) -> str:
+    """The questionnaire's title in `locale`, or its id when the template is gone."""
+    return template.title.get(locale) if template else assessment.template_id
 
 
 def addressee(supplier: Supplier | None, contact: Contact | None, locale: str) -> list[str]:
@@ -51,14 +58,19 @@ def subject_line(sender_: Sender, subject: str, locale: str) -> str:
     return f"【{sender_.company}】{subject}"
 
 
-def as_html(text: str, locale: str) -> str:
-    """The text part as HTML: a paragraph per blank-line block, line breaks kept, links live."""
+def as_html(text: str, locale: str, links: Iterable[str | None] = ()) -> str:
+    """The text part as HTML: a paragraph per blank-line block, line breaks kept, and `links`
+    (the letter's own: its portal link, our announcement page) made clickable. Any other
+    address stays text: it may come from what a supplier typed (a name, a department)."""
+    ours = {link for link in links if link}
 
     def paragraph(block: str) -> str:
         lines = []
         for line in block.split("\n"):
             parts, last = [], 0
             for match in URL.finditer(line):
+                if match.group(0) not in ours:
+                    continue
                 parts.append(escape(line[last : match.start()]))
                 parts.append(Markup('<a href="{0}">{0}</a>').format(match.group(0)))
                 last = match.end()
@@ -75,10 +87,13 @@ def as_html(text: str, locale: str) -> str:
 
 
 def compose(name: str, locale: str, **context: Any) -> tuple[str, str]:
-    """The letter's text and HTML parts in its language."""
+    """The letter's text and HTML parts in its language; its `link` and the `sender`'s
+    announcement page are the links made clickable."""
+    who = context.get("sender")
+    links = (context.get("link"), who.announcement_url if who else None)
     with force_locale(locale):
         text = render_template(f"mail/supplier/{name}.{locale}.txt", locale=locale, **context)
-        html = as_html(text, locale)
+        html = as_html(text, locale, links)
     return text, html
 
 

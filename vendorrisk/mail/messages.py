@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from vendorrisk.i18n.later import N_, attestation_name, company_name, translated
-from vendorrisk.mail import outbox
+from vendorrisk.mail import letter, outbox
 from vendorrisk.mail.questionnaire import attestation_stage
 
 if TYPE_CHECKING:
@@ -94,10 +94,6 @@ def clarification_answered(clarification: Clarification, reviewer: User) -> Outb
 # in the outbox at once and send only the new ones; the mail itself uses the same key.
 
 
-def _title(template: Template | None, assessment: Assessment, locale: str) -> str:
-    return template.title.get(locale) if template else assessment.template_id
-
-
 def _to_user(user: User, name: str, key: str, subject: Callable[[str], str], **context: Any):
     """Mail one of our users in their language (Japanese unless they chose English)."""
     locale = user.locale or "ja"
@@ -123,7 +119,7 @@ def _about_assessment(message: str, assessment: Assessment, template: Template |
             locale,
             message,
             supplier=assessment.supplier.name_for(locale),
-            title=_title(template, assessment, locale),
+            title=letter.title(template, assessment, locale),
         )
 
     return subject

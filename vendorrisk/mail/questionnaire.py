@@ -26,12 +26,8 @@ from vendorrisk.vocab import Locale
 
 if TYPE_CHECKING:
     from vendorrisk.catalog import Template
-    from vendorrisk.models import Assessment, Attestation, Contact, Invitation, OutboxMessage
+    from vendorrisk.models import Attestation, Contact, Invitation, OutboxMessage
     from vendorrisk.scoring.stages import Stage
-
-
-def _title(template: Template | None, assessment: Assessment, locale: str) -> str:
-    return template.title.get(locale) if template else assessment.template_id
 
 
 def subject_date(day: date, locale: str) -> str:
@@ -93,7 +89,7 @@ def _link_letter(invitation: Invitation, link: str, template: Template, kind: st
         dedupe_key=f"invitation:{invitation.id}",
         assessment_id=assessment.id,
         assessment=assessment,
-        title=_title(template, assessment, locale),
+        title=letter.title(template, assessment, locale),
         link=link,
         today=clock.today(),
     )
@@ -147,7 +143,7 @@ def _notice(
         dedupe_key=f"{key}:{assessment.id}:{invitation.id}",
         assessment_id=assessment.id,
         assessment=assessment,
-        title=_title(template, assessment, invitation.locale),
+        title=letter.title(template, assessment, invitation.locale),
         **context,
     )
 
@@ -226,7 +222,7 @@ def reminder(
         dedupe_key=reminder_key(invitation, stage),
         assessment_id=assessment.id,
         assessment=assessment,
-        title=_title(template, assessment, locale),
+        title=letter.title(template, assessment, locale),
         stage=stage.kind,
         reply_by=reply_by,
         link=link,

@@ -24,6 +24,8 @@ class ProposalStatus(enum.StrEnum):
     pending = "pending"
     accepted = "accepted"
     rejected = "rejected"
+    #: Closed by a newer statement of the same kind from the same supplier, never decided.
+    superseded = "superseded"
 
 
 class AttestationProposal(db.Model):

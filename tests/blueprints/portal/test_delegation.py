@@ -140,6 +140,52 @@ def test_ones_own_address_is_refused(app):
     assert "ご自身のメールアドレスが入力されています" in response.get_data(as_text=True)
 
 
+def test_ones_own_contact_is_refused_after_its_address_changed(app):
+    """The register's address was corrected after the link went out: typing the new one is
+    still the contact's own (their links would otherwise be revoked under them)."""
+    inviter_id = _seed(app)
+    with app.app_context():
+        db.session.get(Contact, inviter_id).email = "hanako.sato@example.jp"
+        db.session.commit()
+    client = _open(app)
+    response = client.post(
+        "/portal/q/delegate", data=COLLEAGUE | {"email": "hanako.sato@example.jp"}
+    )
+    assert response.status_code == 422
+    assert "ご自身のメールアドレスが入力されています" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == 0
+
+
+@pytest.mark.parametrize(
+    ("field", "typed"),
+    [
+        ("name", "山田 https://evil.example/login"),
+        ("department", "情報システム部\n至急 www.evil.example にログイン"),
+        ("job_title", "主任\r\nBcc: x@example.jp"),
+    ],
+)
+def test_a_web_address_or_line_break_in_a_name_is_refused(app, field, typed):
+    """What the contact types is printed in mail we sign: never a link or a new paragraph."""
+    _seed(app)
+    client = _open(app, "en")
+    response = client.post("/portal/q/delegate", data=COLLEAGUE | {field: typed})
+    assert response.status_code == 422
+    assert "without a web address or line breaks" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Contact)) == 1
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == 0
+
+
+def test_spaces_in_a_name_are_made_one(app):
+    _seed(app)
+    client = _open(app)
+    client.post("/portal/q/delegate", data=COLLEAGUE | {"name": "  山田　　太郎 "})
+    with app.app_context():
+        added = db.session.scalar(sa.select(Contact).where(Contact.email == "yamada@example.jp"))
+        assert added.name == "山田 太郎"
+
+
 @pytest.fixture
 def guarded(tmp_path_factory) -> Iterator[Flask]:
     with strict_app(tmp_path_factory, WTF_CSRF_ENABLED=True) as strict:

@@ -130,7 +130,7 @@ def test_an_unknown_link_is_a_404_with_the_requester(app, link):
     assert response.status_code == 404
     html = response.get_data(as_text=True)
     assert "Sample Trading Co., Ltd." in html and "03-1234-5678" in html
-    assert "open the questionnaire again with the link in the email" in html
+    assert "open the page again with the link in the email" in html
     _has_no_staff_link(html)
 
 

@@ -10,12 +10,13 @@ from wtforms.validators import DataRequired, Email, Length
 
 from vendorrisk import clock
 from vendorrisk.access import portal_only
+from vendorrisk.blueprints.common.forms import name_like, one_line
 from vendorrisk.blueprints.common.unit_of_work import fails_to
 from vendorrisk.blueprints.portal import bp, limits
 from vendorrisk.blueprints.portal.routes import rate_limit
 from vendorrisk.extensions import limiter
 from vendorrisk.i18n import choices
-from vendorrisk.i18n.later import company_name
+from vendorrisk.mail.sender import sender
 from vendorrisk.services.assessments.delegation import Colleague, delegate
 from vendorrisk.vocab import Locale
 
@@ -24,7 +25,9 @@ DELEGATION_RATE_LIMIT = "5/hour;20/day"
 
 
 class DelegateForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    name = StringField(
+        _l("Name"), validators=[DataRequired(), Length(max=200), name_like], filters=[one_line]
+    )
     email = EmailField(
         _l("Email address"),
         validators=[
@@ -37,8 +40,12 @@ class DelegateForm(FlaskForm):
         ],
         filters=[lambda v: v.strip().lower() if v else v],
     )
-    department = StringField(_l("Department"), validators=[Length(max=200)])
-    job_title = StringField(_l("Job title"), validators=[Length(max=200)])
+    department = StringField(
+        _l("Department"), validators=[Length(max=200), name_like], filters=[one_line]
+    )
+    job_title = StringField(
+        _l("Job title"), validators=[Length(max=200), name_like], filters=[one_line]
+    )
     locale = SelectField(_l("Language for emails and the questionnaire"), choices=choices(Locale))
     submit = SubmitField(_l("Add and send the link"))
 
@@ -48,7 +55,7 @@ class DelegateForm(FlaskForm):
 
 
 def _page(form: DelegateForm, status: int = 200):
-    company = company_name(g.get("portal_locale") or g.portal.locale)
+    company = sender(g.get("portal_locale") or g.portal.locale).company  # as 依頼元 says
     return render_template("portal/delegate.html", form=form, company=company), status
 
 

@@ -11,6 +11,7 @@ from wtforms.validators import Length
 
 from vendorrisk import clock
 from vendorrisk.access import READERS, REGISTER_EDITORS, access
+from vendorrisk.blueprints.common.forms import flash_errors
 from vendorrisk.blueprints.common.unit_of_work import fails_to
 from vendorrisk.blueprints.suppliers import bp
 from vendorrisk.extensions import db
@@ -103,6 +104,8 @@ def accept_proposal(supplier_id: int, proposal_id: int):
     if form.validate_on_submit():
         proposals.accept(proposal, current_user, clock.now())
         flash(_("The proposal has been accepted and the register updated."), "success")
+    else:
+        flash_errors(form)
     return _back(form, supplier_id)
 
 
@@ -114,4 +117,6 @@ def reject_proposal(supplier_id: int, proposal_id: int):
     if form.validate_on_submit():
         proposals.reject(proposal, form.reason.data or "", current_user, clock.now())
         flash(_("The proposal has been rejected; the register is unchanged."), "success")
+    else:
+        flash_errors(form)
     return _back(form, supplier_id)

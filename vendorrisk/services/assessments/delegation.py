@@ -17,7 +17,7 @@ from vendorrisk.catalog import Template
 from vendorrisk.errors import ServiceError
 from vendorrisk.extensions import db
 from vendorrisk.mail import follow_up
-from vendorrisk.models import Contact, Invitation
+from vendorrisk.models import AssessmentStatus, Contact, Invitation
 from vendorrisk.services import audit
 from vendorrisk.services.periodic.reminders import reply_by
 from vendorrisk.services.periodic.settings import schedule_settings
@@ -45,17 +45,20 @@ def delegate(
     """Add `colleague` as a contact of the supplier (or take the contact with that address),
     give them their own link to the assessment and mail it; returns their new invitation."""
     email = colleague.email.strip().lower()
-    if email == invitation.email.strip().lower():
-        raise DelegationError(_l("This is your own address. Please enter your colleague's."))
     assessment = invitation.assessment
     contact = _contact(assessment.supplier_id, email)
+    own = contact is not None and contact.id == invitation.contact_id
+    if own or email == invitation.email.strip().lower():
+        raise DelegationError(_l("This is your own address. Please enter your colleague's."))
     if contact is None:
         contact = _new_contact(invitation, colleague, email, now)
     elif contact.undeliverable_at is not None:
         raise DelegationError(
             _l("Mail to this address could not be delivered before. Please check the address.")
         )
-    findings = [] if assessment.is_open else open_findings_for_portal(assessment)
+    # The findings are the supplier's to see once the review is complete (the result told them).
+    completed = assessment.status == AssessmentStatus.completed
+    findings = open_findings_for_portal(assessment) if completed else []
     until = assessment.due_on if assessment.is_open else link_until(findings, clock.local_day(now))
     added, link = new_link(assessment, contact, colleague.locale, now, until)
     added.expires_at = max(added.expires_at, invitation.expires_at)  # as long as the inviter's

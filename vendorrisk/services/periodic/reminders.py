@@ -20,7 +20,7 @@ from vendorrisk.jobs import JobResult
 from vendorrisk.mail import messages, questionnaire
 from vendorrisk.models import OPEN_STATUSES, Assessment, Invitation, Role, Supplier, User
 from vendorrisk.scoring.stages import Stage, escalation_due, reminder_stage
-from vendorrisk.services.assessments.lifecycle import invitation_expiry, portal_link
+from vendorrisk.services.assessments.lifecycle import invitation_expiry
 from vendorrisk.services.periodic.expire_links import links_over
 from vendorrisk.services.periodic.planning import (
     Planned,
@@ -30,6 +30,7 @@ from vendorrisk.services.periodic.planning import (
     users_with_role,
 )
 from vendorrisk.services.periodic.settings import ScheduleSettings, schedule_settings
+from vendorrisk.services.review.findings import new_link
 
 
 def _open_assessments(until: date) -> list[Assessment]:
@@ -138,29 +139,9 @@ def _remind(
     """The reminder with a new link; the contact's earlier links stop working."""
     if invitation_expiry(invitation.assessment.due_on) <= now:
         return None  # no link could work any more: expire_links closes the assessment
-    fresh, link = _fresh_link(invitation, now)
-    return questionnaire.reminder(fresh, link, template, stage, reply_by)
-
-
-def _fresh_link(invitation: Invitation, now: datetime) -> tuple[Invitation, str]:
-    """A new link for the invitation's contact, as `lifecycle.resend` issues one but without its
-    own mail (the reminder carries it); every earlier link of the contact stops working."""
     assessment, contact = invitation.assessment, invitation.contact
-    for old in assessment.invitations:
-        if old.contact_id == contact.id and old.revoked_at is None:
-            old.revoked_at = now
-    fresh = Invitation(
-        assessment=assessment,
-        contact=contact,
-        email=contact.email,
-        locale=invitation.locale,
-        created_at=now,
-        expires_at=invitation_expiry(assessment.due_on),
-    )
-    token = fresh.issue_token()
-    db.session.add(fresh)
-    db.session.flush()
-    return fresh, portal_link(token)
+    fresh, link = new_link(assessment, contact, invitation.locale, now, assessment.due_on)
+    return questionnaire.reminder(fresh, link, template, stage, reply_by)
 
 
 def _contacts_reminded(assessment: Assessment, now: datetime) -> list[str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import sqlalchemy as sa
@@ -122,6 +123,13 @@ STATED_DATES = {
     if field in ("issued_on", "expires_on")
 }
 
+#: The largest coverage limit a statement may propose (JPY, exclusive).
+MAX_COVERAGE_JPY = 10**15
+#: The register's text columns of bounded length: a longer statement cannot be accepted as is.
+MAX_LENGTHS = {
+    field: Attestation.__table__.c[field].type.length for field in ("identifier", "issuer")
+}
+
 #: How each register field reads to staff.
 FIELD_LABELS = {
     "level": _l("Level"),
@@ -143,9 +151,11 @@ def _stated_value(field: str, value: Any) -> Any:
         return day.isoformat() if day else None
     if field == "coverage_limit_jpy":
         try:
-            return int(float(value)) if float(value) > 0 else None
-        except (TypeError, ValueError):
+            amount = Decimal(str(value))
+        except (InvalidOperation, ValueError):
             return None
+        # Finite, positive and below a thousand trillion yen: what the register's column holds.
+        return int(amount) if amount.is_finite() and 0 < amount < MAX_COVERAGE_JPY else None
     return str(value).strip() or None
 
 
@@ -189,10 +199,12 @@ def propose_from_answers(assessment: Assessment, now: datetime) -> list[Attestat
     supplier = assessment.supplier
     made = []
     for stated in STATED:
+        pending = _pending_of(assessment.id, stated.kind)
         if answers.get(stated.gate) not in stated.held:
+            if pending is not None:
+                db.session.delete(pending)  # the resubmission no longer states it
             continue
         changed = _differences(stated, answers, supplier)
-        pending = _pending_of(assessment.id, stated.kind)
         if pending is not None:
             pending.fields = changed
         elif changed:
@@ -206,6 +218,7 @@ def propose_from_answers(assessment: Assessment, now: datetime) -> list[Attestat
                 created_at=now,
             )
             db.session.add(pending)
+            _supersede(pending, now)
         if pending is not None and changed:
             made.append(pending)
         elif pending is not None:
@@ -239,31 +252,60 @@ def propose_from_evidence(
         created_at=now,
     )
     db.session.add(proposal)
+    _supersede(proposal, now)
     db.session.flush()
     return proposal
+
+
+def _supersede(newer: AttestationProposal, now: datetime) -> None:
+    """Close the supplier's older pending proposals of the same kind: accepting one of them
+    after the newer statement would put older values back in the register."""
+    db.session.flush()
+    older = db.session.scalars(
+        sa.select(AttestationProposal).where(
+            AttestationProposal.supplier_id == newer.supplier_id,
+            AttestationProposal.kind == newer.kind,
+            AttestationProposal.status == ProposalStatus.pending,
+            AttestationProposal.id != newer.id,
+        )
+    ).all()
+    for proposal in older:
+        proposal.status, proposal.decided_at = ProposalStatus.superseded, now
+        audit.record("proposal_superseded", proposal, summary=f"#{newer.id}")
 
 
 # -- deciding ----------------------------------------------------------------------------------
 
 
-def _require_pending(proposal: AttestationProposal) -> None:
-    if not proposal.is_pending:
-        raise ProposalError(gettext("This proposal has already been decided."))
-
-
 def _decide(proposal: AttestationProposal, status: ProposalStatus, user: User, now: datetime):
+    """Claim the decision: one conditional UPDATE, so of two people deciding at once (or one
+    accepting while another rejects) only the first changes anything; the other is told."""
+    claimed = db.session.execute(
+        sa.update(AttestationProposal)
+        .where(
+            AttestationProposal.id == proposal.id,
+            AttestationProposal.status == ProposalStatus.pending,
+        )
+        .values(status=status, decided_by_id=user.id, decided_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        db.session.refresh(proposal)
+        raise ProposalError(gettext("This proposal has already been decided."))
     proposal.status, proposal.decided_by_id, proposal.decided_at = status, user.id, now
 
 
 def accept(proposal: AttestationProposal, user: User, now: datetime) -> None:
     """Apply the proposal to the register (audited), then run the tier rules again."""
-    _require_pending(proposal)
+    too_long = _too_long(proposal)
+    if too_long:
+        raise ProposalError(too_long[0])
+    _decide(proposal, ProposalStatus.accepted, user, now)
     supplier = proposal.supplier
     if proposal.kind == SCS:
         _apply_scs(supplier, proposal.fields)
     else:
         _apply_attestation(proposal)
-    _decide(proposal, ProposalStatus.accepted, user, now)
     audit.record("proposal_accepted", proposal, summary=_summary(proposal))
     db.session.flush()
     tiers.apply_tier_rules(supplier, tiers.tier_rules(), now)
@@ -272,11 +314,10 @@ def accept(proposal: AttestationProposal, user: User, now: datetime) -> None:
 
 def reject(proposal: AttestationProposal, reason: str, user: User, now: datetime) -> None:
     """Leave the register as it is, and keep why."""
-    _require_pending(proposal)
     if not (reason or "").strip():
         raise ProposalError(gettext("Give the reason for rejecting the proposal."))
-    proposal.reason = reason.strip()
     _decide(proposal, ProposalStatus.rejected, user, now)
+    proposal.reason = reason.strip()
     audit.record("proposal_rejected", proposal, summary=proposal.reason)
     db.session.flush()
 
@@ -348,7 +389,21 @@ def problems(proposal: AttestationProposal, today: date) -> list[str]:
                 clean_identifier(proposal.kind, str(value))
             except ValueError as exc:
                 found.append(str(exc))
-    return found
+    return found + _too_long(proposal)
+
+
+def _too_long(proposal: AttestationProposal) -> list[str]:
+    """The proposed texts longer than the register holds (they cannot be accepted as they are:
+    reject them, and correct the register by hand)."""
+    return [
+        gettext(
+            "%(field)s is longer than the register holds (%(n)d characters).",
+            field=FIELD_LABELS[field],
+            n=limit,
+        )
+        for field, limit in MAX_LENGTHS.items()
+        if len(str(proposal.fields.get(field) or "")) > limit
+    ]
 
 
 def pending(supplier_id: int | None = None) -> list[AttestationProposal]:

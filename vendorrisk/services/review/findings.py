@@ -24,6 +24,7 @@ from vendorrisk.models import (
     Finding,
     FindingStatus,
     Invitation,
+    OutboxMessage,
     Severity,
     Supplier,
     User,
@@ -209,8 +210,17 @@ def tell_result(assessment: Assessment, template: Template | None, now: datetime
     findings = visible_findings(assessment)
     waiting = [f for f in findings if f.is_open]
     until = link_until(waiting, clock.local_day(now))
+    contacts = contacts_to_tell(assessment)
+    keys = {i.contact_id: follow_up.result_key(assessment, i.contact) for i in contacts}
+    told = set(
+        db.session.scalars(
+            sa.select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(keys.values()))
+        )
+    )
     sent = 0
-    for invitation in contacts_to_tell(assessment):
+    for invitation in contacts:
+        if keys[invitation.contact_id] in told:
+            continue  # told once already: their links stay as they are
         link = None
         if waiting:
             invitation, link = new_link(
