@@ -74,6 +74,51 @@ def validate_command(folder: Path | None) -> None:
         sys.exit(1)
 
 
+@questionnaires_group.command("import-text")
+@click.argument("template_id")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--locale", type=click.Choice(LOCALES), default=Locale.en.value, help="Message language."
+)
+@with_appcontext
+def import_text_command(template_id: str, file: Path, locale: str) -> None:
+    """Replace working translations (仮訳) of TEMPLATE_ID with the official Japanese text in FILE
+    (.csv or .xlsx; a header row, then item id such as D5-7, or D1 … D10 for a direction
+    title, and its Japanese text); written as the template's next version. Exit 1 on errors."""
+    from flask_babel import force_locale
+
+    from vendorrisk.catalog import CatalogError, catalog
+    from vendorrisk.services import official_text
+    from vendorrisk.services.register.imports import files
+
+    with force_locale(locale), audit.acting_as(audit.Actor(type="system", label="cli")):
+        template = catalog().get(template_id)
+        if template is None:
+            raise click.ClickException(f"{template_id}: no such questionnaire template")
+        try:
+            table = files.read_table(
+                file.read_bytes(), file.name, current_app.config["MAX_UPLOAD_BYTES"]
+            )
+            texts = official_text.read_texts(table, template)
+            written = official_text.write_version(template, texts, file.name)
+        except files.FileRefused as exc:
+            raise click.ClickException(str(exc)) from exc
+        except (official_text.TextImportError, CatalogError) as exc:
+            for problem in exc.problems:
+                click.echo(f"error {problem}", err=True)
+            click.echo("Nothing was written.", err=True)
+            sys.exit(1)
+        audit.record(
+            "template_text_imported",
+            summary=f"{written.template_key}: {written.replaced} official text(s) from {file.name}",
+        )
+        db.session.commit()
+    click.echo(
+        f"Wrote {written.path.name} ({written.template_key}): {written.replaced} text(s) now "
+        "official. Restart the application to load it."
+    )
+
+
 @click.command("scheduler")
 @with_appcontext
 def scheduler_command() -> None:

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from vendorrisk.catalog import Catalog, CatalogError, load_template
-from vendorrisk.catalog.loader import APPENDIX_A_ITEMS
+from vendorrisk.catalog.editions import EDITIONS
 from vendorrisk.catalog.types import QUESTION_TYPES, AnswerError
 from vendorrisk.config import BASE_DIR
 
@@ -25,13 +25,17 @@ def shipped() -> Catalog:
 
 def test_shipped_templates_load_without_errors(shipped):
     assert shipped.errors == []
-    assert {t.id for t in shipped.current()} == {"csm-v2-internal", "csm-v2-supplier"}
+    assert {t.id for t in shipped.current()} == {
+        "csm-v2-internal",
+        "csm-v2-supplier",
+        "csm-v3-internal",
+    }
 
 
 def test_internal_template_has_every_appendix_a_item_once(shipped):
     internal = shipped.get("csm-v2-internal")
     items = [q.mapping.item for q in internal.questions]
-    expected = [f"D{d}-{i}" for d, n in APPENDIX_A_ITEMS.items() for i in range(1, n + 1)]
+    expected = [f"D{d}-{i}" for d, n in EDITIONS["csm-2.0"].items.items() for i in range(1, n + 1)]
     assert sorted(items) == sorted(expected)
     assert len(items) == 41
     assert internal.directives() == list(range(1, 11))
@@ -143,9 +147,24 @@ CASES = {
     "unknown answer type 'stars'": lambda d: _q(d, 0).update(type="stars"),
     "duplicate question id": lambda d: _q(d, 1).update(id="q1"),
     "missing translation 'en'": lambda d: _q(d, 0).update(text={"ja": "質問"}),
-    "is not an Appendix A item of directive 9": lambda d: _q(d, 0)["mapping"].update(item="D9-7"),
-    "is not a NIST CSF subcategory id": lambda d: _q(d, 0)["mapping"].update(csf=["SC-1"]),
-    "is not of the form": lambda d: _q(d, 0)["mapping"].update(iso=["ISO 27001"]),
+    "is not an Appendix A item of direction 9 in Ver 2.0": lambda d: _q(d, 0)["mapping"].update(
+        item="D9-7"
+    ),
+    "'SC-1' is not a NIST CSF 1.1 category or subcategory id": lambda d: _q(d, 0)["mapping"].update(
+        csf=["SC-1"]
+    ),
+    "'PR.AC-6' is not a NIST CSF 1.0": lambda d: (
+        d.update(edition="csm-2.0") or _q(d, 0)["mapping"].update(csf=["PR.AC-6"])
+    ),
+    "'ISO 27001' is not a clause of ISO/IEC 27001:2013": lambda d: _q(d, 0)["mapping"].update(
+        iso=["ISO 27001"]
+    ),
+    "'27002:5.19' is not a clause of ISO/IEC 27001:2013": lambda d: _q(d, 0)["mapping"].update(
+        iso=["27002:5.19"]
+    ),
+    "the Ver 2.0 edition maps no CIS Controls": lambda d: _q(d, 0)["mapping"].update(cis=["4.1"]),
+    "'csm-4.0' must be one of csm-2.0, csm-3.0": lambda d: d.update(edition="csm-4.0"),
+    "csf_version: '2.0' must be one of '1.0', '1.1'": lambda d: d.update(csf_version="2.0"),
     "mapping.directive must be 1 to 10": lambda d: _q(d, 0)["mapping"].update(directive=11),
     "which is not an earlier question": lambda d: _q(d, 2)["show_if"].update(question="q9"),
     "is not an answer of 'q1'": lambda d: _q(d, 2)["show_if"].update(**{"in": ["maybe"]}),
@@ -176,6 +195,129 @@ def test_a_bad_template_is_a_clear_error_naming_file_and_question(tmp_path, expe
     message = str(caught.value)
     assert str(path) in message
     assert expected in message
+
+
+def _v3(d: dict) -> dict:
+    d["edition"] = "csm-3.0"
+    return d
+
+
+def test_a_ver_3_template_takes_its_own_items_csf_1_1_categories_iso_2022_and_cis(tmp_path):
+    """Ver 3.0's shape, which Ver 2.0's loader refused: item D5-7 (Direction 5 has ten items),
+    the CSF category ID.SC, ISO/IEC 27002:2022 controls and CIS Controls v8."""
+    data = _v3(_minimal())
+    _q(data, 0)["mapping"] = {
+        "directive": 5,
+        "item": "D5-7",
+        "csf": ["ID.SC", "PR.AC-7", "DE.CM-1"],
+        "iso": ["27001:8.1", "27001:A.5.19", "27002:5.23"],
+        "cis": ["15", "15.4"],
+    }
+    template = load_template(_write(tmp_path, data))
+    assert (template.edition, template.csf_version) == ("csm-3.0", "1.1")
+    assert template.guideline.label == "Ver 3.0"
+    mapping = template.question("q1").mapping
+    assert (mapping.item, mapping.csf, mapping.cis) == (
+        "D5-7",
+        ("ID.SC", "PR.AC-7", "DE.CM-1"),
+        ("15", "15.4"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("mapping", "expected"),
+    [
+        ({"item": "D5-11"}, "is not an Appendix A item of direction 5 in Ver 3.0 (D5-1 to D5-10)"),
+        ({"item": "D4-4", "directive": 4}, "direction 4 in Ver 3.0 (D4-1 to D4-3)"),
+        ({"csf": ["ID.SC-6"]}, "'ID.SC-6' is not a NIST CSF 1.1 category or subcategory id"),
+        ({"iso": ["27002:15.1.1"]}, "'27002:15.1.1' is not a clause of ISO/IEC 27001:2022"),
+        ({"iso": ["27002:8.35"]}, "'27002:8.35' is not a clause"),
+        ({"cis": ["19"]}, "'19' is not a CIS Controls v8 control"),
+    ],
+)
+def test_a_ver_3_template_is_checked_against_ver_3_vocabularies(tmp_path, mapping, expected):
+    data = _v3(_minimal())
+    _q(data, 0)["mapping"] = {"directive": 5, "item": None} | mapping
+    with pytest.raises(CatalogError) as caught:
+        load_template(_write(tmp_path, data))
+    assert expected in str(caught.value)
+
+
+def test_a_template_may_name_a_later_csf_version_than_its_edition(tmp_path):
+    """Ver 2.0 cites CSF 1.0; the supplier template maps its Direction 9 specifics to ID.SC."""
+    data = _minimal() | {"edition": "csm-2.0", "csf_version": "1.1"}
+    _q(data, 0)["mapping"]["csf"] = ["ID.SC-4"]
+    template = load_template(_write(tmp_path, data))
+    assert (template.edition, template.csf_version) == ("csm-2.0", "1.1")
+    assert template.question("q1").mapping.csf == ("ID.SC-4",)
+    # A template from before editions: Ver 2.0, its CSF ids checked against 1.1 as they were.
+    data.pop("edition"), data.pop("csf_version")
+    template = load_template(_write(tmp_path, data))
+    assert (template.edition, template.csf_version) == ("csm-2.0", "1.1")
+
+
+def test_the_shipped_templates_name_their_edition_and_d5_1_maps_the_printed_categories(shipped):
+    """Ver 2.0 prints (PR.AC)(PR.DS) for D5-1: categories, not fifteen subcategories of which
+    PR.AC-6, PR.AC-7 and PR.DS-8 exist only in CSF 1.1."""
+    internal, supplier = shipped.get("csm-v2-internal"), shipped.get("csm-v2-supplier")
+    assert (internal.edition, internal.csf_version) == ("csm-2.0", "1.0")
+    assert (supplier.edition, supplier.csf_version) == ("csm-2.0", "1.1")
+    for template in (internal, supplier):
+        d51 = next(q for q in template.questions if q.mapping.item == "D5-1")
+        assert d51.mapping.csf == ("PR.AC", "PR.DS")
+
+
+REFERENCE_V3 = REFERENCE.with_name("guideline-v3.md")
+
+
+def test_the_ver_3_check_sheet_has_every_a2_item_once_with_its_provenance(shipped):
+    """Appendix A-2's 40 items: METI's English as official, our Japanese marked 仮訳 on every
+    item (none could be verified), Direction titles official in Japanese for D6-D9 only."""
+    v3 = shipped.get("csm-v3-internal")
+    assert (v3.edition, v3.csf_version, v3.audience) == ("csm-3.0", "1.1", "internal")
+    items = [q.mapping.item for q in v3.questions]
+    expected = [f"D{d}-{i}" for d, n in EDITIONS["csm-3.0"].items.items() for i in range(1, n + 1)]
+    assert items == expected and len(items) == 40
+    assert all(q.text.working == ("ja",) for q in v3.questions)
+    assert [s.title.is_working_translation("ja") for s in v3.sections] == [
+        True, True, True, True, True, False, False, False, False, True
+    ]  # fmt: skip
+    assert not any(s.title.is_working_translation("en") for s in v3.sections)
+    d57 = v3.question("int3-d5-07")
+    assert d57.text.en == "Logs from terminals and networks are being collected and analyzed."
+    assert d57.mapping.csf == ("PR.MA-1", "PR.MA-2")
+    assert "15" in v3.question("int3-d9-02").mapping.cis
+    assert v3.question("int3-d6-03").mapping.csf == ("PR.IP-7", "PR.PT-1")  # "RP.PT-1" (sic)
+    assert {q.mapping.item for q in v3.questions if q.critical} == {"D1-2", "D7-1", "D7-2", "D8-1"}
+
+
+@pytest.mark.skipif(not REFERENCE_V3.exists(), reason="needs ../shared/reference beside the repo")
+def test_the_ver_3_english_is_the_official_english_edition_verbatim(shipped):
+    reference = REFERENCE_V3.read_text(encoding="utf-8")
+    rows = dict(re.findall(r"^\| (D\d+-\d+) \| [^|]+ \| ([^|]+) \|", reference, flags=re.M))
+    for q in shipped.get("csm-v3-internal").questions:
+        printed = re.sub(r"\s*\*\(sic[^)]*\)\*", "", rows[q.mapping.item]).strip()
+        assert q.text.en == printed, q.id
+
+
+def test_working_translation_must_name_languages(tmp_path):
+    data = _minimal()
+    _q(data, 0)["text"] = {"ja": "質問", "en": "Question", "working_translation": ["fr"]}
+    with pytest.raises(CatalogError, match=r"working_translation must list languages"):
+        load_template(_write(tmp_path, data))
+
+
+def test_the_questionnaire_page_marks_working_translations(auth):
+    """仮訳 beside every Japanese item of Ver 3.0, never beside METI's own English."""
+    auth.login("auditor")
+    japanese = auth.client.get("/questionnaires/csm-v3-internal?lang=ja").get_data(as_text=True)
+    assert japanese.count('class="badge muted working-translation"') == 40 + 6 * 2  # toc, h2
+    assert "仮訳" in japanese and "Ver 3.0" in japanese and "CIS Controls v8: 15" in japanese
+    english = auth.client.get("/questionnaires/csm-v3-internal?lang=en").get_data(as_text=True)
+    assert "working-translation" not in english
+    assert "Logs from terminals and networks are being collected and analyzed." in english
+    v2 = auth.client.get("/questionnaires/csm-v2-internal?lang=ja").get_data(as_text=True)
+    assert "working-translation" not in v2  # the seed's own Japanese
 
 
 def test_the_error_names_the_question(tmp_path):
@@ -249,6 +391,10 @@ def test_questionnaire_pages_show_sections_questions_and_mappings(auth):
     page = auth.client.get("/questionnaires/csm-v2-internal?lang=ja").get_data(as_text=True)
     assert "経営者がサイバーセキュリティリスクを経営リスクの 1 つとして認識している" in page
     assert "ID.GV-1" in page and "27001:" in page
+    assert "PR.AC, PR.DS" in page  # D5-1: the categories the guideline prints
+    assert "サイバーセキュリティ経営ガイドライン Ver 2.0" in page and "NIST CSF 1.0" in page
     english = auth.client.get("/questionnaires/csm-v2-internal?lang=en").get_data(as_text=True)
     assert "Management recognizes cybersecurity risk" in english
+    listing = auth.client.get("/questionnaires/").get_data(as_text=True)
+    assert "<th>版</th>" in listing and listing.count("<td>Ver 2.0</td>") == 2
     assert auth.client.get("/questionnaires/nope").status_code == 404

@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from vendorrisk.catalog.editions import CSF, DEFAULT_EDITION, EDITIONS, Edition
 from vendorrisk.catalog.formats import DATE_FORMATS, TEXT_FORMATS
 from vendorrisk.catalog.model import Choice, Mapping, Question, Section, ShowIf, Template
 from vendorrisk.catalog.text import Text
@@ -16,12 +17,21 @@ from vendorrisk.vocab import LOCALES
 
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 VALUE_RE = re.compile(r"^[a-z0-9_]+$")
-CSF_RE = re.compile(r"^(ID|PR|DE|RS|RC)\.[A-Z]{2}-\d{1,2}$")
-ISO_RE = re.compile(r"^2700[12]:(A\.)?\d+(\.\d+)*$")
+#: The key of a text that names the languages in which it is our working translation (仮訳).
+WORKING = "working_translation"
 ITEM_RE = re.compile(r"^D(\d{1,2})-(\d{1,2})$")
-#: Appendix A of the guideline Ver 2.0: the number of check items of each directive.
-APPENDIX_A_ITEMS = {1: 3, 2: 3, 3: 5, 4: 5, 5: 6, 6: 4, 7: 6, 8: 4, 9: 3, 10: 2}
-TEMPLATE_KEYS = {"id", "version", "audience", "title", "description", "scoring", "sections"}
+TEMPLATE_KEYS = {
+    "id",
+    "edition",
+    "csf_version",
+    "version",
+    "audience",
+    "title",
+    "description",
+    "scoring",
+    "sections",
+}
+OPTIONAL_TEMPLATE_KEYS = {"description", "edition", "csf_version"}
 SECTION_KEYS = {"id", "title", "description", "questions"}
 QUESTION_KEYS = {
     "id",
@@ -39,7 +49,7 @@ QUESTION_KEYS = {
 }
 #: The `format:` values each answer type can apply.
 TYPE_FORMATS = {"text": TEXT_FORMATS, "date": tuple(DATE_FORMATS)}
-MAPPING_KEYS = {"directive", "item", "csf", "iso"}
+MAPPING_KEYS = {"directive", "item", "csf", "iso", "cis"}
 AUDIENCES = {"supplier", "internal"}
 
 
@@ -57,6 +67,9 @@ class _Checker:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        #: What the template's mappings are checked against (its `edition:`, `csf_version:`).
+        self.edition: Edition = EDITIONS[DEFAULT_EDITION]
+        self.csf_version = self.edition.csf_version
         self.problems: list[str] = []
         #: Ids of questions already reported as broken (not reported again through show_if).
         self.broken: set[str] = set()
@@ -78,15 +91,23 @@ class _Checker:
     def text(self, where: str, data: Any, optional: bool = False) -> Text | None:
         if data is None and optional:
             return None
-        if not isinstance(data, dict) or set(data) - set(LOCALES):
-            self.fail(where, "must be a mapping with the keys 'ja' and 'en'")
+        if not isinstance(data, dict) or set(data) - {*LOCALES, WORKING}:
+            self.fail(where, f"must be a mapping with the keys 'ja' and 'en' (and {WORKING!r})")
             return None
         for lang in LOCALES:
             if not isinstance(data.get(lang), str) or not data[lang].strip():
                 self.fail(where, f"missing translation {lang!r}")
+        working = data.get(WORKING, [])
+        if not isinstance(working, list) or not set(working) <= set(LOCALES):
+            self.fail(where, f"{WORKING} must list languages of {sorted(LOCALES)}, not {working!r}")
+            working = []
         if not all(isinstance(data.get(x), str) for x in LOCALES):
             return None
-        return Text(ja=data["ja"].strip(), en=data["en"].strip())
+        return Text(
+            ja=data["ja"].strip(),
+            en=data["en"].strip(),
+            working=tuple(lang for lang in LOCALES if lang in working),
+        )
 
     def flag(self, where: str, data: dict, key: str, default: bool) -> bool:
         value = data.get(key, default)
@@ -99,38 +120,40 @@ class _Checker:
 def _mapping(c: _Checker, where: str, data: Any) -> Mapping | None:
     if not c.keys(f"{where}: mapping", data, MAPPING_KEYS, {"directive", "item"}):
         return None
+    items = c.edition.items
     directive = data.get("directive")
-    if (
-        isinstance(directive, bool)
-        or not isinstance(directive, int)
-        or directive not in APPENDIX_A_ITEMS
-    ):
+    if isinstance(directive, bool) or not isinstance(directive, int) or directive not in items:
         c.fail(where, f"mapping.directive must be 1 to 10, not {directive!r}")
         return None
     item = data.get("item")
     if item is not None:
         match = ITEM_RE.match(str(item))
-        if (
-            not match
-            or int(match[1]) != directive
-            or not (1 <= int(match[2]) <= APPENDIX_A_ITEMS[directive])
-        ):
+        if not match or int(match[1]) != directive or not 1 <= int(match[2]) <= items[directive]:
             c.fail(
-                where, f"mapping.item {item!r} is not an Appendix A item of directive {directive}"
+                where,
+                f"mapping.item {item!r} is not an Appendix A item of direction {directive} "
+                f"in {c.edition.label} (D{directive}-1 to D{directive}-{items[directive]})",
             )
-    csf = data.get("csf") or []
-    iso = data.get("iso") or []
-    if not isinstance(csf, list) or not isinstance(iso, list):
-        c.fail(where, "mapping.csf and mapping.iso must be lists")
+    lists = {key: data.get(key) or [] for key in ("csf", "iso", "cis")}
+    if not all(isinstance(value, list) for value in lists.values()):
+        c.fail(where, "mapping.csf, mapping.iso and mapping.cis must be lists")
         return None
-    for ident in csf:
-        if not CSF_RE.match(str(ident)):
-            c.fail(where, f"mapping.csf {ident!r} is not a NIST CSF subcategory id")
-    for clause in iso:
-        if not ISO_RE.match(str(clause)):
-            c.fail(where, f"mapping.iso {clause!r} is not of the form 27001:6.1.2 or 27002:15.1.1")
+    checks = {
+        "csf": lambda ident: c.edition.csf_problem(ident, c.csf_version),
+        "iso": c.edition.iso_problem,
+        "cis": c.edition.cis_problem,
+    }
+    for key, check in checks.items():
+        for ref in lists[key]:
+            problem = check(str(ref))
+            if problem:
+                c.fail(where, f"mapping.{key}: {problem}")
     return Mapping(
-        directive=directive, item=item, csf=tuple(map(str, csf)), iso=tuple(map(str, iso))
+        directive=directive,
+        item=item,
+        csf=tuple(map(str, lists["csf"])),
+        iso=tuple(map(str, lists["iso"])),
+        cis=tuple(map(str, lists["cis"])),
     )
 
 
@@ -289,11 +312,29 @@ def _scoring(c: _Checker, data: Any) -> float:
     return float(cap)
 
 
+def _edition(c: _Checker, data: dict) -> None:
+    """The edition the template follows and the NIST CSF version its mappings use: the
+    edition's, unless the template names another. A template that names no edition was written
+    before editions existed: Ver 2.0's, its CSF ids checked against 1.1 as they were then."""
+    edition = data.get("edition", DEFAULT_EDITION)
+    if edition not in EDITIONS:
+        c.fail("edition", f"{edition!r} must be one of {', '.join(EDITIONS)}")
+        return
+    c.edition = EDITIONS[edition]
+    default = c.edition.csf_version if "edition" in data else "1.1"
+    version = data.get("csf_version", default)
+    if version not in CSF:
+        c.fail("csf_version", f"{version!r} must be one of {', '.join(map(repr, CSF))}")
+        return
+    c.csf_version = version
+
+
 def parse_template(data: Any, path: Path) -> Template:
     """Validate parsed YAML; raise CatalogError listing every problem."""
     c = _Checker(path)
-    if not c.keys("", data, TEMPLATE_KEYS, TEMPLATE_KEYS - {"description"}):
+    if not c.keys("", data, TEMPLATE_KEYS, TEMPLATE_KEYS - OPTIONAL_TEMPLATE_KEYS):
         raise CatalogError(str(path), c.problems)
+    _edition(c, data)
     expected_id = path.stem.split("@")[0]
     if data["id"] != expected_id:
         c.fail("id", f"{data['id']!r} must match the file name {expected_id!r}")
@@ -322,6 +363,8 @@ def parse_template(data: Any, path: Path) -> Template:
         raise CatalogError(str(path), c.problems)
     return Template(
         id=data["id"],
+        edition=c.edition.id,
+        csf_version=c.csf_version,
         version=version,
         audience=data["audience"],
         title=title,

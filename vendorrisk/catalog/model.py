@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from vendorrisk.catalog.editions import EDITIONS, Edition
 from vendorrisk.catalog.text import Text
 from vendorrisk.catalog.types import AnswerType, question_type
 
@@ -19,8 +20,12 @@ class Choice:
 class Mapping:
     directive: int
     item: str | None
+    #: NIST CSF categories (PR.AC) or subcategories (PR.AC-1) of the template's CSF version.
     csf: tuple[str, ...]
+    #: ISO/IEC 27001 / 27002 clauses of the edition's ISO edition (2013 or 2022).
     iso: tuple[str, ...]
+    #: CIS Controls v8 controls or safeguards, where the edition maps them (Ver 3.0).
+    cis: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,10 @@ class Section:
 @dataclass(frozen=True)
 class Template:
     id: str
+    #: The guideline edition it follows (catalog/editions.py: "csm-2.0", "csm-3.0").
+    edition: str
+    #: The NIST CSF version its mappings use ("1.0", "1.1").
+    csf_version: str
     version: int
     audience: str
     title: Text
@@ -74,6 +83,11 @@ class Template:
         for section in self.sections:
             for q in section.questions:
                 self._index[q.id] = q
+
+    @property
+    def guideline(self) -> Edition:
+        """The edition of the guideline it follows, with its label ("Ver 2.0")."""
+        return EDITIONS[self.edition]
 
     @property
     def key(self) -> str:

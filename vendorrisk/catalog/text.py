@@ -11,9 +11,15 @@ from vendorrisk.vocab import Locale
 class Text:
     ja: str
     en: str
+    #: The languages in which this is our working translation (仮訳), not the guideline's own
+    #: words: the UI, exports and report mark it so ("working_translation: [ja]" in YAML).
+    working: tuple[str, ...] = ()
 
     def get(self, locale: str | None) -> str:
         return self.en if locale == Locale.en else self.ja
+
+    def is_working_translation(self, locale: str | None) -> bool:
+        return (Locale.en if locale == Locale.en else Locale.ja) in self.working
 
 
 def bilingual(text: Text) -> str:

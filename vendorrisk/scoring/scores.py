@@ -231,9 +231,10 @@ def area_scores(template: Template, result: ScoreResult) -> dict[tuple[str, str]
     """The scores stored per area: ("directive", "1".."10") and ("csf", "ID"|"PR"|...).
 
     A directive keeps its score; a CSF function scores the weighted mean of the counted
-    questions whose mapping names one of its subcategories ("PR.AC-1" is PR), by the rules of
-    the directive scores (not applicable left out, no cap). Areas with nothing counted are left
-    out. Works from a stored result too: only its question scores and the mappings are read.
+    questions whose mapping names one of its categories or subcategories ("PR.AC" and "PR.AC-1"
+    are PR), by the rules of the directive scores (not applicable left out, no cap). Areas with
+    nothing counted are left out. Works from a stored result too: only its question scores and
+    the mappings are read.
     """
     areas = {
         ("directive", str(d.directive)): d.score for d in result.directives if d.score is not None

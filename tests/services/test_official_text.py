@@ -1,0 +1,126 @@
+"""Replacing working translations (仮訳) with METI's own Japanese: `vendorrisk questionnaires
+import-text` writes the template's next version, keeps the one before, and refuses a bad file
+whole."""
+
+from __future__ import annotations
+
+import io
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import openpyxl
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from tests.conftest import VendorriskRunner, build_app, empty_tables
+from vendorrisk.catalog import Catalog
+from vendorrisk.config import BASE_DIR
+from vendorrisk.extensions import db
+from vendorrisk.models import AuditEvent
+
+#: What a company would copy from the guideline's Japanese PDF (this wording is a stand-in:
+#: the test needs a text that differs from the shipped working translation).
+OFFICIAL_D57 = "端末やネットワークのログを収集・分析している（公式訳の例）"
+OFFICIAL_D6 = "PDCAサイクルによるサイバーセキュリティ対策の継続的改善"
+
+
+@pytest.fixture
+def folder(tmp_path) -> Path:
+    target = tmp_path / "questionnaires"
+    target.mkdir()
+    for path in (BASE_DIR / "questionnaires").glob("*.yaml"):
+        shutil.copy(path, target / path.name)
+    return target
+
+
+@pytest.fixture
+def runner(tmp_path_factory, folder) -> Iterator[VendorriskRunner]:
+    app: Flask = build_app(tmp_path_factory, QUESTIONNAIRE_DIR=str(folder))
+    with app.app_context():
+        db.create_all()
+    yield VendorriskRunner(app)
+    with app.app_context():  # the database may be shared (PostgreSQL): its rows go, not its tables
+        with db.engine.begin() as conn:
+            empty_tables(conn)
+        db.engine.dispose()
+
+
+def _csv(tmp_path: Path, rows: list[tuple[str, str]]) -> Path:
+    path = tmp_path / "official.csv"
+    lines = ["項目,日本語"] + [f'{ident},"{text}"' for ident, text in rows]
+    path.write_bytes(("\n".join(lines) + "\n").encode("utf-8-sig"))
+    return path
+
+
+def test_the_official_text_replaces_the_working_translation_in_a_new_version(
+    runner, folder, tmp_path
+):
+    # a PDF copy breaks lines inside the sentence: joined without a space
+    broken = OFFICIAL_D57[:10] + "\n" + OFFICIAL_D57[10:]
+    file = _csv(tmp_path, [("D5-7", broken), ("d6", OFFICIAL_D6)])
+    result = runner.invoke(args=["questionnaires", "import-text", "csm-v3-internal", str(file)])
+    assert result.exit_code == 0, result.output
+    assert "csm-v3-internal@2" in result.output and "2 text(s) now official" in result.output
+
+    loaded = Catalog.from_folder(folder)
+    assert loaded.errors == []
+    new, old = loaded.get("csm-v3-internal"), loaded.get("csm-v3-internal", 1)
+    assert new.version == 2 and (folder / "csm-v3-internal@1.yaml").exists()
+    d57 = next(q for q in new.questions if q.mapping.item == "D5-7")
+    assert (d57.text.ja, d57.text.working) == (OFFICIAL_D57, ())
+    assert d57.text.en == "Logs from terminals and networks are being collected and analyzed."
+    d6 = next(s for s in new.sections if s.id == "d6")
+    assert d6.title.ja == f"指示6 {OFFICIAL_D6}" and not d6.title.working
+    # everything else is still marked, and the version before keeps its words
+    assert sum(bool(q.text.working) for q in new.questions) == 39
+    old_d57 = next(q for q in old.questions if q.mapping.item == "D5-7")
+    assert old_d57.text.ja != OFFICIAL_D57 and old_d57.text.working == ("ja",)
+    with runner.app.app_context():
+        event = db.session.scalar(
+            sa.select(AuditEvent).where(AuditEvent.action == "template_text_imported")
+        )
+        assert event.actor_label == "cli" and "csm-v3-internal@2: 2 official" in event.summary
+
+
+def test_an_excel_file_works_the_same(runner, folder, tmp_path):
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["item", "ja"])
+    sheet.append(["D5-7", OFFICIAL_D57])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    file = tmp_path / "official.xlsx"
+    file.write_bytes(buffer.getvalue())
+    result = runner.invoke(args=["questionnaires", "import-text", "csm-v3-internal", str(file)])
+    assert result.exit_code == 0, result.output
+    new = Catalog.from_folder(folder).get("csm-v3-internal")
+    assert next(q for q in new.questions if q.mapping.item == "D5-7").text.ja == OFFICIAL_D57
+
+
+def test_a_bad_file_is_refused_whole_naming_each_row(runner, folder, tmp_path):
+    before = sorted(p.name for p in folder.iterdir())
+    file = _csv(
+        tmp_path,
+        [("D5-7", OFFICIAL_D57), ("D5-11", "存在しない項目"), ("D5-7", "二度目"), ("D1-1", "")],
+    )
+    result = runner.invoke(
+        args=["questionnaires", "import-text", "csm-v3-internal", str(file), "--locale", "ja"]
+    )
+    assert result.exit_code == 1
+    assert "3行目: D5-11 は csm-v3-internal@1 の項目ではありません。" in result.output
+    assert "4行目: D5-7 が2回あります。" in result.output
+    assert "5行目: D1-1 の本文が空です。" in result.output
+    assert sorted(p.name for p in folder.iterdir()) == before  # nothing written
+    assert Catalog.from_folder(folder).get("csm-v3-internal").version == 1
+
+
+def test_an_unknown_template_or_file_type_is_a_clear_error(runner, tmp_path):
+    file = _csv(tmp_path, [("D5-7", OFFICIAL_D57)])
+    result = runner.invoke(args=["questionnaires", "import-text", "nope", str(file)])
+    assert result.exit_code == 1 and "nope: no such questionnaire template" in result.output
+    text = tmp_path / "official.txt"
+    text.write_text("D5-7,x", encoding="utf-8")
+    result = runner.invoke(args=["questionnaires", "import-text", "csm-v3-internal", str(text)])
+    assert result.exit_code == 1 and "Only CSV (.csv) and Excel (.xlsx)" in result.output

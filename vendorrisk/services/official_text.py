@@ -1,0 +1,124 @@
+"""Replacing working translations (仮訳) with the guideline's own words.
+
+A file of item id → Japanese text (copied from METI's PDF or IPA's 可視化ツール workbook) becomes
+the template's next version: each item's Japanese text is replaced and shown as official from
+then on; the version before stays beside it (`<id>@<n>.yaml`), so the cycles and assessments
+made with it keep their words. `D1` … `D10` name the direction titles.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from flask_babel import gettext as _
+
+from vendorrisk.catalog.loader import WORKING, parse_template
+from vendorrisk.catalog.model import Template
+from vendorrisk.services.register.imports.files import Table
+
+_DIRECTION_RE = re.compile(r"^D(\d{1,2})$")
+#: Line breaks copied from a PDF inside a Japanese sentence: joined without a space.
+_BREAK_RE = re.compile(r"\s*\n\s*")
+
+
+class TextImportError(Exception):
+    """The file cannot be used; `problems` says why, row by row, in the reader's language."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+@dataclass(frozen=True)
+class Imported:
+    """What was written: the new version's file and how many texts became official."""
+
+    path: Path
+    template_key: str
+    replaced: int
+
+
+def read_texts(table: Table, template: Template) -> dict[str, str]:
+    """The file's texts by id (item ids of the template, or D1 … D10 for direction titles),
+    every row checked: every id known, no id twice, no empty text."""
+    known = {q.mapping.item for q in template.questions if q.mapping.item}
+    known |= {f"D{n}" for n in template.directives()}
+    texts: dict[str, str] = {}
+    problems = []
+    for number, cells in table.rows:
+        ident = (cells[0] if cells else "").strip().upper()
+        text = _BREAK_RE.sub("", cells[1]).strip() if len(cells) > 1 else ""
+        if ident not in known:
+            problems.append(
+                _("Row %(row)d: %(id)s is not an item of %(template)s.", row=number,
+                  id=ident or "—", template=template.key)
+            )  # fmt: skip
+        elif ident in texts:
+            problems.append(_("Row %(row)d: %(id)s appears twice.", row=number, id=ident))
+        elif not text:
+            problems.append(_("Row %(row)d: the text of %(id)s is empty.", row=number, id=ident))
+        else:
+            texts[ident] = text
+    if not texts and not problems:
+        problems.append(_("The file holds no texts."))
+    if problems:
+        raise TextImportError(problems)
+    return texts
+
+
+def _official(text: dict[str, Any], japanese: str) -> None:
+    text["ja"] = japanese
+    working = [lang for lang in text.get(WORKING, []) if lang != "ja"]
+    if working:
+        text[WORKING] = working
+    else:
+        text.pop(WORKING, None)
+
+
+def _replace(data: dict, texts: dict[str, str]) -> int:
+    replaced = 0
+    for section in data["sections"]:
+        directions = {q["mapping"]["directive"] for q in section["questions"]}
+        title = texts.get(f"D{next(iter(directions))}") if len(directions) == 1 else None
+        if title is not None:
+            n = next(iter(directions))
+            _official(
+                section["title"], title if title.startswith(f"指示{n}") else f"指示{n} {title}"
+            )
+            replaced += 1
+        for question in section["questions"]:
+            item = question["mapping"].get("item")
+            if item in texts:
+                _official(question["text"], texts[item])
+                replaced += 1
+    return replaced
+
+
+def write_version(template: Template, texts: dict[str, str], source: str) -> Imported:
+    """Write the template's next version with `texts` as its official Japanese; the current
+    file is kept as `<id>@<version>.yaml`. Nothing is written unless the new version loads."""
+    path = Path(template.source)
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    replaced = _replace(data, texts)
+    data["version"] = template.version + 1
+    folder = path.parent
+    current = folder / f"{template.id}.yaml"
+    kept = folder / f"{template.id}@{template.version}.yaml"
+    if path == current and kept.exists():
+        raise TextImportError([_("%(file)s already exists: move it away first.", file=kept.name)])
+    parse_template(data, current)  # raises CatalogError: nothing is written
+    header = (
+        f"# {template.id} version {data['version']}: version {template.version} with the official\n"
+        f"# Japanese text of {replaced} item(s) and direction title(s) imported from {source}\n"
+        f"# (`vendorrisk questionnaires import-text`). Version {template.version} is kept as\n"
+        f"# {kept.name}.\n"
+    )
+    body = yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100)
+    if path == current:
+        path.rename(kept)
+    current.write_text(header + body, encoding="utf-8")
+    return Imported(current, f"{template.id}@{data['version']}", replaced)
