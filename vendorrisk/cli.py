@@ -66,6 +66,11 @@ def validate_command(folder: Path | None) -> None:
             f"ok    {template.key}: {len(template.questions)} questions "
             f"in {len(template.sections)} sections"
         )
+    for crosswalk in loaded.crosswalks:
+        click.echo(
+            f"ok    {crosswalk.id}: {crosswalk.source_template} -> {crosswalk.target_template}, "
+            f"{len(crosswalk.rows)} rows"
+        )
     for error in loaded.errors:
         click.echo(f"error {error.path}", err=True)
         for problem in error.problems:

@@ -398,3 +398,81 @@ def test_questionnaire_pages_show_sections_questions_and_mappings(auth):
     listing = auth.client.get("/questionnaires/").get_data(as_text=True)
     assert "<th>版</th>" in listing and listing.count("<td>Ver 2.0</td>") == 2
     assert auth.client.get("/questionnaires/nope").status_code == 404
+
+
+# -- the crosswalk Ver 2.0 -> Ver 3.0 ---------------------------------------------------------
+
+CROSSWALK = "crosswalk-csm-2.0-3.0.yaml"
+
+
+def test_the_crosswalk_accounts_for_every_item_of_both_editions(shipped):
+    [crosswalk] = shipped.crosswalks
+    assert (crosswalk.source_template, crosswalk.target_template) == (
+        "csm-v2-internal@1",
+        "csm-v3-internal@1",
+    )
+    carried = [row for row in crosswalk.rows if row.relation != "new"]
+    assert sorted(i for row in carried for i in row.source) == sorted(
+        q.mapping.item for q in shipped.get("csm-v2-internal").questions
+    )
+    [d51] = crosswalk.targets_of("D5-1")
+    assert (d51.relation, d51.target) == ("split", ("D5-4", "D5-5"))
+    [d91] = crosswalk.targets_of("D9-1")
+    assert (d91.relation, d91.target) == ("moved", ("D3-2",))
+    [d55] = crosswalk.targets_of("D5-5")
+    assert (d55.relation, d55.target, d55.nearest) == ("dropped", (), ("D6-3", "D10-1"))
+    new = sorted(row.target[0] for row in crosswalk.rows if row.relation == "new")
+    assert new == ["D3-5", "D5-1", "D5-2", "D5-3", "D5-9", "D6-1", "D7-5", "D9-3"]
+
+
+def _with_crosswalk(tmp_path: Path, edit) -> Path:
+    for name in ("csm-v2-internal.yaml", "csm-v3-internal.yaml"):
+        (tmp_path / name).write_bytes((QUESTIONNAIRES / name).read_bytes())
+    data = yaml.safe_load((QUESTIONNAIRES / CROSSWALK).read_text(encoding="utf-8"))
+    edit(data)
+    (tmp_path / CROSSWALK).write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return tmp_path
+
+
+def _drop_row(data: dict, item: str) -> None:
+    data["items"] = [row for row in data["items"] if item not in row["from"]]
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (lambda d: _drop_row(d, "D4-5"), "csm-v2-internal item D4-5 is missing"),
+        (
+            lambda d: d["items"].append({"from": ["D1-1"], "to": ["D1-1"], "relation": "same"}),
+            "csm-v2-internal item D1-1 appears 2 times",
+        ),
+        (
+            lambda d: d["items"][0].update(to=["D1-9"]),
+            "row 1: to 'D1-9' is not an item of that template",
+        ),
+        (
+            lambda d: d["items"][0].update(relation="renamed"),
+            "row 1: relation 'renamed' must be one of same, split, merged, moved, new, dropped",
+        ),
+        (
+            lambda d: d.update(items=[r for r in d["items"] if r["to"] != ["D9-3"]]),
+            "csm-v3-internal item D9-3 is reached by no row",
+        ),
+        (lambda d: d.update(to="csm-v9-internal"), "to: 'csm-v9-internal' is not a template"),
+    ],
+)
+def test_a_crosswalk_with_a_missing_or_unknown_item_is_refused(runner, tmp_path, edit, expected):
+    folder = _with_crosswalk(tmp_path, edit)
+    loaded = Catalog.from_folder(folder)
+    assert loaded.crosswalks == []
+    assert any(expected in p for e in loaded.errors for p in e.problems), loaded.errors
+    assert [t.id for t in loaded.current()] == ["csm-v2-internal", "csm-v3-internal"]
+    result = runner.invoke(args=["questionnaires", "validate", str(folder)])
+    assert result.exit_code == 1 and CROSSWALK in result.output and expected in result.output
+
+
+def test_validate_accepts_both_editions_and_the_crosswalk(runner):
+    result = runner.invoke(args=["questionnaires", "validate"])
+    assert result.exit_code == 0, result.output
+    assert "ok    csm-v3-internal@1: 40 questions in 10 sections" in result.output
+    assert "ok    crosswalk-csm-2.0-3.0: csm-v2-internal@1 -> csm-v3-internal@1" in result.output

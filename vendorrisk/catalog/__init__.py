@@ -6,6 +6,7 @@ from pathlib import Path
 
 from flask import Flask, current_app
 
+from vendorrisk.catalog.crosswalk import Crosswalk, load_crosswalks
 from vendorrisk.catalog.loader import CatalogError, load_directory, load_template
 from vendorrisk.catalog.model import Question, Section, Template
 from vendorrisk.catalog.text import Text
@@ -27,6 +28,8 @@ class Catalog:
 
     def __init__(self, templates: list[Template], errors: list[CatalogError]) -> None:
         self.errors = errors
+        #: The crosswalks between templates (crosswalk-*.yaml), each valid against both.
+        self.crosswalks: list[Crosswalk] = []
         self._versions: dict[str, dict[int, Template]] = {}
         for template in templates:
             versions = self._versions.setdefault(template.id, {})
@@ -46,7 +49,11 @@ class Catalog:
     @classmethod
     def from_folder(cls, folder: str | Path) -> Catalog:
         templates, errors = load_directory(Path(folder))
-        return cls(templates, errors)
+        loaded = cls(templates, errors)
+        current = {template.id: template for template in loaded.current()}
+        loaded.crosswalks, refused = load_crosswalks(Path(folder), current)
+        loaded.errors.extend(refused)
+        return loaded
 
     def current(self) -> list[Template]:
         """The newest version of each template, by id."""

@@ -17,6 +17,8 @@ from vendorrisk.vocab import LOCALES
 
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 VALUE_RE = re.compile(r"^[a-z0-9_]+$")
+#: A crosswalk's file name starts so (catalog/crosswalk.py): not a template.
+CROSSWALK_PREFIX = "crosswalk-"
 #: The key of a text that names the languages in which it is our working translation (仮訳).
 WORKING = "working_translation"
 ITEM_RE = re.compile(r"^D(\d{1,2})-(\d{1,2})$")
@@ -395,6 +397,8 @@ def load_directory(folder: Path) -> tuple[list[Template], list[CatalogError]]:
     """Every valid template under `folder`, and the errors of those refused."""
     templates, errors = [], []
     for path in sorted(folder.rglob("*.yaml")):
+        if path.name.startswith(CROSSWALK_PREFIX):
+            continue  # a crosswalk between templates (catalog/crosswalk.py), not a template
         try:
             templates.append(load_template(path))
         except CatalogError as exc:
