@@ -25,7 +25,8 @@ import sqlalchemy as sa
 import time_machine
 
 from tests.conftest import body_of, csrf_token_from
-from tests.mail.test_messages import CONFIG, SENDER
+from tests.mail.expected_mail import CONFIG
+from tests.mail.test_messages import SENDER
 from vendorrisk.catalog import Catalog, catalog
 from vendorrisk.extensions import db
 from vendorrisk.mail import outbox, sender

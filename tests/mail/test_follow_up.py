@@ -11,17 +11,20 @@ VENDORRISK_WRITE_EXPECTED_MAIL=1 and read every changed file before committing i
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-import time_machine
 
 from tests.conftest import in_app
+from tests.mail.expected_mail import (
+    NOW,
+    assert_matches_expected,
+    configured_at_now,
+    queued,
+)
 from vendorrisk.catalog import Catalog
 from vendorrisk.mail import follow_up
 from vendorrisk.models import (
@@ -43,18 +46,8 @@ from vendorrisk.models import (
     User,
 )
 
-EXPECTED = Path(__file__).parent / "expected"
-REWRITE = os.environ.get("VENDORRISK_WRITE_EXPECTED_MAIL") == "1"
 TEMPLATE = Catalog.from_folder("questionnaires").get("csm-v2-supplier")
-#: 10:30 on 1 April 2026 in Tokyo.
-NOW = datetime(2026, 4, 1, 1, 30, tzinfo=UTC)
 LINK = "https://vendorrisk.sample.co.jp/portal/TWFpbFRlc3RGaXhlZFRva2VuXy0wMTIzNDU2Nzg5"
-CONFIG = {
-    "BASE_URL": "https://vendorrisk.sample.co.jp",
-    "COMPANY_NAME_JA": "サンプル商事株式会社",
-    "COMPANY_NAME_EN": "Sample Trading Co., Ltd.",
-    "TIMEZONE": "Asia/Tokyo",
-}
 SENDER = {
     "company_ja": "サンプル商事株式会社",
     "company_en": "Sample Trading Co., Ltd.",
@@ -278,48 +271,26 @@ KINDS: dict[str, Callable[[World], object]] = {
 }
 
 
+def _letter(app, kind: str, lang: str) -> dict[str, str]:
+    return queued(app, build_world, KINDS[kind], lang)
+
+
 @pytest.fixture
 def fixed(app, monkeypatch) -> Iterator[None]:
-    for key, value in CONFIG.items():
-        monkeypatch.setitem(app.config, key, value)
-    with time_machine.travel(NOW, tick=False):
-        yield
-
-
-def shown(row: OutboxMessage) -> str:
-    """The queued letter as the expected files hold it."""
-    return (
-        f"To: {row.recipient_name} <{row.recipient}>\n"
-        f"Subject: {row.subject}\n"
-        f"Kind: {row.kind}\n"
-        f"Dedupe-Key: {row.dedupe_key}\n"
-        f"\n{row.body_text}"
-    )
-
-
-def queued(app, kind: str, lang: str) -> dict[str, str]:
-    with in_app(app) as session:
-        world = build_world(session, lang)
-        KINDS[kind](world)
-        [row] = session.scalars(sa.select(OutboxMessage)).all()
-        return {"txt": shown(row), "html": row.body_html}
+    yield from configured_at_now(app, monkeypatch)
 
 
 @pytest.mark.parametrize("lang", ["ja", "en"])
 @pytest.mark.parametrize("kind", sorted(KINDS))
 def test_each_letter_matches_its_expected_files(app, fixed, kind, lang):
-    for ending, got in queued(app, kind, lang).items():
-        path = EXPECTED / f"{kind}.{lang}.{ending}"
-        if REWRITE:
-            path.write_text(got, encoding="utf-8")
-        assert got == path.read_text(encoding="utf-8"), path.name
+    assert_matches_expected(f"{kind}.{lang}", queued(app, build_world, KINDS[kind], lang))
 
 
 def test_the_result_names_no_score_and_keeps_the_acceptance_reason_internal(app, fixed):
     """What stays ours: the score is not in the result, the CISO's reason not in the letter."""
-    ja = queued(app, "finding_accepted", "ja")["txt"]
+    ja = _letter(app, "finding_accepted", "ja")["txt"]
     assert "代替の監視" not in ja
-    assert "スコア" not in queued(app, "result", "ja")["txt"]
+    assert "スコア" not in _letter(app, "result", "ja")["txt"]
 
 
 def test_only_the_letters_own_links_are_made_clickable(app, fixed):
@@ -341,6 +312,6 @@ def test_a_colleague_added_during_a_question_is_not_asked_for_plans(app, fixed):
     """A reviewer's question awaits the supplier: the letter asks for the reply, and lists no
     finding even when the service passes some (raised before the review completes)."""
     for lang in ("ja", "en"):
-        text = queued(app, "delegated_clarification", lang)["txt"]
+        text = _letter(app, "delegated_clarification", lang)["txt"]
         assert TEXTS[lang]["f1"] not in text and TEXTS[lang]["f2"] not in text
         assert ("是正計画" if lang == "ja" else "remediation") not in text

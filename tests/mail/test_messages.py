@@ -9,17 +9,21 @@ VENDORRISK_WRITE_EXPECTED_MAIL=1 and read the diff before committing it.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-import time_machine
 
 from tests.conftest import in_app
+from tests.mail.expected_mail import (
+    EXPECTED,
+    NOW,
+    assert_matches_expected,
+    configured_at_now,
+    queued,
+)
 from vendorrisk.catalog import Catalog, Template
 from vendorrisk.mail import messages, questionnaire, sender
 from vendorrisk.models import (
@@ -48,11 +52,7 @@ from vendorrisk.models import (
 from vendorrisk.scoring.stages import Stage
 from vendorrisk.services.periodic.weekly_digest import digest_sections
 
-EXPECTED = Path(__file__).parent / "expected"
-REWRITE = os.environ.get("VENDORRISK_WRITE_EXPECTED_MAIL") == "1"
 TEMPLATE = Catalog.from_folder("questionnaires").get("csm-v2-supplier")
-#: 10:30 on 1 April 2026 in Tokyo.
-NOW = datetime(2026, 4, 1, 1, 30, tzinfo=UTC)
 TODAY = date(2026, 4, 1)
 #: A day when the questionnaire (due on 30 April) is 8 days overdue.
 LATE = date(2026, 5, 8)
@@ -61,12 +61,6 @@ EVIDENCE_LINK = "https://vendorrisk.sample.co.jp/portal/e/RXZpZGVuY2VGaXhlZFRva2
 RESET_LINK = "https://vendorrisk.sample.co.jp/auth/reset/UmVzZXRGaXhlZFRva2VuXy0wMTIzNDU2Nzg5MDEy"
 RESET_FOR = timedelta(minutes=30)
 #: The settings a mail shows, fixed whatever the environment says.
-CONFIG = {
-    "BASE_URL": "https://vendorrisk.sample.co.jp",
-    "COMPANY_NAME_JA": "サンプル商事株式会社",
-    "COMPANY_NAME_EN": "Sample Trading Co., Ltd.",
-    "TIMEZONE": "Asia/Tokyo",
-}
 #: Who writes to suppliers (the sender profile an admin keeps in the settings).
 SENDER = {
     "company_ja": "サンプル商事株式会社",
@@ -294,40 +288,13 @@ KINDS: dict[str, Callable[[World], object]] = {
 
 @pytest.fixture
 def fixed(app, monkeypatch) -> Iterator[None]:
-    for key, value in CONFIG.items():
-        monkeypatch.setitem(app.config, key, value)
-    with time_machine.travel(NOW, tick=False):
-        yield
-
-
-def shown(row: OutboxMessage) -> str:
-    """The queued mail as the expected files hold it."""
-    return (
-        f"To: {row.recipient_name} <{row.recipient}>\n"
-        f"Subject: {row.subject}\n"
-        f"Kind: {row.kind}\n"
-        f"Dedupe-Key: {row.dedupe_key}\n"
-        f"\n{row.body_text}"
-    )
-
-
-def queued(app, kind: str, lang: str) -> dict[str, str]:
-    """The mail of this kind in this language, as the expected files hold it, by file ending."""
-    with in_app(app) as session:
-        world = build_world(session, lang)
-        KINDS[kind](world)
-        [row] = session.scalars(sa.select(OutboxMessage)).all()
-        return {"txt": shown(row), "html": row.body_html}
+    yield from configured_at_now(app, monkeypatch)
 
 
 @pytest.mark.parametrize("lang", ["ja", "en"])
 @pytest.mark.parametrize("kind", sorted(KINDS))
 def test_each_mail_matches_its_expected_files(app, fixed, kind, lang):
-    for ending, got in queued(app, kind, lang).items():
-        path = EXPECTED / f"{kind}.{lang}.{ending}"
-        if REWRITE:
-            path.write_text(got, encoding="utf-8")
-        assert got == path.read_text(encoding="utf-8"), path.name
+    assert_matches_expected(f"{kind}.{lang}", queued(app, build_world, KINDS[kind], lang))
 
 
 def test_every_expected_file_belongs_to_a_mail_kind():
