@@ -5,9 +5,11 @@ from __future__ import annotations
 import itertools
 import os
 import re
+import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +19,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 
 from vendorrisk import clock, create_app
 from vendorrisk.cli import cli as vendorrisk_cli
-from vendorrisk.config import TestConfig
+from vendorrisk.config import BASE_DIR, TestConfig
 from vendorrisk.extensions import db
 from vendorrisk.models import (
     Attestation,
@@ -403,3 +405,14 @@ def link_in(message) -> str:
     match = re.search(r"https?://\S+/portal/[A-Za-z0-9_-]{40,}", body_of(message))
     assert match, body_of(message)
     return match.group(0)
+
+
+@pytest.fixture
+def folder(tmp_path) -> Path:
+    """A writable copy of the shipped questionnaires: imports of official text write beside
+    them (tests/services/test_official_text.py, the questionnaire page's upload)."""
+    target = tmp_path / "questionnaires"
+    target.mkdir()
+    for path in (BASE_DIR / "questionnaires").glob("*.yaml"):
+        shutil.copy(path, target / path.name)
+    return target

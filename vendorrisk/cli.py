@@ -88,8 +88,9 @@ def validate_command(folder: Path | None) -> None:
 @with_appcontext
 def import_text_command(template_id: str, file: Path, locale: str) -> None:
     """Replace working translations (仮訳) of TEMPLATE_ID with the official Japanese text in FILE
-    (.csv or .xlsx; a header row, then item id such as D5-7, or D1 … D10 for a direction
-    title, and its Japanese text); written as the template's next version. Exit 1 on errors."""
+    (.csv or .xlsx; a header row, then item id such as D5-7 or P2-3, or D1 … D10 / P1 … P3
+    for a direction's or principle's title, and its Japanese text); written as the template's
+    next version. Exit 1 on errors."""
     from flask_babel import force_locale
 
     from vendorrisk.catalog import CatalogError, catalog
@@ -120,7 +121,7 @@ def import_text_command(template_id: str, file: Path, locale: str) -> None:
         db.session.commit()
     click.echo(
         f"Wrote {written.path.name} ({written.template_key}): {written.replaced} text(s) now "
-        "official. Restart the application to load it."
+        "official. Running workers load it within a second."
     )
 
 

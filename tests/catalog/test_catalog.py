@@ -29,6 +29,7 @@ def test_shipped_templates_load_without_errors(shipped):
         "csm-v2-internal",
         "csm-v2-supplier",
         "csm-v3-internal",
+        "csm-v3-supplier",
     }
 
 
@@ -271,18 +272,25 @@ REFERENCE_V3 = REFERENCE.with_name("guideline-v3.md")
 
 
 def test_the_ver_3_check_sheet_has_every_a2_item_once_with_its_provenance(shipped):
-    """Appendix A-2's 40 items: METI's English as official, our Japanese marked 仮訳 on every
-    item (none could be verified), Direction titles official in Japanese for D6-D9 only."""
+    """Appendix A-1's 9 principle items, then A-2's 40 items: METI's English as official, our
+    Japanese marked 仮訳 on every item (none could be verified), Direction titles official in
+    Japanese for D6-D9 only."""
     v3 = shipped.get("csm-v3-internal")
     assert (v3.edition, v3.csf_version, v3.audience) == ("csm-3.0", "1.1", "internal")
     items = [q.mapping.item for q in v3.questions]
-    expected = [f"D{d}-{i}" for d, n in EDITIONS["csm-3.0"].items.items() for i in range(1, n + 1)]
-    assert items == expected and len(items) == 40
+    edition = EDITIONS["csm-3.0"]
+    principles = [f"P{p}-{i}" for p, n in edition.principles.items() for i in range(1, n + 1)]
+    expected = [f"D{d}-{i}" for d, n in edition.items.items() for i in range(1, n + 1)]
+    assert items == principles + expected and len(expected) == 40 and len(principles) == 9
     assert all(q.text.working == ("ja",) for q in v3.questions)
-    assert [s.title.is_working_translation("ja") for s in v3.sections] == [
+    assert all(q.mapping.directive is None for q in v3.questions[:9])
+    assert [s.title.is_working_translation("ja") for s in v3.direction_sections] == [
         True, True, True, True, True, False, False, False, False, True
     ]  # fmt: skip
-    assert not any(s.title.is_working_translation("en") for s in v3.sections)
+    assert all(s.title.is_working_translation("ja") for s in v3.principle_sections)
+    assert not any(s.title.is_working_translation("en") for s in v3.direction_sections)
+    # the principles' titles are abridged from the English edition: not its words either
+    assert all(s.title.working == ("ja", "en") for s in v3.principle_sections)
     d57 = v3.question("int3-d5-07")
     assert d57.text.en == "Logs from terminals and networks are being collected and analyzed."
     assert d57.mapping.csf == ("PR.MA-1", "PR.MA-2")
@@ -295,6 +303,8 @@ def test_the_ver_3_check_sheet_has_every_a2_item_once_with_its_provenance(shippe
 def test_the_ver_3_english_is_the_official_english_edition_verbatim(shipped):
     reference = REFERENCE_V3.read_text(encoding="utf-8")
     rows = dict(re.findall(r"^\| (D\d+-\d+) \| [^|]+ \| ([^|]+) \|", reference, flags=re.M))
+    rows |= dict(re.findall(r"^\| (P\d-\d) \| [^|]+ \| ([^|]+) \|", reference, flags=re.M))
+    assert len(rows) == 49
     for q in shipped.get("csm-v3-internal").questions:
         printed = re.sub(r"\s*\*\(sic[^)]*\)\*", "", rows[q.mapping.item]).strip()
         assert q.text.en == printed, q.id
@@ -311,13 +321,19 @@ def test_the_questionnaire_page_marks_working_translations(auth):
     """仮訳 beside every Japanese item of Ver 3.0, never beside METI's own English."""
     auth.login("auditor")
     japanese = auth.client.get("/questionnaires/csm-v3-internal?lang=ja").get_data(as_text=True)
-    assert japanese.count('class="badge muted working-translation"') == 40 + 6 * 2  # toc, h2
+    # items, then the titles of 6 directions and 3 principles in the contents and the headings
+    assert japanese.count('class="badge muted working-translation"') == 49 + (6 + 3) * 2
     assert "仮訳" in japanese and "Ver 3.0" in japanese and "CIS Controls v8: 15" in japanese
     english = auth.client.get("/questionnaires/csm-v3-internal?lang=en").get_data(as_text=True)
-    assert "working-translation" not in english
+    # only the 3 principles' abridged titles (contents and heading): every item is METI's English
+    assert english.count('class="badge muted working-translation"') == 3 * 2
     assert "Logs from terminals and networks are being collected and analyzed." in english
     v2 = auth.client.get("/questionnaires/csm-v2-internal?lang=ja").get_data(as_text=True)
     assert "working-translation" not in v2  # the seed's own Japanese
+    v2_en = auth.client.get("/questionnaires/csm-v2-internal?lang=en").get_data(as_text=True)
+    # Ver 2.0's English is ours: every item, and each direction's title (in the contents and
+    # its heading) and statement
+    assert v2_en.count('class="badge muted working-translation"') == 41 + 10 * 3
 
 
 def test_the_error_names_the_question(tmp_path):
@@ -422,7 +438,8 @@ def test_the_crosswalk_accounts_for_every_item_of_both_editions(shipped):
     [d55] = crosswalk.targets_of("D5-5")
     assert (d55.relation, d55.target, d55.nearest) == ("dropped", (), ("D6-3", "D10-1"))
     new = sorted(row.target[0] for row in crosswalk.rows if row.relation == "new")
-    assert new == ["D3-5", "D5-1", "D5-2", "D5-3", "D5-9", "D6-1", "D7-5", "D9-3"]
+    principles = [f"P{p}-{i}" for p in (1, 2, 3) for i in (1, 2, 3)]
+    assert new == ["D3-5", "D5-1", "D5-2", "D5-3", "D5-9", "D6-1", "D7-5", "D9-3", *principles]
 
 
 def _with_crosswalk(tmp_path: Path, edit) -> Path:
@@ -474,5 +491,5 @@ def test_a_crosswalk_with_a_missing_or_unknown_item_is_refused(runner, tmp_path,
 def test_validate_accepts_both_editions_and_the_crosswalk(runner):
     result = runner.invoke(args=["questionnaires", "validate"])
     assert result.exit_code == 0, result.output
-    assert "ok    csm-v3-internal@1: 40 questions in 10 sections" in result.output
+    assert "ok    csm-v3-internal@1: 49 questions in 13 sections" in result.output
     assert "ok    crosswalk-csm-2.0-3.0: csm-v2-internal@1 -> csm-v3-internal@1" in result.output

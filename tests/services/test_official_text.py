@@ -5,7 +5,6 @@ whole."""
 from __future__ import annotations
 
 import io
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +15,6 @@ from flask import Flask
 
 from tests.conftest import VendorriskRunner, build_app, empty_tables
 from vendorrisk.catalog import Catalog
-from vendorrisk.config import BASE_DIR
 from vendorrisk.extensions import db
 from vendorrisk.models import AuditEvent
 
@@ -24,15 +22,6 @@ from vendorrisk.models import AuditEvent
 #: the test needs a text that differs from the shipped working translation).
 OFFICIAL_D57 = "端末やネットワークのログを収集・分析している（公式訳の例）"
 OFFICIAL_D6 = "PDCAサイクルによるサイバーセキュリティ対策の継続的改善"
-
-
-@pytest.fixture
-def folder(tmp_path) -> Path:
-    target = tmp_path / "questionnaires"
-    target.mkdir()
-    for path in (BASE_DIR / "questionnaires").glob("*.yaml"):
-        shutil.copy(path, target / path.name)
-    return target
 
 
 @pytest.fixture
@@ -59,10 +48,14 @@ def test_the_official_text_replaces_the_working_translation_in_a_new_version(
 ):
     # a PDF copy breaks lines inside the sentence: joined without a space
     broken = OFFICIAL_D57[:10] + "\n" + OFFICIAL_D57[10:]
-    file = _csv(tmp_path, [("D5-7", broken), ("d6", OFFICIAL_D6)])
+    principle = "経営者が、サイバーセキュリティリスクを重要なリスクの一つとして位置付けている"
+    file = _csv(
+        tmp_path,
+        [("D5-7", broken), ("d6", OFFICIAL_D6), ("P1-1", principle), ("p1", "原則の見出し")],
+    )
     result = runner.invoke(args=["questionnaires", "import-text", "csm-v3-internal", str(file)])
     assert result.exit_code == 0, result.output
-    assert "csm-v3-internal@2" in result.output and "2 text(s) now official" in result.output
+    assert "csm-v3-internal@2" in result.output and "4 text(s) now official" in result.output
 
     loaded = Catalog.from_folder(folder)
     assert loaded.errors == []
@@ -73,15 +66,18 @@ def test_the_official_text_replaces_the_working_translation_in_a_new_version(
     assert d57.text.en == "Logs from terminals and networks are being collected and analyzed."
     d6 = next(s for s in new.sections if s.id == "d6")
     assert d6.title.ja == f"指示6 {OFFICIAL_D6}" and not d6.title.working
+    p11 = new.question("int3-p1-01")
+    assert (p11.text.ja, p11.text.working) == (principle, ())
+    assert new.principle_sections[0].title.ja == "原則1 原則の見出し"
     # everything else is still marked, and the version before keeps its words
-    assert sum(bool(q.text.working) for q in new.questions) == 39
+    assert sum(bool(q.text.working) for q in new.questions) == 49 - 2
     old_d57 = next(q for q in old.questions if q.mapping.item == "D5-7")
     assert old_d57.text.ja != OFFICIAL_D57 and old_d57.text.working == ("ja",)
     with runner.app.app_context():
         event = db.session.scalar(
             sa.select(AuditEvent).where(AuditEvent.action == "template_text_imported")
         )
-        assert event.actor_label == "cli" and "csm-v3-internal@2: 2 official" in event.summary
+        assert event.actor_label == "cli" and "csm-v3-internal@2: 4 official" in event.summary
 
 
 def test_an_excel_file_works_the_same(runner, folder, tmp_path):

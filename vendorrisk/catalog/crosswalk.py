@@ -125,9 +125,10 @@ def parse_crosswalk(data: Any, path: Path, templates: dict[str, Template]) -> Cr
     return Crosswalk(data["id"], source.key, target.key, tuple(rows), str(path))
 
 
-def _order(item: str) -> tuple[int, int]:
-    direction, number = item[1:].split("-")
-    return int(direction), int(number)
+def _order(item: str) -> tuple[str, int, int]:
+    """Principle items (P1-1, Ver 3.0's A-1) before direction items (D1-1), each in number order."""
+    group, number = item[1:].split("-")
+    return ("0" if item[0] == "P" else "1"), int(group), int(number)
 
 
 def load_crosswalks(

@@ -10,7 +10,7 @@ maps CIS Controls v8 (Ver 3.0 only).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 #: NIST CSF 1.1: every category with its number of subcategories (108 in all).
 CSF_1_1 = {
@@ -56,6 +56,8 @@ class Edition:
     csf_version: str
     iso_edition: str
     maps_cis: bool
+    #: Appendix A-1's items per principle (Ver 3.0 only: three principles of three items).
+    principles: dict[int, int] = field(default_factory=dict)
 
     def csf_problem(self, ident: str, csf_version: str | None = None) -> str | None:
         """Why `ident` is not a category or subcategory of the CSF version, or None."""
@@ -115,6 +117,7 @@ EDITIONS = {
             csf_version="1.1",
             iso_edition="2022",
             maps_cis=True,
+            principles={1: 3, 2: 3, 3: 3},
         ),
     )
 }

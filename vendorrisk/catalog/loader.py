@@ -22,6 +22,8 @@ CROSSWALK_PREFIX = "crosswalk-"
 #: The key of a text that names the languages in which it is our working translation (仮訳).
 WORKING = "working_translation"
 ITEM_RE = re.compile(r"^D(\d{1,2})-(\d{1,2})$")
+#: A check item of Ver 3.0's Appendix A-1, the three principles management answers (P2-3).
+PRINCIPLE_ITEM_RE = re.compile(r"^P(\d)-(\d{1,2})$")
 TEMPLATE_KEYS = {
     "id",
     "edition",
@@ -51,7 +53,7 @@ QUESTION_KEYS = {
 }
 #: The `format:` values each answer type can apply.
 TYPE_FORMATS = {"text": TEXT_FORMATS, "date": tuple(DATE_FORMATS)}
-MAPPING_KEYS = {"directive", "item", "csf", "iso", "cis"}
+MAPPING_KEYS = {"directive", "principle", "item", "csf", "iso", "cis"}
 AUDIENCES = {"supplier", "internal"}
 
 
@@ -72,6 +74,7 @@ class _Checker:
         #: What the template's mappings are checked against (its `edition:`, `csf_version:`).
         self.edition: Edition = EDITIONS[DEFAULT_EDITION]
         self.csf_version = self.edition.csf_version
+        self.audience = "internal"
         self.problems: list[str] = []
         #: Ids of questions already reported as broken (not reported again through show_if).
         self.broken: set[str] = set()
@@ -120,7 +123,9 @@ class _Checker:
 
 
 def _mapping(c: _Checker, where: str, data: Any) -> Mapping | None:
-    if not c.keys(f"{where}: mapping", data, MAPPING_KEYS, {"directive", "item"}):
+    if isinstance(data, dict) and "principle" in data:
+        return _principle_mapping(c, where, data)
+    if not c.keys(f"{where}: mapping", data, MAPPING_KEYS - {"principle"}, {"directive", "item"}):
         return None
     items = c.edition.items
     directive = data.get("directive")
@@ -136,6 +141,38 @@ def _mapping(c: _Checker, where: str, data: Any) -> Mapping | None:
                 f"mapping.item {item!r} is not an Appendix A item of direction {directive} "
                 f"in {c.edition.label} (D{directive}-1 to D{directive}-{items[directive]})",
             )
+    return _references(c, where, data, directive, item)
+
+
+def _principle_mapping(c: _Checker, where: str, data: dict) -> Mapping | None:
+    """An item of Appendix A-1 (Ver 3.0): one of the three principles, answered by management;
+    it has no direction, and the guideline maps it to nothing."""
+    if not c.keys(f"{where}: mapping", data, {"principle", "item"}, {"principle", "item"}):
+        return None
+    principles = c.edition.principles
+    if not principles:
+        c.fail(where, f"mapping.principle: {c.edition.label} has no principle items (A-1)")
+        return None
+    if c.audience != "internal":
+        c.fail(where, "mapping.principle: principle items are for internal templates only")
+    principle, item = data.get("principle"), str(data.get("item"))
+    if isinstance(principle, bool) or principle not in principles:
+        c.fail(where, f"mapping.principle must be 1 to {len(principles)}, not {principle!r}")
+        return None
+    match = PRINCIPLE_ITEM_RE.match(item)
+    if not match or int(match[1]) != principle or not 1 <= int(match[2]) <= principles[principle]:
+        c.fail(
+            where,
+            f"mapping.item {item!r} is not an item of principle {principle} in "
+            f"{c.edition.label} (P{principle}-1 to P{principle}-{principles[principle]})",
+        )
+        return None
+    return Mapping(directive=None, item=item, csf=(), iso=(), principle=principle)
+
+
+def _references(
+    c: _Checker, where: str, data: dict, directive: int, item: str | None
+) -> Mapping | None:
     lists = {key: data.get(key) or [] for key in ("csf", "iso", "cis")}
     if not all(isinstance(value, list) for value in lists.values()):
         c.fail(where, "mapping.csf, mapping.iso and mapping.cis must be lists")
@@ -296,6 +333,8 @@ def _section(
         if question is not None:
             earlier[question.id] = question
             questions.append(question)
+    if len({q.mapping.principle is None for q in questions}) > 1:
+        c.fail(where, "a section holds principle items (A-1) or direction items, not both")
     return Section(
         id=str(sid),
         title=title or Text("", ""),
@@ -347,6 +386,7 @@ def parse_template(data: Any, path: Path) -> Template:
         c.fail("version", f"{version!r} must match the file name {path.name!r}")
     if not isinstance(data["audience"], str) or data["audience"] not in AUDIENCES:
         c.fail("audience", f"{data['audience']!r} must be one of {sorted(AUDIENCES)}")
+    c.audience = data["audience"]
     title = c.text("title", data["title"])
     description = c.text("description", data.get("description") or {"ja": "-", "en": "-"})
     cap = _scoring(c, data["scoring"])

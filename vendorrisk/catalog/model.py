@@ -18,7 +18,9 @@ class Choice:
 
 @dataclass(frozen=True)
 class Mapping:
-    directive: int
+    #: The direction (1-10); None for a principle item of Ver 3.0's Appendix A-1.
+    directive: int | None
+    #: The Appendix A check item (D5-7), or the A-1 principle item (P2-3).
     item: str | None
     #: NIST CSF categories (PR.AC) or subcategories (PR.AC-1) of the template's CSF version.
     csf: tuple[str, ...]
@@ -26,6 +28,8 @@ class Mapping:
     iso: tuple[str, ...]
     #: CIS Controls v8 controls or safeguards, where the edition maps them (Ver 3.0).
     cis: tuple[str, ...] = ()
+    #: The principle (1-3) of a Ver 3.0 Appendix A-1 item, answered by management.
+    principle: int | None = None
 
 
 @dataclass(frozen=True)
@@ -101,4 +105,14 @@ class Template:
         return self._index[question_id]
 
     def directives(self) -> list[int]:
-        return sorted({q.mapping.directive for q in self.questions})
+        return sorted({q.mapping.directive for q in self.questions} - {None})
+
+    @property
+    def direction_sections(self) -> tuple[Section, ...]:
+        """The sections of direction items (Appendix A, or A-2 in Ver 3.0)."""
+        return tuple(s for s in self.sections if s.questions[0].mapping.principle is None)
+
+    @property
+    def principle_sections(self) -> tuple[Section, ...]:
+        """The sections of Ver 3.0's A-1 principle items, answered by management."""
+        return tuple(s for s in self.sections if s.questions[0].mapping.principle is not None)

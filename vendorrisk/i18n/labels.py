@@ -163,6 +163,22 @@ CHANGE_LABELS = {
     "unchanged": _l("Unchanged"),
     "changed": _l("Other change"),
 }
+#: Why an item carried into another edition's cycle is to be confirmed (要確認).
+REVIEW_LABELS = {
+    "split": _l("Split: one earlier item became several"),
+    "merged": _l("Merged: several earlier items became this one (the weakest status carried)"),
+    "new": _l("New in this edition: no earlier answer"),
+    "dropped": _l("An earlier item that was dropped is closest to this one"),
+}
+#: The crosswalk's relations, as the cycle page lists where each earlier answer went.
+RELATION_LABELS = {
+    "same": _l("Same item"),
+    "moved": _l("Moved to another direction"),
+    "split": _l("Split"),
+    "merged": _l("Merged"),
+    "new": _l("New"),
+    "dropped": _l("Dropped (not carried)"),
+}
 #: Outbox delivery states as shown (a badge with its words, never colour alone).
 OUTBOX_STATUS_LABELS = {
     OutboxStatus.pending.value: _l("Waiting to be sent"),

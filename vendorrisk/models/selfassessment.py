@@ -59,6 +59,9 @@ class SelfAssessmentCycle(TimestampMixin, db.Model):
     d9_snapshot: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     #: Raised on every save of the KPI values: a save based on an older one is a conflict.
     kpi_version: Mapped[int] = mapped_column(default=1)
+    #: Started in another edition's template than the cycle copied (Ver 2.0 -> Ver 3.0): the
+    #: crosswalk used and where each answer of that cycle went (services.selfassessment.cycles).
+    carried: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
 
     items: Mapped[list[SelfAssessmentItem]] = relationship(
         back_populates="cycle", cascade="all, delete-orphan", order_by="SelfAssessmentItem.id"
@@ -127,6 +130,9 @@ class SelfAssessmentItem(db.Model):
     )
     #: When it was last saved (UTC).
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: To be confirmed (要確認) after a move to another edition, and why: "split", "merged",
+    #: "new" or "dropped" (a dropped item's content lives here); cleared when someone saves it.
+    review: Mapped[str | None] = mapped_column(sa.String(20))
 
     cycle: Mapped[SelfAssessmentCycle] = relationship(back_populates="items")
     owner = relationship("User", foreign_keys=[owner_id])
@@ -135,6 +141,9 @@ class SelfAssessmentItem(db.Model):
 
     __table_args__ = (
         sa.UniqueConstraint("cycle_id", "question_id", name="uq_self_assessment_items_question"),
+        sa.CheckConstraint(
+            "review IS NULL OR review IN ('split', 'merged', 'new', 'dropped')", name="review"
+        ),
     )
 
     def is_overdue(self, today: date) -> bool:

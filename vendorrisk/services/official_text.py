@@ -3,12 +3,15 @@
 A file of item id → Japanese text (copied from METI's PDF or IPA's 可視化ツール workbook) becomes
 the template's next version: each item's Japanese text is replaced and shown as official from
 then on; the version before stays beside it (`<id>@<n>.yaml`), so the cycles and assessments
-made with it keep their words. `D1` … `D10` name the direction titles.
+made with it keep their words. `D1` … `D10` name the direction titles, `P1` … `P3` the
+principles of Ver 3.0's Appendix A-1.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,6 +50,7 @@ def read_texts(table: Table, template: Template) -> dict[str, str]:
     every row checked: every id known, no id twice, no empty text."""
     known = {q.mapping.item for q in template.questions if q.mapping.item}
     known |= {f"D{n}" for n in template.directives()}
+    known |= {f"P{q.mapping.principle}" for q in template.questions if q.mapping.principle}
     texts: dict[str, str] = {}
     problems = []
     for number, cells in table.rows:
@@ -79,16 +83,22 @@ def _official(text: dict[str, Any], japanese: str) -> None:
         text.pop(WORKING, None)
 
 
+def _group(mapping: dict) -> tuple[str, str]:
+    """The id of a section's title in the file (D5, or P2 for a principle of A-1) and the
+    Japanese prefix of the title (指示5, 原則2)."""
+    if mapping.get("principle"):
+        return f"P{mapping['principle']}", f"原則{mapping['principle']}"
+    return f"D{mapping['directive']}", f"指示{mapping['directive']}"
+
+
 def _replace(data: dict, texts: dict[str, str]) -> int:
     replaced = 0
     for section in data["sections"]:
-        directions = {q["mapping"]["directive"] for q in section["questions"]}
-        title = texts.get(f"D{next(iter(directions))}") if len(directions) == 1 else None
+        groups = {_group(q["mapping"]) for q in section["questions"]}
+        title = texts.get(next(iter(groups))[0]) if len(groups) == 1 else None
         if title is not None:
-            n = next(iter(directions))
-            _official(
-                section["title"], title if title.startswith(f"指示{n}") else f"指示{n} {title}"
-            )
+            prefix = next(iter(groups))[1]
+            _official(section["title"], title if title.startswith(prefix) else f"{prefix} {title}")
             replaced += 1
         for question in section["questions"]:
             item = question["mapping"].get("item")
@@ -118,7 +128,14 @@ def write_version(template: Template, texts: dict[str, str], source: str) -> Imp
         f"# {kept.name}.\n"
     )
     body = yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100)
-    if path == current:
-        path.rename(kept)
-    current.write_text(header + body, encoding="utf-8")
+    # Written beside it under a name the catalog does not read, then swapped in at once: a
+    # worker reloading meanwhile sees the old file or the new one, never half of one or none.
+    fresh = folder / f".{template.id}.yaml.new"
+    fresh.write_text(header + body, encoding="utf-8")
+    try:
+        if path == current:
+            shutil.copy2(path, kept)
+        os.replace(fresh, current)
+    finally:
+        fresh.unlink(missing_ok=True)
     return Imported(current, f"{template.id}@{data['version']}", replaced)

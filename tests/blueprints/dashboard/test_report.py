@@ -152,6 +152,8 @@ def test_the_report_compares_the_last_two_self_assessment_cycles(auth, two_cycle
     page = auth.client.get("/report?lang=en").get_data(as_text=True)
     section = page.split("Our own self-assessment", 1)[1]
     assert "Cycle 2026年度" in section and "previous cycle 2025年度" in section
+    assert "Cybersecurity Management Guidelines Ver 2.0" in section
+    assert "Edition break" not in section
     assert "Text(" not in section
     direction_1 = "<tr><td>Direction 1: risk awareness and company-wide policy</td>"
     row = section.split(direction_1, 1)[1].split("</tr>", 1)[0]
@@ -166,9 +168,9 @@ def test_the_workbook_has_the_self_assessment_sheets(auth, two_cycles):
     book = openpyxl.load_workbook(io.BytesIO(auth.client.get("/report.xlsx?lang=en").data))
     sheet = book["Self-assessment"]
     header = [c.value for c in sheet[3]]
-    assert header == ["Direction", "Title", "2026年度", "2025年度", "Change"]
+    assert header == ["Direction", "Title", "2026年度", "2025年度", "Change", "Edition"]
     first = [c.value for c in sheet[4]]
-    assert first[0] == 1 and first[2:] == [100, 0, 100]
+    assert first[0] == 1 and first[2:] == [100, 0, 100, "Ver 2.0"]
     assert first[1].startswith("Direction 1")
     kpis = {row[0].value: row for row in book["KPIs"].iter_rows(min_row=4)}
     assert [c.value for c in kpis["Security training completion rate"][2:]] == [90, 60]

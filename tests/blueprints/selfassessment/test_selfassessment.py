@@ -548,10 +548,13 @@ def test_export_frame_has_stable_columns_and_the_previous_status(auth, ctx, app)
     assert len(df) == 41
     row = df[df.question_id == "int-d9-02"].iloc[0].to_dict()
     assert row == {
-        "cycle": "2026年度 上期", "directive": 9, "item": "D9-2", "question_id": "int-d9-02",
+        "cycle": "2026年度 上期", "edition": "Ver 2.0", "principle": None, "directive": 9,
+        "item": "D9-2", "question_id": "int-d9-02",
         "question_ja": "委託先が実施すべきサイバーセキュリティ対策について、契約書等により"
                        "明確にしている",
-        "question_en": row["question_en"], "status": "done", "owner": "佐藤 恵子",
+        "question_ja_provenance": "official", "question_en": row["question_en"],
+        "question_en_provenance": "仮訳",
+        "status": "done", "review": "", "owner": "佐藤 恵子",
         "target_on": date(2026, 12, 31), "evidence": "=HYPERLINK(\"x\")", "notes": "",
         "previous_status": "partly",
     }  # fmt: skip

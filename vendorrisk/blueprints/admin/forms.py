@@ -25,7 +25,7 @@ from wtforms.validators import (
 )
 
 from vendorrisk.extensions import db
-from vendorrisk.i18n import choices, options
+from vendorrisk.i18n import choices, current_locale, options
 from vendorrisk.i18n.labels import LABELS, OUTBOX_STATUS_LABELS
 from vendorrisk.mail.sender import FIELDS
 from vendorrisk.models import Role, User
@@ -156,7 +156,10 @@ def tier_rules_form(rules, templates, formdata=None, seen=""):
         _l("A score of this or more lowers the tier"), 0, 100, integer=False
     )
     TierRulesForm.unscored_raise = BooleanField(_l("Raise the tier until a first score exists"))
-    template_choices = options((t.id, t.title.get("ja")) for t in templates)
+    # The edition first: choosing Ver 3.0's questionnaire moves that tier's next re-checks to it.
+    template_choices = options(
+        (t.id, f"{t.guideline.label} — {t.title.get(current_locale())}") for t in templates
+    )
     for level in reversed(Tier):
         setattr(
             TierRulesForm,

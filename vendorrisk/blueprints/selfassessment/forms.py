@@ -18,7 +18,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from vendorrisk.extensions import db
-from vendorrisk.i18n import options
+from vendorrisk.i18n import current_locale, options
 from vendorrisk.i18n.labels import ITEM_STATUS_LABELS
 from vendorrisk.models import ItemStatus, SelfAssessmentCycle
 from vendorrisk.services.selfassessment.kpis import KPIS
@@ -42,11 +42,26 @@ class CycleForm(FlaskForm):
         description=_l("The day the answers describe."),
         validators=[DataRequired(message=_l("Enter a valid date."))],
     )
+    template = SelectField(
+        _l("Check sheet"),
+        description=_l(
+            "The edition of the guideline the cycle follows. A cycle in a newer edition starts "
+            "from the last cycle through the crosswalk; items that were split, merged or are new "
+            "are marked 'to be confirmed'."
+        ),
+        validators=[DataRequired()],
+    )
     submit = SubmitField(_l("Start the cycle"))
 
-    def __init__(self, *args, last=None, **kwargs):
+    def __init__(self, *args, last=None, templates=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.last = last
+        self.template.choices = [
+            (t.id, f"{t.guideline.label} — {t.title.get(current_locale())}") for t in templates
+        ]
+        if not self.template.data and templates:
+            ids = [t.id for t in templates]
+            self.template.data = last.template_id if last and last.template_id in ids else ids[0]
 
     def validate_name(self, field):
         taken = db.session.scalar(

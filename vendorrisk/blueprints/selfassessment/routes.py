@@ -18,7 +18,14 @@ from vendorrisk.blueprints.selfassessment.forms import (
     kpi_values,
 )
 from vendorrisk.i18n import current_locale
-from vendorrisk.i18n.labels import CHANGE_LABELS, CLAUSE_LABELS, ITEM_STATUS_LABELS, direction_title
+from vendorrisk.i18n.labels import (
+    CHANGE_LABELS,
+    CLAUSE_LABELS,
+    ITEM_STATUS_LABELS,
+    RELATION_LABELS,
+    REVIEW_LABELS,
+    direction_title,
+)
 from vendorrisk.services.register import suppliers
 from vendorrisk.services.selfassessment import cycles, summary
 from vendorrisk.services.selfassessment.cycles import (
@@ -40,7 +47,15 @@ def _helpers():
         "KPIS": KPIS,
         "kpi_text": kpi_text,
         "clause_label": lambda c: str(CLAUSE_LABELS[c]),
+        "review_label": lambda r: str(REVIEW_LABELS[r]),
+        "relation_label": lambda r: str(RELATION_LABELS[r]),
     }
+
+
+def _edition(cycle) -> str:
+    """The edition label of a cycle's template ("Ver 3.0")."""
+    template = cycles.template_of(cycle)
+    return template.guideline.label if template else cycle.template_id
 
 
 def _cycle(cycle_id: int):
@@ -58,6 +73,7 @@ def index():
     return render_template(
         "selfassessment/index.html",
         history=history,
+        editions={h.cycle.id: _edition(h.cycle) for h in history},
         open_cycle=cycles.open_cycle(),
         template=cycles.current_template(),
     )
@@ -68,21 +84,35 @@ def index():
 @fails_to(".new_cycle")  # another cycle was started meanwhile
 def new_cycle():
     current, last = cycles.open_cycle(), cycles.latest_cycle()
-    form = CycleForm(last=last)
+    templates = cycles.next_templates(last)
+    form = CycleForm(last=last, templates=templates)
     if current is None and form.validate_on_submit():
+        template = next(t for t in templates if t.id == form.template.data)
         cycle = cycles.start_cycle(
-            form.name.data,
-            form.as_of.data,
-            cycles.current_template() or abort(500),
-            current_user,
-            clock.now(),
+            form.name.data, form.as_of.data, template, current_user, clock.now()
         )
         flash(_("The cycle %(name)s has been started.", name=cycle.name), "success")
+        if cycle.carried:
+            flash(
+                _(
+                    "Carried from %(name)s through the crosswalk: %(count)d item(s) are to be "
+                    "confirmed.",
+                    name=cycle.carried["from_cycle"],
+                    count=len(cycles.to_review(cycle)),
+                ),
+                "info",
+            )
         return redirect(url_for(".cycle", cycle_id=cycle.id))
     if request.method == "GET" and not form.name.data:
         form.as_of.data = form.as_of.data or clock.today()
         form.name.data = cycles.cycle_name(form.as_of.data)
-    return render_template("selfassessment/new.html", form=form, last=last, current=current)
+    return render_template(
+        "selfassessment/new.html",
+        form=form,
+        last=last,
+        current=current,
+        last_template=cycles.template_of(last) if last else None,
+    )
 
 
 @bp.route("/cycles/<int:cycle_id>")
@@ -103,8 +133,13 @@ def cycle(cycle_id: int):
         previous=previous,
         before=cycles.items_by_question(previous),
         scores=scores,
-        last_scores=_scores(previous),
+        last_scores=_scores(previous, template),
         directive_rows=_directive_rows(template, scores),
+        to_review=cycles.to_review(cycle),
+        carried=_carried(cycle, template),
+        before_status=cycles.previous_statuses(cycle, previous),
+        item_ids={q.mapping.item: q.id for q in template.questions if q.mapping.item},
+        **_edition_break(cycle, template, previous),
         gaps=gaps,
         gap_ids={i.question_id for i in gaps},
         counts=cycles.status_counts(cycle.items),
@@ -114,10 +149,11 @@ def cycle(cycle_id: int):
     )
 
 
-def _scores(cycle):
+def _scores(cycle, template=None):
+    """A cycle's scores (on `template` of a later edition through the crosswalk, when given)."""
     if cycle is None:
         return None
-    return cycles.scores_of(cycle, {i.question_id: i.status for i in cycle.items})
+    return cycles.scores_of(cycle, {i.question_id: i.status for i in cycle.items}, template)
 
 
 def _directive_rows(template, scores) -> list[dict]:
@@ -128,8 +164,36 @@ def _directive_rows(template, scores) -> list[dict]:
             "value": scores.directives.get(section.questions[0].mapping.directive),
             "href": f"#{section.id}",
         }
-        for section in template.sections
+        for section in template.direction_sections
     ]
+
+
+def _edition_break(cycle, template, previous) -> dict:
+    """What the pages need to mark an edition break before `cycle` (nothing without one)."""
+    if not cycles.edition_break(cycle, previous):
+        return {"edition_break": False, "previous_edition": "", "edition_changes": []}
+    old = cycles.template_of(previous)
+    return {
+        "edition_break": True,
+        "previous_edition": old.guideline.label if old else previous.template_id,
+        "edition_changes": cycles.edition_changes(old, template) if old else [],
+    }
+
+
+def _carried(cycle, template) -> dict | None:
+    """Where the answers of the last cycle of the earlier edition went, for the cycle page:
+    the rows of the crosswalk with their Ver 2.0 status, the dropped ones first."""
+    if not cycle.carried:
+        return None
+    rows = sorted(cycle.carried["rows"], key=lambda r: r["relation"] != "dropped")
+    old = cycle.carried["from"].split("@")
+    source = cycles.catalog_template(old[0], int(old[1])) if len(old) == 2 else None
+    return {
+        "from_cycle": cycle.carried["from_cycle"],
+        "edition": source.guideline.label if source else old[0],
+        "rows": rows,
+        "dropped": [r for r in rows if r["relation"] == "dropped"],
+    }
 
 
 def _after_save(form, template, cycle_id: int, question_id: str) -> str | None:
@@ -219,6 +283,7 @@ def close(cycle_id: int):
         form=form,
         gaps=cycles.gaps(cycle),
         counts=cycles.status_counts(cycle.items),
+        to_review=cycles.to_review(cycle),
     )
 
 
@@ -230,11 +295,12 @@ def compare(cycle_id: int):
     previous = cycles.previous_of(cycle)
     changes = cycles.compare(cycle, previous)
     only_changed = request.args.get("show") == "changed"
-    history = cycles.history()
+    history = cycles.history(template)
     return render_template(
         "selfassessment/compare.html",
         cycle=cycle,
         previous=previous,
+        **_edition_break(cycle, template, previous),
         changes=[c for c in changes if c.change != "unchanged"] if only_changed else changes,
         tally={k: sum(c.change == k for c in changes) for k in CHANGE_LABELS},
         only_changed=only_changed,
@@ -245,15 +311,31 @@ def compare(cycle_id: int):
 
 
 def _trend(history, template) -> dict:
-    """Each directive's score across the cycles: two line charts of five, and a heat map."""
-    labels = [h.cycle.name for h in history]
+    """Each directive's score across the cycles (on `template`'s items, the cycles of an earlier
+    edition through the crosswalk): two line charts of five, and a heat map. A cycle that starts
+    a new edition is labelled "▶ name (Ver 3.0)"."""
+    labels, breaks, before = [], [], None
+    for h in history:
+        edition = _edition(h.cycle)
+        starts = before is not None and edition != before
+        labels.append(f"▶ {h.cycle.name} ({edition})" if starts else h.cycle.name)
+        if starts:
+            breaks.append(h.cycle.name)
+        before = edition
     directives = sorted(cycles.directive_titles(template))
     series = [
         {"name": _("Direction %(n)d", n=n), "values": [h.directives.get(n) for h in history]}
         for n in directives
     ]
     heat = [{"label": s["name"], "cells": s["values"]} for s in series]
-    return {"labels": labels, "first": series[:5], "second": series[5:], "heat": heat}
+    return {
+        "labels": labels,
+        "first": series[:5],
+        "second": series[5:],
+        "heat": heat,
+        "breaks": breaks,
+        "edition": template.guideline.label,
+    }
 
 
 def _nice_top(values) -> int:

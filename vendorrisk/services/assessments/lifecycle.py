@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 
 from vendorrisk import clock
 from vendorrisk.catalog import Template
+from vendorrisk.catalog.types import AnswerError
 from vendorrisk.errors import ServiceError
 from vendorrisk.extensions import db
 from vendorrisk.mail import questionnaire
@@ -68,6 +69,106 @@ def previous_completed(supplier_id: int, template_id: str) -> Assessment | None:
     )
 
 
+def previous_in_earlier_edition(supplier_id: int, template: Template):
+    """The supplier's latest completed assessment on a questionnaire of an earlier edition that a
+    crosswalk leads from to `template`'s edition, with that questionnaire and the crosswalk; or
+    None. (A supplier moving from csm-v2-supplier to csm-v3-supplier keeps its answers.)"""
+    from vendorrisk.catalog import catalog
+
+    for crosswalk in catalog().crosswalks:
+        source, target = (catalog().get(k.split("@")[0]) for k in (
+            crosswalk.source_template, crosswalk.target_template))  # fmt: skip
+        if source is None or target is None or target.edition != template.edition:
+            continue
+        earlier = [
+            t.id
+            for t in catalog().current()
+            if t.audience == template.audience and t.edition == source.edition
+        ]
+        previous = db.session.scalar(
+            sa.select(Assessment)
+            .where(
+                Assessment.supplier_id == supplier_id,
+                Assessment.template_id.in_(earlier),
+                Assessment.status == AssessmentStatus.completed,
+            )
+            .order_by(Assessment.completed_at.desc(), Assessment.id.desc())
+            .limit(1)
+            .options(selectinload(Assessment.answers).selectinload(Answer.files))
+        )
+        old = catalog().get(previous.template_id, previous.template_version) if previous else None
+        if old is not None:
+            return previous, old, crosswalk
+    return None
+
+
+def _carry_across(
+    assessment: Assessment, previous: Assessment, old: Template, template: Template, crosswalk
+) -> None:
+    """Carry a completed assessment of an earlier edition into `template` through the crosswalk,
+    every answer to be confirmed by the supplier (carried_over): a question of an Appendix A
+    item takes the answers of the questions, of the same answer type, that asked the earlier
+    items it came from (the weakest of several, their comments labelled with their item); a
+    question of no item (the profile, the Direction 9 specifics) the answer of the same question
+    id. An answer the new question cannot hold (a choice it no longer has) is left blank."""
+    answers = {a.question_id: a for a in previous.answers}
+    came_from: dict[str, list[str]] = {}
+    for row in crosswalk.rows:
+        for target in row.target:
+            came_from.setdefault(target, []).extend(row.source)
+    old_by_item: dict[str, list] = {}
+    for question in old.questions:
+        if question.mapping.item:
+            old_by_item.setdefault(question.mapping.item, []).append(question)
+    known = {q.id for q in old.questions}
+    for question in template.questions:
+        if question.mapping.item is None:
+            candidates = [old.question(question.id)] if question.id in known else []
+        else:
+            candidates = [
+                q
+                for code in came_from.get(question.mapping.item, [])
+                for q in old_by_item.get(code, [])
+                if q.type == question.type
+            ]
+        found = [(q, answers[q.id]) for q in candidates if q.id in answers]
+        answer = _combined(question, found)
+        if answer is not None:
+            assessment.answers.append(answer)
+    assessment.carried_over_from_id = previous.id
+
+
+def _combined(question, found: list) -> Answer | None:
+    """One carried answer from the earlier answers `found` ((question, answer) pairs)."""
+    usable = []
+    for old_question, old in found:
+        try:
+            value = question.kind.normalize(question, old.value)
+        except AnswerError:
+            continue
+        usable.append((old_question, old, value))
+    if not usable:
+        return None
+    scored = [u for u in usable if question.kind.score(question, u[2]) is not None]
+    weakest = min(scored or usable, key=lambda u: question.kind.score(question, u[2]) or 0)
+    several = len(usable) > 1
+    comments = [
+        f"[{q.mapping.item}] {old.comment}" if several and q.mapping.item else old.comment
+        for q, old, _ in usable
+        if old.comment
+    ]
+    files = []
+    for _, old, _ in usable:
+        files += [f for f in old.files if f not in files]
+    return Answer(
+        question_id=question.id,
+        value=weakest[2],
+        comment="\n".join(comments),
+        carried_over=True,
+        files=files,
+    )
+
+
 def _carry_over(assessment: Assessment, previous: Assessment, template: Template) -> None:
     known = {q.id for q in template.questions}
     for old in previous.answers:
@@ -115,6 +216,8 @@ def create_assessment(
     db.session.add(assessment)
     if previous is not None:
         _carry_over(assessment, previous, template)
+    elif (earlier := previous_in_earlier_edition(supplier.id, template)) is not None:
+        _carry_across(assessment, earlier[0], earlier[1], template, earlier[2])
     db.session.flush()
     for recipient in recipients:
         invite(assessment, template, recipient.contact, recipient.locale, now)

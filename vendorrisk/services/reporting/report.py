@@ -257,6 +257,11 @@ def _rollup_frames(facts: Report) -> dict[str, pd.DataFrame]:
         {figure: gettext("Live suppliers"), count: data.coverage.live.value},
         {figure: gettext("Average latest score"), count: data.scores.average},
         *(
+            {figure: gettext("Average latest score, %(edition)s", edition=e.edition),
+             count: e.average}
+            for e in (data.editions if data.mixed_editions else ())
+        ),
+        *(
             {figure: tier_name(r.tier) if r.tier != "none" else gettext("Not set"),
              count: r.total.value}
             for r in data.tiers.rows
@@ -315,6 +320,17 @@ def _rollup_frames(facts: Report) -> dict[str, pd.DataFrame]:
     }
 
 
+def _edition_note(cycle_summary: Summary) -> str:
+    """The edition the scores are on, and how the previous cycle's were made comparable."""
+    if not cycle_summary.edition_break:
+        return cycle_summary.edition
+    return gettext(
+        "%(new)s (previous cycle: %(old)s, through the crosswalk)",
+        new=cycle_summary.edition,
+        old=cycle_summary.previous_edition,
+    )
+
+
 def _selfassessment_frames(
     cycle_summary: Summary | None, summary_locale: str
 ) -> dict[str, pd.DataFrame]:
@@ -332,6 +348,7 @@ def _selfassessment_frames(
                     else gettext("Previous cycle")
                 ): (d.previous),
                 gettext("Change"): d.delta,
+                gettext("Edition"): _edition_note(cycle_summary),
             }
             for d in cycle_summary.directives
         ]

@@ -15,7 +15,7 @@ counts.Number, which links to the list behind it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -75,6 +75,19 @@ class ScorePanel:
 
 
 @dataclass(frozen=True)
+class EditionScores:
+    """The suppliers whose latest score is on one edition of the guideline, and their average."""
+
+    #: The edition's label ("Ver 3.0"), or the template id when the catalog no longer has it.
+    edition: str
+    #: Its questionnaires (templates) among the latest completed assessments.
+    templates: tuple[str, ...]
+    #: Live suppliers in scope with a latest score on it.
+    suppliers: int
+    average: float | None
+
+
+@dataclass(frozen=True)
 class Overdue:
     assessments: Number
     rechecks: Number
@@ -116,6 +129,13 @@ class Rollup:
     expiring: list[ExpiringRow]
     findings: FindingPanel
     trends: list[TrendPoint]
+    #: The editions the latest scores are on, oldest first: more than one means the averages
+    #: mix editions, and the pages say so (with each edition's own figures).
+    editions: list[EditionScores] = field(default_factory=list)
+
+    @property
+    def mixed_editions(self) -> bool:
+        return len(self.editions) > 1
 
 
 # -- the panels --------------------------------------------------------------------------------
@@ -137,7 +157,43 @@ def compute(today: date, filters: Scope) -> Rollup:
         expiring=expiring(today, filters),
         findings=finding_panel(today, filters),
         trends=trends.trends(filters),
+        editions=edition_scores(filters),
     )
+
+
+def edition_scores(filters: Scope) -> list[EditionScores]:
+    """Live scored suppliers by the edition of their latest completed assessment's questionnaire,
+    with each edition's average (one GROUP BY; templates to editions through the catalog)."""
+    from vendorrisk.catalog import catalog
+
+    latest = (
+        sa.select(
+            scope.latest_completed(Assessment.template_id).label("template_id"),
+            Supplier.latest_score.label("score"),
+        )
+        .where(*live_in_scope(filters), Supplier.latest_score.is_not(None))
+        .subquery()
+    )
+    rows = db.session.execute(
+        sa.select(latest.c.template_id, sa.func.count(), sa.func.sum(latest.c.score))
+        .group_by(latest.c.template_id)
+        .order_by(latest.c.template_id)
+    )
+    found: dict[str, list[Any]] = {}
+    for template_id, count, total in rows:
+        if template_id is None:
+            continue
+        template = catalog().get(template_id)
+        key = template.edition if template else template_id
+        label = template.guideline.label if template else template_id
+        entry = found.setdefault(key, [label, [], 0, 0.0])
+        entry[1].append(template_id)
+        entry[2] += int(count)
+        entry[3] += float(total or 0)
+    return [
+        EditionScores(label, tuple(templates), count, round(total / count, 1) if count else None)
+        for _, (label, templates, count, total) in sorted(found.items())
+    ]
 
 
 def tier_table(filters: Scope) -> TierTable:

@@ -1,11 +1,15 @@
 """The company's own Appendix A self-assessment, run as PDCA cycles.
 
-A cycle (サイクル) is a dated snapshot of the 41 check items of ``csm-v2-internal``: each item has a
-status, evidence, an internal owner, a target date and notes. A new cycle starts from the last
-one's answers; a closed cycle is frozen, with the Direction 9 indicators of the supplier
-programme (``selfassessment_d9``) stored as they stood. Scoring is pure (``directive_scores``,
-``overall_score``): done 1, partly 0.5, not done 0; not applicable and unanswered items are
-left out; means are 0-100.
+A cycle (サイクル) is a dated snapshot of the check items of an internal template of one edition of
+the guideline (``csm-v2-internal``: Ver 2.0's 41 items; ``csm-v3-internal``: Ver 3.0's 40 items of
+A-2 and the 9 principle items of A-1): each item has a status, evidence, an internal owner, a
+target date and notes. A new cycle starts from the last one's answers; a cycle in the next
+edition starts from the last cycle of the one before through the crosswalk (``carry``), each
+split, merged, new item or home of a dropped one flagged 要確認 until someone saves it, and
+where every answer went kept on the cycle. A closed cycle is frozen, with the Direction 9
+indicators of the supplier programme (``selfassessment_d9``) stored as they stood. Scoring is
+pure (``directive_scores``, ``overall_score``): done 1, partly 0.5, not done 0; not applicable
+and unanswered items are left out; means are 0-100; principle items (A-1) count in neither.
 
 The KPIs entered each cycle are in kpis.py; one cycle against the one before, as the management
 report shows it, in summary.py.
@@ -13,6 +17,7 @@ report shows it, in summary.py.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -39,7 +44,10 @@ from vendorrisk.models import (
 from vendorrisk.services import files
 from vendorrisk.services.selfassessment.indicators import indicators
 
+#: The internal template a company starts on when it has no cycle yet (its first edition).
 TEMPLATE_ID = "csm-v2-internal"
+#: Why an item carried to another edition is to be confirmed (要確認), by crosswalk relation.
+REVIEW_REASONS = ("split", "merged", "new", "dropped")
 
 #: What an item is worth; not applicable (and unanswered) is left out.
 STATUS_VALUES = {ItemStatus.done: 1, ItemStatus.partly: Fraction(1, 2), ItemStatus.not_done: 0}
@@ -123,21 +131,62 @@ def is_gap(status: Any, owner_id: int | None, target_on: date | None) -> bool:
 
 
 def template_of(cycle: SelfAssessmentCycle):
+    return catalog_template(cycle.template_id, cycle.template_version)
+
+
+def catalog_template(template_id: str, version: int | None = None):
     from vendorrisk.catalog import catalog
 
-    return catalog().get(cycle.template_id, cycle.template_version)
+    return catalog().get(template_id, version)
+
+
+def internal_templates() -> list:
+    """The current internal templates (one per edition), oldest edition first."""
+    from vendorrisk.catalog import catalog
+
+    found = [t for t in catalog().current() if t.audience == "internal"]
+    return sorted(found, key=lambda t: (t.edition, t.id))
 
 
 def current_template():
+    """The template the cycles are on now: the latest cycle's, else the first edition's."""
     from vendorrisk.catalog import catalog
 
-    return catalog().get(TEMPLATE_ID)
+    last = latest_cycle()
+    return catalog().get(last.template_id if last else TEMPLATE_ID)
+
+
+def crosswalk_to(source_id: str, target_id: str):
+    """The crosswalk from one internal template to another, or None."""
+    from vendorrisk.catalog import catalog
+
+    return next(
+        (
+            c
+            for c in catalog().crosswalks
+            if c.source_template.split("@")[0] == source_id
+            and c.target_template.split("@")[0] == target_id
+        ),
+        None,
+    )
+
+
+def next_templates(last: SelfAssessmentCycle | None) -> list:
+    """The templates a new cycle may follow: the last cycle's (its newest version) and those a
+    crosswalk leads to from it; any internal template for the first cycle."""
+    if last is None:
+        return internal_templates()
+    return [
+        t
+        for t in internal_templates()
+        if t.id == last.template_id or crosswalk_to(last.template_id, t.id) is not None
+    ]
 
 
 def directive_titles(template) -> dict[int, Any]:
     """Each directive's section title (a catalog Text), by directive number."""
     titles = {}
-    for section in template.sections:
+    for section in template.direction_sections:
         for question in section.questions:
             titles.setdefault(question.mapping.directive, section.title)
     return titles
@@ -200,7 +249,8 @@ def items_by_question(cycle: SelfAssessmentCycle | None) -> dict[str, SelfAssess
 def start_cycle(
     name: str, as_of: date, template, user: User | None, now: datetime
 ) -> SelfAssessmentCycle:
-    """Open a new cycle, its items copied from the last cycle's answers (blank for new items)."""
+    """Open a new cycle, its items copied from the last cycle's answers (blank for new items);
+    on another edition's template, carried through the crosswalk and flagged for review."""
     current = open_cycle()
     if current is not None:
         # Eager gettext: a lazy string is Markup-like to Jinja and would print the name unescaped.
@@ -208,7 +258,6 @@ def start_cycle(
             gettext("Close the open cycle %(name)s before starting a new one.", name=current.name)
         )
     last = latest_cycle()
-    before = items_by_question(last)
     cycle = SelfAssessmentCycle(
         name=name,
         as_of=as_of,
@@ -217,14 +266,25 @@ def start_cycle(
         copied_from_id=last.id if last else None,
         created_by_id=user.id if user else None,
     )
-    for question in template.questions:
-        old = before.get(question.id)
-        item = SelfAssessmentItem(question_id=question.id, updated_at=now)
-        if old is not None:
-            item.status, item.evidence, item.notes = old.status, old.evidence, old.notes
-            item.owner_id, item.target_on = old.owner_id, old.target_on
-            item.evidence_file_id = old.evidence_file_id
-        cycle.items.append(item)
+    if last is not None and last.template_id != template.id:
+        crosswalk = crosswalk_to(last.template_id, template.id)
+        if crosswalk is None:
+            old = template_of(last)
+            raise SelfAssessmentError(
+                gettext(
+                    "The last cycle follows %(old)s: no crosswalk leads from it to %(new)s.",
+                    old=old.guideline.label if old else last.template_id,
+                    new=template.guideline.label,
+                )
+            )
+        carry(cycle, last, template, crosswalk, now)
+    else:
+        before = items_by_question(last)
+        for question in template.questions:
+            item = SelfAssessmentItem(question_id=question.id, updated_at=now)
+            if question.id in before:
+                _copy(before[question.id], item)
+            cycle.items.append(item)
     db.session.add(cycle)
     try:
         db.session.flush()  # the unique indexes settle a race with another start
@@ -233,6 +293,96 @@ def start_cycle(
             _l("Another cycle was started meanwhile, or its name is taken: check the list.")
         ) from exc
     return cycle
+
+
+def _copy(old: SelfAssessmentItem, item: SelfAssessmentItem) -> None:
+    item.status, item.evidence, item.notes = old.status, old.evidence, old.notes
+    item.owner_id, item.target_on = old.owner_id, old.target_on
+    item.evidence_file_id = old.evidence_file_id
+
+
+#: A merged item carries the weakest of its answers; not applicable only if all were.
+_WEAKEST = (ItemStatus.not_done, ItemStatus.partly, ItemStatus.done, ItemStatus.not_applicable)
+
+
+def _merge(sources: list[tuple[str, SelfAssessmentItem]], item: SelfAssessmentItem) -> None:
+    """Several answers into one item: the weakest status, each text labelled with its old item,
+    the first owner and evidence file, the earliest target date."""
+    answered = [old for _, old in sources if old.status is not None]
+    if answered:
+        item.status = min((old.status for old in answered), key=_WEAKEST.index)
+    for field in ("evidence", "notes"):
+        texts = [f"[{code}] {getattr(old, field)}" for code, old in sources if getattr(old, field)]
+        setattr(item, field, "\n".join(texts))
+    item.owner_id = next((old.owner_id for _, old in sources if old.owner_id), None)
+    item.evidence_file_id = next(
+        (old.evidence_file_id for _, old in sources if old.evidence_file_id), None
+    )
+    targets = [old.target_on for _, old in sources if old.target_on]
+    item.target_on = min(targets) if targets else None
+
+
+def carry(
+    cycle: SelfAssessmentCycle, last: SelfAssessmentCycle, template, crosswalk, now: datetime
+) -> None:
+    """Fill `cycle` (on `template`) from `last` (another edition) through `crosswalk`: same and
+    moved items carry their answer; a split item's answer goes to each part, merged ones become
+    one (``_merge``), new items start blank, a dropped item's answer stays behind and the items
+    nearest to it are flagged; the flagged items are to be confirmed (``review``). Where each of
+    the last cycle's answers went is kept on the cycle (``carried``)."""
+    old_template = template_of(last)
+    before = items_by_question(last)
+    old_question = {q.mapping.item: q.id for q in old_template.questions if q.mapping.item}
+    new_question = {q.mapping.item: q.id for q in template.questions if q.mapping.item}
+    sources: dict[str, list[tuple[str, SelfAssessmentItem]]] = {}
+    reasons: dict[str, set[str]] = {}
+    report = []
+    for row in crosswalk.rows:
+        for code in row.source:
+            old = before.get(old_question[code])
+            report.append(
+                {
+                    "item": code,
+                    "question_id": old_question[code],
+                    "status": old.status.value if old and old.status else None,
+                    "relation": row.relation,
+                    "to": list(row.target),
+                    "nearest": list(row.nearest),
+                }
+            )
+            for target in row.target:
+                if old is not None:
+                    sources.setdefault(new_question[target], []).append((code, old))
+                if row.relation in ("split", "merged"):
+                    reasons.setdefault(new_question[target], set()).add(row.relation)
+            if row.relation == "dropped":
+                for target in row.nearest:
+                    reasons.setdefault(new_question[target], set()).add("dropped")
+        if row.relation == "new":
+            for target in row.target:
+                reasons.setdefault(new_question[target], set()).add("new")
+    for question in template.questions:
+        item = SelfAssessmentItem(question_id=question.id, updated_at=now)
+        found = sources.get(question.id, [])
+        if len(found) == 1:
+            _copy(found[0][1], item)
+        elif found:
+            _merge(found, item)
+            reasons.setdefault(question.id, set()).add("merged")
+        why = reasons.get(question.id, set())
+        item.review = next((r for r in REVIEW_REASONS if r in why), None)
+        cycle.items.append(item)
+    cycle.carried = {
+        "from": f"{last.template_id}@{last.template_version}",
+        "from_cycle": last.name,
+        "crosswalk": crosswalk.id,
+        "rows": report,
+    }
+
+
+def to_review(cycle: SelfAssessmentCycle) -> list[SelfAssessmentItem]:
+    """The items still to be confirmed after a move to another edition (要確認)."""
+    return [i for i in cycle.items if i.review]
 
 
 #: The item fields a person edits.
@@ -263,8 +413,9 @@ def save_item(
         item.evidence_file = new_file
     elif remove_file:
         item.evidence_file = None
-    if not changed and item.evidence_file is old_file:
+    if not changed and item.evidence_file is old_file and item.review is None:
         return False
+    item.review = None  # saved by a person: confirmed
     item.updated_by_id, item.updated_at = (user.id if user else None), now
     try:
         db.session.flush()  # the version column makes a concurrent save fail here
@@ -353,21 +504,61 @@ class CycleScore:
     cycle: SelfAssessmentCycle
     overall: float | None
     directives: dict[int, float | None]
+    #: The A-1 principle items' score (Ver 3.0), outside the overall; None without them.
+    principles: float | None = None
+    #: Scored on another edition's items through the crosswalk (the cycle followed an older one).
+    through: bool = False
 
 
 def _directive_of(template) -> dict[str, int]:
-    return {q.id: q.mapping.directive for q in template.questions} if template else {}
+    if template is None:
+        return {}
+    return {q.id: q.mapping.directive for q in template.questions if q.mapping.directive}
 
 
-def scores_of(cycle: SelfAssessmentCycle, statuses: Mapping[str, Any]) -> CycleScore:
-    """A cycle's scores from its statuses by question id."""
-    directive = _directive_of(template_of(cycle))
+def statuses_in(template, cycle: SelfAssessmentCycle, statuses: Mapping[str, Any]) -> dict:
+    """A cycle's statuses by question id of `template`: as they are on the cycle's own template,
+    through the crosswalk on another edition's (each item takes its Ver 2.0 item's status, the
+    weakest of several; new items none); empty when no crosswalk leads there."""
+    if cycle.template_id == template.id:
+        return dict(statuses)
+    crosswalk = crosswalk_to(cycle.template_id, template.id)
+    own = template_of(cycle)
+    if crosswalk is None or own is None:
+        return {}
+    old_question = {q.mapping.item: q.id for q in own.questions if q.mapping.item}
+    new_question = {q.mapping.item: q.id for q in template.questions if q.mapping.item}
+    collected: dict[str, list[ItemStatus]] = {}
+    for row in crosswalk.rows:
+        for code in row.source:
+            status = _status(statuses.get(old_question[code]))
+            for target in row.target:
+                found = collected.setdefault(new_question[target], [])
+                if status is not None:
+                    found.append(status)
+    return {q: min(found, key=_WEAKEST.index) if found else None for q, found in collected.items()}
+
+
+def scores_of(cycle: SelfAssessmentCycle, statuses: Mapping[str, Any], template=None) -> CycleScore:
+    """A cycle's scores from its statuses by question id: on its own template, or on `template`
+    of a later edition through the crosswalk (``statuses_in``)."""
+    own = template_of(cycle)
+    on = template or own
+    through = on is not None and own is not None and on.id != own.id
+    if through:
+        statuses = statuses_in(on, cycle, statuses)
+    directive = _directive_of(on)
     rows = [(directive[q], s) for q, s in statuses.items() if q in directive]
-    return CycleScore(cycle, overall_score(s for _, s in rows), directive_scores(rows))
+    principle = {q.id for q in on.questions if q.mapping.principle} if on else set()
+    principles = overall_score(s for q, s in statuses.items() if q in principle)
+    return CycleScore(
+        cycle, overall_score(s for _, s in rows), directive_scores(rows), principles, through
+    )
 
 
-def history() -> list[CycleScore]:
-    """Every cycle, oldest first, with its scores: two queries whatever the number of cycles."""
+def history(template=None) -> list[CycleScore]:
+    """Every cycle, oldest first, with its scores (on `template` through the crosswalk for the
+    cycles of an earlier edition, when given): two queries whatever the number of cycles."""
     found = cycles()
     statuses: dict[int, dict[str, Any]] = {c.id: {} for c in found}
     rows = db.session.execute(
@@ -377,7 +568,45 @@ def history() -> list[CycleScore]:
     )
     for cycle_id, question_id, status in rows:
         statuses.setdefault(cycle_id, {})[question_id] = status
-    return [scores_of(c, statuses[c.id]) for c in found]
+    return [scores_of(c, statuses[c.id], template) for c in found]
+
+
+def edition_break(cycle: SelfAssessmentCycle, previous: SelfAssessmentCycle | None) -> bool:
+    """Whether `cycle` follows another edition of the guideline than the one before it."""
+    if previous is None or previous.template_id == cycle.template_id:
+        return False
+    mine, theirs = template_of(cycle), template_of(previous)
+    return mine is None or theirs is None or mine.edition != theirs.edition
+
+
+@dataclass(frozen=True)
+class DirectionChange:
+    """How a direction differs between two editions: its number of items and its title."""
+
+    directive: int
+    old_items: int
+    new_items: int
+    title_changed: bool
+
+
+def edition_changes(old, new) -> list[DirectionChange]:
+    """The directions whose items or title differ between two templates' editions, as the
+    edition break is explained (Ver 2.0 -> 3.0: D4 5 -> 3, D5 6 -> 10, D9 reworded...). Titles
+    are compared in Japanese, the guideline's own language (the English of Ver 2.0 is ours)."""
+    old_titles, new_titles = directive_titles(old), directive_titles(new)
+    changes = []
+    for n in sorted(set(old.guideline.items) | set(new.guideline.items)):
+        before, after = old.guideline.items.get(n, 0), new.guideline.items.get(n, 0)
+        old_title, new_title = old_titles.get(n), new_titles.get(n)
+        renamed = bool(old_title and new_title) and _bare(old_title.ja) != _bare(new_title.ja)
+        if before != after or renamed:
+            changes.append(DirectionChange(n, before, after, renamed))
+    return changes
+
+
+def _bare(title: str) -> str:
+    """A Japanese direction title without its 指示9 prefix and spaces, for comparing wordings."""
+    return re.sub(r"^指示\s*\d+|\s", "", title)
 
 
 @dataclass(frozen=True)
@@ -388,21 +617,41 @@ class ItemChange:
     change: str
 
 
+def previous_statuses(
+    cycle: SelfAssessmentCycle, previous: SelfAssessmentCycle | None
+) -> dict[str, Any]:
+    """The previous cycle's statuses by this cycle's question ids (through the crosswalk across
+    an edition break)."""
+    if previous is None:
+        return {}
+    own = {i.question_id: i.status for i in previous.items}
+    return statuses_in(template_of(cycle), previous, own)
+
+
 def compare(cycle: SelfAssessmentCycle, previous: SelfAssessmentCycle | None) -> list[ItemChange]:
-    """This cycle against the previous one, item by item, in template order."""
-    before, now_ = items_by_question(previous), items_by_question(cycle)
+    """This cycle against the previous one, item by item, in template order (across an edition
+    break, each item against what its Ver 2.0 item(s) stood at, through the crosswalk)."""
+    before, now_ = previous_statuses(cycle, previous), items_by_question(cycle)
     changes = []
     for question in template_of(cycle).questions:
-        old = before[question.id].status if question.id in before else None
+        old = _status(before.get(question.id))
         new = now_[question.id].status if question.id in now_ else None
         changes.append(ItemChange(question, old, new, change_of(old, new)))
     return changes
 
 
 EXPORT_COLUMNS = (
-    "cycle", "directive", "item", "question_id", "question_ja", "question_en", "status",
-    "owner", "target_on", "evidence", "notes", "previous_status",
+    "cycle", "edition", "principle", "directive", "item", "question_id", "question_ja",
+    "question_ja_provenance", "question_en", "question_en_provenance", "status", "review",
+    "owner", "target_on",
+    "evidence", "notes", "previous_status",
 )  # fmt: skip
+#: How the export names a text that is not the guideline's own wording (else "official").
+WORKING_TRANSLATION = "仮訳"
+
+
+def _provenance(text, lang: str) -> str:
+    return WORKING_TRANSLATION if text.is_working_translation(lang) else "official"
 
 
 def export_frame(cycle_id: int | None = None) -> pd.DataFrame:
@@ -410,29 +659,36 @@ def export_frame(cycle_id: int | None = None) -> pd.DataFrame:
     cycle = get_full(cycle_id) if cycle_id is not None else latest_cycle()
     if cycle is None:
         return pd.DataFrame(columns=list(EXPORT_COLUMNS))
-    before = items_by_question(previous_of(cycle))
+    before = previous_statuses(cycle, previous_of(cycle))
     items = items_by_question(cycle)
+    template = template_of(cycle)
     rows = []
-    for question in template_of(cycle).questions:
-        item, old = items.get(question.id), before.get(question.id)
+    for question in template.questions:
+        item, old = items.get(question.id), _status(before.get(question.id))
         rows.append(
             {
                 "cycle": cycle.name,
+                "edition": template.guideline.label,
+                "principle": question.mapping.principle,
                 "directive": question.mapping.directive,
                 "item": question.mapping.item or "",
                 "question_id": question.id,
                 "question_ja": question.text.ja,
+                "question_ja_provenance": _provenance(question.text, "ja"),
                 "question_en": question.text.en,
+                "question_en_provenance": _provenance(question.text, "en"),
                 "status": item.status.value if item and item.status else "",
+                "review": item.review or "" if item else "",
                 "owner": item.owner.label if item and item.owner else "",
                 "target_on": item.target_on if item else None,
                 "evidence": item.evidence if item else "",
                 "notes": item.notes if item else "",
-                "previous_status": old.status.value if old and old.status else "",
+                "previous_status": old.value if old else "",
             }
         )
     df = pd.DataFrame(rows, columns=list(EXPORT_COLUMNS))
-    df["directive"] = df["directive"].astype("Int64")
+    for column in ("principle", "directive"):
+        df[column] = df[column].astype("Int64")
     return df
 
 

@@ -1,5 +1,7 @@
 """One cycle against the one before, as the management report and the comparison page show it:
-per-directive scores this and last cycle, items by status, gaps, KPIs and the D9 indicators."""
+per-directive scores this and last cycle, items by status, gaps, KPIs and the D9 indicators.
+Across an edition break (a Ver 3.0 cycle after a Ver 2.0 one) the last cycle is scored on this
+cycle's items through the crosswalk, and the summary says so."""
 
 from __future__ import annotations
 
@@ -10,12 +12,14 @@ from typing import Any
 from vendorrisk.models import SelfAssessmentCycle
 from vendorrisk.services.selfassessment.cycles import (
     directive_titles,
+    edition_break,
     gaps,
     latest_cycle,
     previous_of,
     scores_of,
     status_counts,
     template_of,
+    to_review,
 )
 from vendorrisk.services.selfassessment.indicators import D9Indicators, indicators_of
 from vendorrisk.services.selfassessment.kpis import KPIS, KpiDefinition, saved_values
@@ -56,6 +60,17 @@ class Summary:
     gaps: int
     kpis: list[KpiSummary]
     indicators: D9Indicators | None
+    #: The edition the cycle follows ("Ver 3.0"), and the previous cycle's.
+    edition: str = ""
+    previous_edition: str = ""
+    #: The previous cycle followed another edition: its scores are on this cycle's items
+    #: through the crosswalk.
+    edition_break: bool = False
+    #: The A-1 principle items' score (Ver 3.0), outside the overall; whether there are any.
+    principles: float | None = None
+    with_principles: bool = False
+    #: Items still to be confirmed after the move to this edition (要確認).
+    to_review: int = 0
 
 
 def summary(
@@ -71,11 +86,15 @@ def summary(
     if cycle is None:
         return None
     previous = previous_of(cycle)
+    template = template_of(cycle)
     this = scores_of(cycle, {i.question_id: i.status for i in cycle.items})
     last = (
-        scores_of(previous, {i.question_id: i.status for i in previous.items}) if previous else None
+        scores_of(previous, {i.question_id: i.status for i in previous.items}, template)
+        if previous
+        else None
     )
-    titles = directive_titles(template_of(cycle))
+    titles = directive_titles(template)
+    old = template_of(previous) if previous else None
     before = saved_values(previous) if previous else {}
     values = saved_values(cycle)
     return Summary(
@@ -91,4 +110,10 @@ def summary(
         gaps=len(gaps(cycle)),
         kpis=[KpiSummary(k, values.get(k.key), before.get(k.key)) for k in KPIS],
         indicators=indicators_of(cycle, today) if with_indicators else None,
+        edition=template.guideline.label if template else "",
+        previous_edition=old.guideline.label if old else "",
+        edition_break=edition_break(cycle, previous),
+        principles=this.principles,
+        with_principles=bool(template and template.principle_sections),
+        to_review=len(to_review(cycle)),
     )
