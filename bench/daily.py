@@ -1,9 +1,14 @@
 """Benchmark: the scheduler's daily run over 10,000 suppliers (SQLite file, or PostgreSQL).
 
-Builds 10,000 suppliers with a contact, an attestation and an open assessment each, then times
-each daily job for a day on which about 1% of them have something due, and counts its queries.
+Builds a register as a company has it: 10,000 suppliers, each owned by one of 40 procurement
+users, a CISO and an admin to escalate to and digest for; a contact, an attestation and a
+contract each, an open assessment for a third of them, an open finding for a fifth. Then times
+each daily job for a day on which about 1% of them have something due (re-checks, reminders and
+escalations, expiring attestations and contracts, findings coming due or overdue), and counts
+its queries and the mails it queues, for the supplier contacts and for the owners and the CISO.
 Prints figures; it is not a test. Run: .venv/bin/python bench/daily.py [N]
-(VENDORRISK_BENCH_DATABASE_URL=postgresql+psycopg://... to use PostgreSQL.)
+(VENDORRISK_BENCH_DATABASE_URL=postgresql+psycopg://... to use PostgreSQL; ids are left to the
+database, so its sequences advance as in use.)
 """
 
 from __future__ import annotations
@@ -27,16 +32,55 @@ from vendorrisk.models import (  # noqa: E402
     Assessment,
     Attestation,
     Contact,
+    Contract,
+    Finding,
     Invitation,
     OutboxMessage,
     Supplier,
+    User,
 )
+
+#: Procurement users who own suppliers (the owners told of reminders, expiries and findings).
+OWNERS = 40
 
 TODAY = date(2027, 3, 1)
 
 
+def _users(now: datetime) -> list[int]:
+    """The owners, a CISO and an admin; the owners' ids."""
+    rows = [
+        {"email": f"owner{i}@example.co.jp", "name": f"調達 {i:02d}", "role": "procurement"}
+        for i in range(OWNERS)
+    ]
+    rows += [
+        {"email": "ciso@example.co.jp", "name": "佐藤 CISO", "role": "ciso"},
+        {"email": "admin@example.co.jp", "name": "管理者", "role": "admin"},
+    ]
+    db.session.execute(
+        sa.insert(User),
+        [
+            r
+            | {"password_hash": "x", "locale": "ja", "active": True,
+               "must_change_password": False, "created_at": now, "updated_at": now}
+            for r in rows
+        ],
+    )  # fmt: skip
+    owners = db.session.scalars(
+        sa.select(User.id).where(User.role == "procurement").order_by(User.id)
+    ).all()
+    return list(owners)
+
+
+def _ids(model, n: int) -> list[int]:
+    """The ids the database gave the last `n` rows of `model`, oldest first."""
+    return list(
+        reversed(db.session.scalars(sa.select(model.id).order_by(model.id.desc()).limit(n)).all())
+    )
+
+
 def populate(n: int) -> None:
     now = datetime.now(UTC)
+    owners = _users(now)
     base = {
         "category": "outsourcing_contractor",
         "status": "active",
@@ -61,26 +105,26 @@ def populate(n: int) -> None:
         [
             base
             | {
-                "id": i + 1,
                 "name_ja": f"取引先{i:05d}",
                 "name_en": f"Supplier {i:05d}",
+                "owner_id": owners[i % len(owners)],
                 "next_review_on": TODAY + timedelta(days=(i % 400) - 4),
             }
             for i in range(n)
         ],
     )
+    suppliers = _ids(Supplier, n)
     db.session.execute(
         sa.insert(Contact),
         [
             {
-                "id": i + 1,
-                "supplier_id": i + 1,
+                "supplier_id": suppliers[i],
                 "name": "担当",
                 "email": f"c{i}@example.jp",
                 "phone": "",
                 "department": "",
                 "job_title": "",
-                "locale": "ja",
+                "locale": "ja" if i % 10 else "en",
                 "is_primary": True,
                 "created_at": now,
                 "updated_at": now,
@@ -88,11 +132,12 @@ def populate(n: int) -> None:
             for i in range(n)
         ],
     )
+    contacts = _ids(Contact, n)
     db.session.execute(
         sa.insert(Attestation),
         [
             {
-                "supplier_id": i + 1,
+                "supplier_id": suppliers[i],
                 "kind": "isms",
                 "identifier": f"IS {i}",
                 "issuer": "JQA",
@@ -106,17 +151,54 @@ def populate(n: int) -> None:
             for i in range(n)
         ],
     )
-    open_ones = range(0, n, 3)
+    db.session.execute(
+        sa.insert(Contract),
+        [
+            {
+                "supplier_id": suppliers[i],
+                "title": "業務委託基本契約",
+                "reference": f"K-{i}",
+                "starts_on": TODAY - timedelta(days=365),
+                "ends_on": TODAY + timedelta(days=(i * 7) % 900 - 30),
+                "clause_security_requirements": True,
+                "notes": "",
+                "created_at": now,
+                "updated_at": now,
+            }
+            for i in range(n)
+        ],
+    )
+    db.session.execute(
+        sa.insert(Finding),
+        [
+            {
+                "supplier_id": suppliers[i],
+                "title": "アクセスログの保管期間が不足",
+                "severity": "medium",
+                "required_action": "1年以上保管してください。",
+                "due_on": TODAY + timedelta(days=(i % 120) - 60),
+                "owner_id": owners[i % len(owners)],
+                "status": "open",
+                "visible_to_supplier": True,
+                "supplier_plan": "",
+                "accepted_reason": "",
+                "created_at": now,
+                "updated_at": now,
+            }
+            for i in range(0, n, 5)
+        ],
+    )
+    open_ones = list(range(0, n, 3))
     db.session.execute(
         sa.insert(Assessment),
         [
             {
-                "id": i + 1,
-                "supplier_id": i + 1,
+                "supplier_id": suppliers[i],
                 "template_id": "csm-v2-supplier",
                 "template_version": 1,
                 "status": "sent",
                 "due_on": TODAY + timedelta(days=i % 60 - 20),
+                "sent_at": now - timedelta(days=40),
                 "message": "",
                 "review_note": "",
                 "created_at": now,
@@ -125,21 +207,22 @@ def populate(n: int) -> None:
             for i in open_ones
         ],
     )
+    assessments = _ids(Assessment, len(open_ones))
     db.session.execute(
         sa.insert(Invitation),
         [
             {
-                "assessment_id": i + 1,
-                "contact_id": i + 1,
+                "assessment_id": assessments[k],
+                "contact_id": contacts[i],
                 "email": f"c{i}@example.jp",
-                "locale": "ja",
+                "locale": "ja" if i % 10 else "en",
                 "token_hash": f"{i:064x}",
                 "created_at": now,
                 "expires_at": datetime.combine(TODAY, datetime.min.time(), UTC)
                 + timedelta(days=i % 60),
                 "use_count": 0,
             }
-            for i in open_ones
+            for k, i in enumerate(open_ones)
         ],
     )
     db.session.commit()
@@ -195,8 +278,11 @@ def run_all(engine, when) -> None:
             f"  {job.id:<14} {elapsed * 1000:8.0f} ms  {count['n']:>6} queries  "
             f"{run.outcome}: {run.summary}"
         )
-    mails = db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage))
-    print(f"  daily run: {total:.1f} s in all, {mails} mails in the outbox")
+    mails = db.session.execute(
+        sa.select(OutboxMessage.kind, sa.func.count()).group_by(OutboxMessage.kind)
+    ).all()
+    print(f"  daily run: {total:.1f} s in all, {sum(c for _, c in mails)} mails in the outbox")
+    print("  " + ", ".join(f"{kind} {count}" for kind, count in sorted(mails)))
 
 
 if __name__ == "__main__":

@@ -26,7 +26,9 @@ import smtplib
 import socket
 import ssl
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.headerregistry import Address
@@ -79,6 +81,69 @@ REDACTED_PORTAL_LINK = r"\1[removed after delivery]"
 SENT, RETRIED, FAILED = "sent", "retried", "failed"
 
 
+@dataclass(frozen=True)
+class Queued:
+    """A message queued in a batch (`batched`): its row is written when the batch ends."""
+
+    dedupe_key: str
+    recipient: str
+    kind: str
+
+
+@dataclass
+class _Batch:
+    rows: list[dict[str, Any]]
+    keys: set[str]
+
+
+_BATCH: ContextVar[_Batch | None] = ContextVar("outbox_batch", default=None)
+#: Rows per INSERT when a batch is written.
+BATCH_ROWS = 500
+
+
+@contextmanager
+def batched() -> Iterator[None]:
+    """Queue the messages of a periodic job together: each `queue` keeps its row, and the batch
+    writes them all when it ends (after one flush of the session, in a few multi-row INSERTs with
+    the same ON CONFLICT DO NOTHING on the dedupe key), instead of a flush, an INSERT and a read
+    per message. Nothing is written if the block fails: the job's transaction rolls back anyway.
+    In a request (whose mail is handed over after the response, by id) it does nothing."""
+    if _BATCH.get() is not None or has_request_context():
+        yield
+        return
+    batch = _Batch([], set())
+    token = _BATCH.set(batch)
+    try:
+        yield
+        _write(batch)
+    finally:
+        _BATCH.reset(token)
+
+
+def batching() -> bool:
+    """Whether messages are being queued in a batch (rows written when it ends)."""
+    return _BATCH.get() is not None
+
+
+def _insert(rows: list[dict[str, Any]] | dict[str, Any]):
+    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(OutboxMessage)
+    if isinstance(rows, dict):
+        stmt = stmt.values(**rows)
+    return stmt.on_conflict_do_nothing(index_elements=["dedupe_key"])
+
+
+def _write(batch: _Batch) -> None:
+    if not batch.rows:
+        return
+    db.session.flush()  # what the messages name (new links, contacts) first
+    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    table = OutboxMessage.__table__
+    stmt = insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    for start in range(0, len(batch.rows), BATCH_ROWS):
+        db.session.connection().execute(stmt, batch.rows[start : start + BATCH_ROWS])
+
+
 def queue(
     *,
     recipient: str,
@@ -91,13 +156,13 @@ def queue(
     recipient_name: str = "",
     contact_id: int | None = None,
     assessment_id: int | None = None,
-) -> OutboxMessage | None:
+) -> OutboxMessage | Queued | None:
     """Add a message to the outbox in the current transaction; None if the key was queued.
 
     INSERT ... ON CONFLICT DO NOTHING on the dedupe key, so two processes queueing the same
-    message at once never both succeed, and neither fails.
+    message at once never both succeed, and neither fails. In a batch (`batched`) the row is
+    kept and written with the others when the batch ends, and a `Queued` stands for it.
     """
-    db.session.flush()
     fields = {
         "message_id": new_message_id(sender=current_app.config["MAIL_SENDER"]),
         "recipient": recipient.strip(),
@@ -116,19 +181,22 @@ def queue(
         "contact_id": contact_id,
         "assessment_id": assessment_id,
     }
-    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = (
-        insert(OutboxMessage)
-        .values(**fields)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(OutboxMessage.id)
-    )
-    new_id = db.session.execute(stmt).scalar()
-    if new_id is None:
+    batch = _BATCH.get()
+    if batch is not None:
+        if dedupe_key in batch.keys:
+            return None
+        batch.keys.add(dedupe_key)
+        batch.rows.append(fields)
+        return Queued(dedupe_key, fields["recipient"], kind)
+    db.session.flush()
+    # An ORM INSERT ... RETURNING gives the row itself: no second query to read it back.
+    stmt = _insert(fields).returning(OutboxMessage)
+    message = db.session.execute(stmt).scalar()
+    if message is None:
         return None
     if has_request_context():
-        g.setdefault("queued_mail", []).append(new_id)  # for deliver_after_response
-    return db.session.get(OutboxMessage, new_id)
+        g.setdefault("queued_mail", []).append(message.id)  # for deliver_after_response
+    return message
 
 
 def compose(name: str, /, locale: str, **context: Any) -> tuple[str, str]:

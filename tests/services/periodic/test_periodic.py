@@ -461,8 +461,10 @@ def test_expire_links_closes_assessments_whose_links_all_ran_out(
 # -- the number of queries does not grow with the supplier base -------------------------------
 
 
-def _quiet_suppliers(app, count: int) -> None:
-    """Suppliers with open assessments, attestations, contracts and acceptances, none due today."""
+def _quiet_suppliers(app, count: int, due_in: int = 10, expiring_in: int = 50) -> None:
+    """Suppliers with open assessments, attestations, contracts and acceptances, none due today
+    (with `due_in` 7 and `expiring_in` 30, each has a reminder due and an attestation and a
+    contract expiring: mail to its contact and to its owner)."""
     today = S
     with app.app_context():
         version = catalog().get(TEMPLATE_ID).version
@@ -478,17 +480,16 @@ def _quiet_suppliers(app, count: int) -> None:
                 next_review_on=today + timedelta(days=100),
             )
             contact = Contact(supplier=supplier, name="担当", email=f"q{n}@example.jp")
-            supplier.attestations = [
-                Attestation(kind=AttestationKind.isms, expires_on=today + timedelta(days=50))
-            ]
-            supplier.contracts = [Contract(title="契約", ends_on=today + timedelta(days=50))]
+            expiring = today + timedelta(days=expiring_in)
+            supplier.attestations = [Attestation(kind=AttestationKind.isms, expires_on=expiring)]
+            supplier.contracts = [Contract(title="契約", ends_on=expiring)]
             assessment = Assessment(
                 supplier=supplier,
                 template_id=TEMPLATE_ID,
                 template_version=version,
                 status=AssessmentStatus.sent,
-                due_on=today + timedelta(days=10),
-                sent_at=at(today, 8),
+                due_on=today + timedelta(days=due_in),
+                sent_at=at(today - timedelta(days=0 if due_in >= 10 else 30), 8),
             )
             assessment.invitations = [
                 Invitation(
@@ -530,3 +531,28 @@ def test_the_number_of_queries_does_not_grow_with_the_suppliers(app, count_queri
             db.session.rollback()
         counts.append(per_job)
     assert counts[0] == counts[1]
+
+
+def test_a_busy_day_queues_its_mail_in_the_same_number_of_queries(app, count_queries):
+    """Every supplier has a reminder due and an attestation and a contract expiring: the jobs
+    select in a fixed number of queries and write their mail in one batch (the new links and
+    evidence requests they carry go in one flush), so neither grows with the mail queued."""
+    counts = []
+    for size in (4, 24):
+        with app.app_context(), db.engine.begin() as conn:
+            empty_tables(conn)
+        _quiet_suppliers(app, size, due_in=7, expiring_in=30)
+        with app.app_context():
+            per_job = []
+            for job in (reminders, expiry_alerts):
+                with count_queries() as counter:
+                    result = job(at(S))
+                assert result.done >= size, (job.__name__, result)
+                reads = [q for q in counter.statements if q.lstrip().upper().startswith("SELECT")]
+                mail = [q for q in counter.statements if "INSERT INTO outbox_messages" in q]
+                per_job.append((len(reads), len(mail)))
+            queued = db.session.scalar(sa.select(sa.func.count(OutboxMessage.id)))
+            assert queued >= 3 * size
+            db.session.rollback()
+        counts.append(per_job)
+    assert counts[0] == counts[1], counts

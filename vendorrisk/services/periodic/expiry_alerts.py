@@ -32,7 +32,7 @@ from vendorrisk.services.periodic.planning import (
     not_offboarded,
 )
 from vendorrisk.services.periodic.settings import schedule_settings
-from vendorrisk.services.register.evidence_requests import ask_for_evidence
+from vendorrisk.services.register.evidence_requests import ask_for_evidence, open_requests_of
 
 
 def expiry_alerts(now: datetime) -> JobResult:
@@ -88,6 +88,7 @@ def _attestation_alerts(
     ]
     fulfilled = _last_fulfilled([a.id for a, _ in staged])
     contacts_of = _contacts_of({a.supplier_id for a, _ in staged})
+    links_of = open_requests_of([a.id for a, _ in staged], now)
     cycle_start = timedelta(days=max(offsets, default=0))
     planned: list[Planned] = []
     for attestation, days in staged:
@@ -100,7 +101,9 @@ def _attestation_alerts(
             planned.append(
                 Planned(
                     questionnaire.evidence_request_key(attestation, days, contact),
-                    lambda c=contact, a=attestation, d=days: ask_for_evidence(a, c, d, today, now),
+                    lambda c=contact, a=attestation, d=days: ask_for_evidence(
+                        a, c, d, today, now, links_of.get((a.id, c.id), [])
+                    ),
                 )
             )
         owner = supplier.owner

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from vendorrisk import clock
 from vendorrisk.extensions import db
 from vendorrisk.jobs import JobResult
+from vendorrisk.mail import outbox
 from vendorrisk.models import Contact, OutboxMessage, Role, Supplier, SupplierStatus, User
 
 
@@ -80,11 +81,13 @@ class Planned:
 
 
 def carry_out(planned: list[Planned], result: JobResult) -> None:
-    """Act on each planned item whose key is not in the outbox yet (one query for all keys)."""
+    """Act on each planned item whose key is not in the outbox yet (one query for all keys);
+    their mails are written together at the end (outbox.batched)."""
     known = known_keys(p.key for p in planned)
-    for item in planned:
-        if item.key in known:
-            continue
-        known.add(item.key)
-        if item.act() is not None:
-            result.done += 1
+    with outbox.batched():
+        for item in planned:
+            if item.key in known:
+                continue
+            known.add(item.key)
+            if item.act() is not None:
+                result.done += 1

@@ -17,7 +17,7 @@ from sqlalchemy.orm import joinedload
 from vendorrisk import clock
 from vendorrisk.errors import ServiceError
 from vendorrisk.extensions import db
-from vendorrisk.mail import messages, questionnaire
+from vendorrisk.mail import messages, outbox, questionnaire
 from vendorrisk.models import Attestation, Contact, EvidenceRequest, StoredFile, Supplier
 from vendorrisk.models.proposal import AttestationProposal
 from vendorrisk.services import audit
@@ -34,9 +34,15 @@ def evidence_link(token: str) -> str:
 
 
 def ask_for_evidence(
-    attestation: Attestation, contact: Contact, days: int, today: date, now: datetime
+    attestation: Attestation,
+    contact: Contact,
+    days: int,
+    today: date,
+    now: datetime,
+    older: list[EvidenceRequest] | None = None,
 ) -> EvidenceRequest | None:
-    """Mail a link that only asks for the renewed evidence; older open links stop working."""
+    """Mail a link that only asks for the renewed evidence; older open links stop working
+    (`older`: the contact's open links to it, when the caller has read them for many at once)."""
     request = EvidenceRequest(
         attestation_id=attestation.id,
         contact_id=contact.id,
@@ -51,10 +57,14 @@ def ask_for_evidence(
     )
     if sent is None:
         return None
-    for older in open_requests(attestation.id, contact.id, now):
-        older.expires_at = now
+    if older is None:
+        with db.session.no_autoflush:  # a job's batch writes the requests with their mail
+            older = open_requests(attestation.id, contact.id, now)
+    for request_before in older:
+        request_before.expires_at = now
     db.session.add(request)
-    db.session.flush()
+    if not outbox.batching():
+        db.session.flush()
     return request
 
 
@@ -64,6 +74,22 @@ def link_expiry(attestation: Attestation, now: datetime) -> datetime:
     if attestation.expires_on is None:
         return grace
     return max(invitation_expiry(attestation.expires_on), grace)
+
+
+def open_requests_of(
+    attestation_ids: list[int], now: datetime
+) -> dict[tuple[int, int | None], list[EvidenceRequest]]:
+    """The links still working of many attestations, by (attestation, contact): one query."""
+    found: dict[tuple[int, int | None], list[EvidenceRequest]] = {}
+    if attestation_ids:
+        query = sa.select(EvidenceRequest).where(
+            EvidenceRequest.attestation_id.in_(attestation_ids),
+            EvidenceRequest.fulfilled_at.is_(None),
+            EvidenceRequest.expires_at > now,
+        )
+        for request in db.session.scalars(query):
+            found.setdefault((request.attestation_id, request.contact_id), []).append(request)
+    return found
 
 
 def open_requests(attestation_id: int, contact_id: int | None, now: datetime):

@@ -16,7 +16,7 @@ from flask_babel import gettext
 from vendorrisk import clock
 from vendorrisk.catalog import Template, catalog
 from vendorrisk.extensions import db
-from vendorrisk.mail import follow_up
+from vendorrisk.mail import follow_up, outbox
 from vendorrisk.models import (
     Assessment,
     AssessmentStatus,
@@ -199,7 +199,8 @@ def new_link(
     )
     token = invitation.issue_token()
     db.session.add(invitation)
-    db.session.flush()
+    if not outbox.batching():  # in a job's batch, written with its mail in one flush
+        db.session.flush()
     return invitation, portal_link(token)
 
 
