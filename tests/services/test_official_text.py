@@ -5,6 +5,7 @@ whole."""
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +18,8 @@ from tests.conftest import VendorriskRunner, build_app, empty_tables
 from vendorrisk.catalog import Catalog
 from vendorrisk.extensions import db
 from vendorrisk.models import AuditEvent
+from vendorrisk.services import official_text
+from vendorrisk.services.register.imports.files import Table
 
 #: What a company would copy from the guideline's Japanese PDF (this wording is a stand-in:
 #: the test needs a text that differs from the shipped working translation).
@@ -120,3 +123,42 @@ def test_an_unknown_template_or_file_type_is_a_clear_error(runner, tmp_path):
     text.write_text("D5-7,x", encoding="utf-8")
     result = runner.invoke(args=["questionnaires", "import-text", "csm-v3-internal", str(text)])
     assert result.exit_code == 1 and "Only CSV (.csv) and Excel (.xlsx)" in result.output
+
+
+def test_two_imports_at_once_write_one_version_and_keep_the_one_before(runner, folder):
+    """Two admins (or the page and the CLI) import at the same moment: one writes version 2,
+    the other is told to reload; version 1 is kept as it was, and every file loads."""
+    template = Catalog.from_folder(folder).get("csm-v3-internal")
+    start, outcomes = threading.Barrier(2), []
+
+    def import_one(text: str) -> None:
+        with runner.app.app_context():
+            start.wait()
+            try:
+                official_text.write_version(template, {"D5-7": text}, "official.csv")
+                outcomes.append("written")
+            except official_text.TextImportError as exc:
+                outcomes.append(" ".join(exc.problems))
+
+    threads = [threading.Thread(target=import_one, args=(t,)) for t in ("一つ目", "二つ目")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes)[-1] == "written" and outcomes.count("written") == 1, outcomes
+    assert any("written meanwhile" in o or "already exists" in o for o in outcomes), outcomes
+    loaded = Catalog.from_folder(folder)
+    assert loaded.errors == []
+    assert loaded.get("csm-v3-internal").version == 2
+    kept = loaded.get("csm-v3-internal", 1)
+    assert kept.question("int3-d5-07").text.working == ("ja",)  # the 仮訳, untouched
+    assert not list(folder.glob("*.new")) and not list(folder.glob(".*.new"))
+
+
+def test_a_supplier_questionnaire_takes_no_official_text(runner, folder):
+    template = Catalog.from_folder(folder).get("csm-v3-supplier")
+    with runner.app.app_context(), pytest.raises(official_text.TextImportError) as refused:
+        official_text.read_texts(
+            Table("t.csv", ["項目", "日本語"], [(2, ["D1-2", "方針"])]), template
+        )
+    assert "supplier questionnaire" in refused.value.problems[0]

@@ -70,7 +70,8 @@ def seed_cycles(users: list[User], today: date) -> list[SelfAssessmentCycle]:
 def _evidence(question) -> str:
     """The guideline item's own example ("例：...") as the evidence cited, else the directive's."""
     example = question.help.ja.partition("例：")[2] if question.help else ""
-    return example.rstrip("。") or _EVIDENCE[question.mapping.directive]
+    fallback = _EVIDENCE.get(question.mapping.directive, "取締役会議事録、経営会議資料")  # A-1
+    return example.rstrip("。") or fallback
 
 
 def _item(item, question, index: int, owners: list[User], as_of: date, rng) -> None:

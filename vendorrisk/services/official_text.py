@@ -9,9 +9,13 @@ principles of Ver 3.0's Appendix A-1.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,7 +51,14 @@ class Imported:
 
 def read_texts(table: Table, template: Template) -> dict[str, str]:
     """The file's texts by id (item ids of the template, or D1 … D10 for direction titles),
-    every row checked: every id known, no id twice, no empty text."""
+    every row checked: every id known, no id twice, no empty text. Only a check sheet (an
+    internal template) holds the guideline's own texts: a supplier questionnaire's questions
+    are our wording, several to an item, and are never replaced."""
+    if template.audience != "internal":
+        raise TextImportError(
+            [_("%(template)s is a supplier questionnaire: its questions are our own wording, "
+               "not the guideline's.", template=template.key)]
+        )  # fmt: skip
     known = {q.mapping.item for q in template.questions if q.mapping.item}
     known |= {f"D{n}" for n in template.directives()}
     known |= {f"P{q.mapping.principle}" for q in template.questions if q.mapping.principle}
@@ -110,32 +121,73 @@ def _replace(data: dict, texts: dict[str, str]) -> int:
 
 def write_version(template: Template, texts: dict[str, str], source: str) -> Imported:
     """Write the template's next version with `texts` as its official Japanese; the current
-    file is kept as `<id>@<version>.yaml`. Nothing is written unless the new version loads."""
+    file is kept as `<id>@<version>.yaml`. Nothing is written unless the new version loads.
+
+    One import at a time per folder (an exclusive lock), and only over the version it was read
+    from: a second admin (or the CLI) importing at the same moment is told to reload, never
+    writes over the version kept. The kept copy is a hard link (made at once, refused if the
+    name exists) and the new file is written under a name of its own and renamed into place, so
+    a worker reloading meanwhile sees the old file or the new one, whole."""
     path = Path(template.source)
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    replaced = _replace(data, texts)
-    data["version"] = template.version + 1
     folder = path.parent
     current = folder / f"{template.id}.yaml"
     kept = folder / f"{template.id}@{template.version}.yaml"
-    if path == current and kept.exists():
-        raise TextImportError([_("%(file)s already exists: move it away first.", file=kept.name)])
-    parse_template(data, current)  # raises CatalogError: nothing is written
-    header = (
-        f"# {template.id} version {data['version']}: version {template.version} with the official\n"
-        f"# Japanese text of {replaced} item(s) and direction title(s) imported from {source}\n"
-        f"# (`vendorrisk questionnaires import-text`). Version {template.version} is kept as\n"
-        f"# {kept.name}.\n"
-    )
-    body = yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100)
-    # Written beside it under a name the catalog does not read, then swapped in at once: a
-    # worker reloading meanwhile sees the old file or the new one, never half of one or none.
-    fresh = folder / f".{template.id}.yaml.new"
-    fresh.write_text(header + body, encoding="utf-8")
-    try:
-        if path == current:
-            shutil.copy2(path, kept)
-        os.replace(fresh, current)
-    finally:
-        fresh.unlink(missing_ok=True)
+    with _locked(folder):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if data.get("version") != template.version:
+            raise TextImportError(
+                [_("Version %(version)s of %(template)s was written meanwhile: reload the page "
+                   "and import again.", version=data.get("version"), template=template.id)]
+            )  # fmt: skip
+        if path == current and kept.exists():
+            raise TextImportError(
+                [_("%(file)s already exists: move it away first.", file=kept.name)]
+            )
+        replaced = _replace(data, texts)
+        data["version"] = template.version + 1
+        parse_template(data, current)  # raises CatalogError: nothing is written
+        header = (
+            f"# {template.id} version {data['version']}: version {template.version} with the "
+            f"official\n# Japanese text of {replaced} item(s) and title(s) imported from "
+            f"{source}\n# (`vendorrisk questionnaires import-text`). Version "
+            f"{template.version} is kept as\n# {kept.name}.\n"
+        )
+        body = yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100)
+        handle, fresh = tempfile.mkstemp(dir=folder, prefix=f".{template.id}.", suffix=".new")
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                out.write(header + body)
+            if path == current:
+                _keep(path, kept)
+            os.replace(fresh, current)
+        finally:
+            Path(fresh).unlink(missing_ok=True)
     return Imported(current, f"{template.id}@{data['version']}", replaced)
+
+
+@contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    """An exclusive lock on the folder's imports (a lock file the catalog does not read)."""
+    with open(folder / ".import.lock", "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _keep(path: Path, kept: Path) -> None:
+    """`path` also under the name `kept`, at once; a copy renamed into place where the file
+    system has no hard links."""
+    try:
+        os.link(path, kept)
+    except FileExistsError:
+        raise
+    except OSError:
+        handle, copy = tempfile.mkstemp(dir=path.parent, prefix=".kept.", suffix=".new")
+        os.close(handle)
+        try:
+            shutil.copy2(path, copy)
+            os.replace(copy, kept)
+        finally:
+            Path(copy).unlink(missing_ok=True)

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from vendorrisk.catalog import Catalog
-from vendorrisk.models import ItemStatus, Role, SelfAssessmentCycle, SelfAssessmentItem
+from vendorrisk.models import ItemStatus, Role, SelfAssessmentCycle, SelfAssessmentItem, User
 
 BASE = "/self-assessment"
 FIELDS = ("status", "evidence", "notes", "owner_id", "target_on", "evidence_file_id", "version")
@@ -48,6 +48,7 @@ def test_the_demo_self_assessment_moves_from_ver_2_to_ver_3(runner, auth, ctx, s
     with ctx() as session:
         before = _snapshot(session)
         v2_answers = _items(session, last_id)
+        labels = {u.id: u.label for u in session.scalars(sa.select(User))}
 
     # The form offers both editions; the move is one submit.
     form = auth.client.get(f"{BASE}/cycles/new").get_data(as_text=True)
@@ -78,6 +79,7 @@ def test_the_demo_self_assessment_moves_from_ver_2_to_ver_3(runner, auth, ctx, s
     assert sorted(row["item"] for row in report["rows"]) == sorted(v2_question)
     assert report["from_cycle"] == name and report["crosswalk"] == crosswalk.id
     incoming: dict[str, list[str]] = {}
+    homes: dict[str, list[str]] = {}  # the items nearest to a dropped one, and which
     for row in crosswalk.rows:
         for code in row.source:
             old = v2_answers[v2_question[code]]
@@ -89,22 +91,35 @@ def test_the_demo_self_assessment_moves_from_ver_2_to_ver_3(runner, auth, ctx, s
                 assert not row.target and row.nearest
                 for nearest in row.nearest:
                     assert carried[v3_question[nearest]].review is not None, (code, nearest)
+                    homes.setdefault(nearest, []).append(code)
     for target, codes in incoming.items():
         item = carried[v3_question[target]]
         olds = [v2_answers[v2_question[c]] for c in codes]
         if len(olds) == 1:
             old = olds[0]
-            assert (item.status, item.evidence, item.notes, item.owner_id, item.target_on) == (
-                old.status, old.evidence, old.notes, old.owner_id, old.target_on
+            assert (item.status, item.evidence, item.owner_id, item.target_on) == (
+                old.status, old.evidence, old.owner_id, old.target_on
             ), target  # fmt: skip
-            assert item.evidence_file_id == old.evidence_file_id
-        else:  # merged: the weakest status, each text labelled with its Ver 2.0 item
-            answered = [o.status for o in olds if o.status]
-            assert item.status == min(answered, key=WEAKEST.index), target
+            assert (
+                item.notes.startswith(old.notes) and item.evidence_file_id == old.evidence_file_id
+            )
+        else:  # merged: the weakest status, each answer labelled with its Ver 2.0 item
+            statuses = [o.status for o in olds]
+            weakest = None if None in statuses else min(statuses, key=WEAKEST.index)
+            assert item.status == weakest, target
             for code, old in zip(codes, olds, strict=True):
                 if old.evidence:
                     assert f"[{code}] {old.evidence}" in item.evidence
+                if old.owner_id is not None:
+                    assert f"[{code}] 担当 / owner: {labels[old.owner_id]}" in item.notes
             assert item.review is not None
+    for home, codes in homes.items():  # a dropped item's answer lives on in its nearest items
+        notes = carried[v3_question[home]].notes
+        assert "From items no longer in this edition:" in notes
+        for code in codes:
+            old = v2_answers[v2_question[code]]
+            if old.evidence:
+                assert f"[{code}] {old.evidence}" in notes, (home, code)
     relation_of = {t: row.relation for row in crosswalk.rows for t in row.target}
     for target, relation in relation_of.items():
         item = carried[v3_question[target]]
@@ -122,12 +137,17 @@ def test_the_demo_self_assessment_moves_from_ver_2_to_ver_3(runner, auth, ctx, s
     assert f"To be confirmed <small>{len(flagged)} item(s)</small>" in page
     assert "Edition break: Ver 2.0 → Ver 3.0" in page
     assert re.search(r"Direction 5:\s*6 items → 10 items", page)
-    assert re.search(r"Direction 9:\s*reworded", page)
+    assert re.search(r"Direction 9:\s*title reworded", page)
     dropped = [row for row in report["rows"] if row["relation"] == "dropped"]
     assert dropped and all(
         f"not carried; closest: {', '.join(r['nearest'])}" in page for r in dropped
     )
     assert "Principles (Appendix A-1)" in page
+    # Direction 9's supplier-programme figures stand beside Ver 3.0's items as beside Ver 2.0's
+    d93 = page.split(f'id="{v3_question["D9-3"]}"', 1)[1].split("</article>", 1)[0]
+    assert "Active suppliers assessed within their re-check cadence" in d93
+    d92 = page.split(f'id="{v3_question["D9-2"]}"', 1)[1].split("</article>", 1)[0]
+    assert "Suppliers whose contract in force lacks the clause" in d92
 
     # Saving a flagged item confirms it; the Ver 2.0 cycles are exactly as they were.
     d54 = carried[v3_question["D5-4"]]
@@ -167,6 +187,21 @@ def test_the_demo_self_assessment_moves_from_ver_2_to_ver_3(runner, auth, ctx, s
               "template": "csm-v2-internal"},
     )  # fmt: skip
     assert refused.status_code == 200 and "Not a valid choice" in refused.get_data(as_text=True)
+
+    # The next Ver 3.0 cycle keeps what is still to be confirmed, and nothing else is flagged.
+    following = auth.client.post(
+        f"{BASE}/cycles/new",
+        data={"name": "次期", "as_of": (as_of + timedelta(days=3)).isoformat(),
+              "template": "csm-v3-internal"},
+    )  # fmt: skip
+    assert following.status_code == 302
+    with ctx() as session:
+        newest = session.scalar(
+            sa.select(SelfAssessmentCycle).where(SelfAssessmentCycle.name == "次期")
+        )
+        still = sorted(i.question_id for i in newest.items if i.review)
+        assert newest.carried is None
+    assert still == [q for q in flagged if q != d54.question_id]
 
 
 def test_scores_cross_the_edition_break_through_the_crosswalk(app, shipped):

@@ -211,6 +211,7 @@ def _item_page(cycle, template, item, form, theirs=None):
         "selfassessment/item.html",
         cycle=cycle,
         question=question,
+        edition=template.edition,
         item=item,
         form=form,
         theirs=theirs,
@@ -295,7 +296,9 @@ def compare(cycle_id: int):
     previous = cycles.previous_of(cycle)
     changes = cycles.compare(cycle, previous)
     only_changed = request.args.get("show") == "changed"
-    history = cycles.history(template)
+    # the trend is drawn on the newest cycle's items, earlier editions through the crosswalk
+    newest = cycles.current_template() or template
+    history = cycles.history(newest)
     return render_template(
         "selfassessment/compare.html",
         cycle=cycle,
@@ -304,7 +307,7 @@ def compare(cycle_id: int):
         changes=[c for c in changes if c.change != "unchanged"] if only_changed else changes,
         tally={k: sum(c.change == k for c in changes) for k in CHANGE_LABELS},
         only_changed=only_changed,
-        trend=_trend(history, template),
+        trend=_trend(history, newest),
         summary=summary.summary(cycle, with_indicators=False) if previous else None,
         lang=current_locale(),
     )

@@ -295,25 +295,63 @@ def start_cycle(
     return cycle
 
 
-def _copy(old: SelfAssessmentItem, item: SelfAssessmentItem) -> None:
+def _copy(old: SelfAssessmentItem, item: SelfAssessmentItem, review: bool = True) -> None:
+    """The old item's answer into the new one; within an edition an item still to be confirmed
+    stays so (`review`)."""
     item.status, item.evidence, item.notes = old.status, old.evidence, old.notes
     item.owner_id, item.target_on = old.owner_id, old.target_on
     item.evidence_file_id = old.evidence_file_id
+    if review:
+        item.review = old.review
 
 
+#: A status as a note written into a cycle says it, in the guideline's words and in English.
+STATUS_WORDS = {
+    ItemStatus.done: "実施している (implemented)",
+    ItemStatus.partly: "一部実施している (partly implemented)",
+    ItemStatus.not_done: "実施していない (not implemented)",
+    ItemStatus.not_applicable: "該当しない (not applicable)",
+}
+#: Heads the notes a dropped item's answer is kept in (stored, so in both languages).
+DROPPED_HEADING = "旧版で削除された項目の回答 / From items no longer in this edition:"
 #: A merged item carries the weakest of its answers; not applicable only if all were.
 _WEAKEST = (ItemStatus.not_done, ItemStatus.partly, ItemStatus.done, ItemStatus.not_applicable)
 
 
+def weakest(statuses: Iterable[Any]) -> ItemStatus | None:
+    """The weakest of several statuses; none (unanswered) if any of them is unanswered, since an
+    item cannot be more done than a part nobody has answered."""
+    found = [_status(s) for s in statuses]
+    if not found or any(s is None for s in found):
+        return None
+    return min(found, key=_WEAKEST.index)
+
+
+def _labelled(code: str, old: SelfAssessmentItem) -> list[str]:
+    """What an old item held besides its status, each line labelled with its item (D8-2)."""
+    lines = []
+    if old.status is not None:
+        lines.append(f"[{code}] {STATUS_WORDS[old.status]}")
+    if old.evidence:
+        lines.append(f"[{code}] {old.evidence}")
+    if old.evidence_file is not None:
+        lines.append(f"[{code}] 証跡ファイル / evidence file: {old.evidence_file.original_name}")
+    if old.owner is not None:
+        lines.append(f"[{code}] 担当 / owner: {old.owner.label}")
+    if old.target_on is not None:
+        lines.append(f"[{code}] 目標期日 / target date: {old.target_on.isoformat()}")
+    if old.notes:
+        lines.append(f"[{code}] {old.notes}")
+    return lines
+
+
 def _merge(sources: list[tuple[str, SelfAssessmentItem]], item: SelfAssessmentItem) -> None:
-    """Several answers into one item: the weakest status, each text labelled with its old item,
-    the first owner and evidence file, the earliest target date."""
-    answered = [old for _, old in sources if old.status is not None]
-    if answered:
-        item.status = min((old.status for old in answered), key=_WEAKEST.index)
-    for field in ("evidence", "notes"):
-        texts = [f"[{code}] {getattr(old, field)}" for code, old in sources if getattr(old, field)]
-        setattr(item, field, "\n".join(texts))
+    """Several answers into one item: the weakest status (none if one is unanswered), the first
+    owner and evidence file, the earliest target date, and in the notes every old item's answer
+    labelled with its item, so no owner, file or remark of the others is lost."""
+    item.status = weakest(old.status for _, old in sources)
+    item.evidence = "\n".join(f"[{code}] {old.evidence}" for code, old in sources if old.evidence)
+    item.notes = "\n".join(line for code, old in sources for line in _labelled(code, old))
     item.owner_id = next((old.owner_id for _, old in sources if old.owner_id), None)
     item.evidence_file_id = next(
         (old.evidence_file_id for _, old in sources if old.evidence_file_id), None
@@ -331,11 +369,20 @@ def carry(
     nearest to it are flagged; the flagged items are to be confirmed (``review``). Where each of
     the last cycle's answers went is kept on the cycle (``carried``)."""
     old_template = template_of(last)
+    if old_template is None:
+        raise SelfAssessmentError(
+            gettext(
+                "The check sheet of %(name)s (%(template)s) is no longer in the catalog.",
+                name=last.name,
+                template=f"{last.template_id}@{last.template_version}",
+            )
+        )
     before = items_by_question(last)
     old_question = {q.mapping.item: q.id for q in old_template.questions if q.mapping.item}
     new_question = {q.mapping.item: q.id for q in template.questions if q.mapping.item}
     sources: dict[str, list[tuple[str, SelfAssessmentItem]]] = {}
     reasons: dict[str, set[str]] = {}
+    left: dict[str, list[str]] = {}  # a dropped item's answer, kept in its nearest items' notes
     report = []
     for row in crosswalk.rows:
         for code in row.source:
@@ -358,6 +405,8 @@ def carry(
             if row.relation == "dropped":
                 for target in row.nearest:
                     reasons.setdefault(new_question[target], set()).add("dropped")
+                    if old is not None and (lines := _labelled(code, old)):
+                        left.setdefault(new_question[target], []).extend(lines)
         if row.relation == "new":
             for target in row.target:
                 reasons.setdefault(new_question[target], set()).add("new")
@@ -365,10 +414,13 @@ def carry(
         item = SelfAssessmentItem(question_id=question.id, updated_at=now)
         found = sources.get(question.id, [])
         if len(found) == 1:
-            _copy(found[0][1], item)
+            _copy(found[0][1], item, review=False)
         elif found:
             _merge(found, item)
             reasons.setdefault(question.id, set()).add("merged")
+        if question.id in left:
+            lines = [item.notes, DROPPED_HEADING, *left[question.id]]
+            item.notes = "\n".join(line for line in lines if line)
         why = reasons.get(question.id, set())
         item.review = next((r for r in REVIEW_REASONS if r in why), None)
         cycle.items.append(item)
@@ -519,7 +571,8 @@ def _directive_of(template) -> dict[str, int]:
 def statuses_in(template, cycle: SelfAssessmentCycle, statuses: Mapping[str, Any]) -> dict:
     """A cycle's statuses by question id of `template`: as they are on the cycle's own template,
     through the crosswalk on another edition's (each item takes its Ver 2.0 item's status, the
-    weakest of several; new items none); empty when no crosswalk leads there."""
+    weakest of several, none if one of them is unanswered; new items none); empty when no
+    crosswalk leads there."""
     if cycle.template_id == template.id:
         return dict(statuses)
     crosswalk = crosswalk_to(cycle.template_id, template.id)
@@ -528,15 +581,14 @@ def statuses_in(template, cycle: SelfAssessmentCycle, statuses: Mapping[str, Any
         return {}
     old_question = {q.mapping.item: q.id for q in own.questions if q.mapping.item}
     new_question = {q.mapping.item: q.id for q in template.questions if q.mapping.item}
-    collected: dict[str, list[ItemStatus]] = {}
+    collected: dict[str, list[Any]] = {}
     for row in crosswalk.rows:
         for code in row.source:
-            status = _status(statuses.get(old_question[code]))
             for target in row.target:
-                found = collected.setdefault(new_question[target], [])
-                if status is not None:
-                    found.append(status)
-    return {q: min(found, key=_WEAKEST.index) if found else None for q, found in collected.items()}
+                collected.setdefault(new_question[target], []).append(
+                    statuses.get(old_question[code])
+                )
+    return {q: weakest(found) for q, found in collected.items()}
 
 
 def scores_of(cycle: SelfAssessmentCycle, statuses: Mapping[str, Any], template=None) -> CycleScore:

@@ -31,8 +31,8 @@ from vendorrisk.vocab import Tier
 @dataclass(frozen=True)
 class IndicatorSpec:
     key: str
-    #: The internal check item it informs.
-    question_id: str
+    #: The Appendix A check item it informs, by edition: {"csm-2.0": "D9-3", "csm-3.0": "D9-3"}.
+    items: dict[str, str]
     label: Any
     #: The suppliers counted, as supplier list query arguments (status, tier, category).
     population: dict[str, str]
@@ -68,28 +68,28 @@ _ACTIVE = {"status": SupplierStatus.active.value}
 INDICATORS = (
     IndicatorSpec(
         "contract_in_force",
-        "int-d9-01",
+        {"csm-2.0": "D9-1", "csm-3.0": "D9-2"},
         _l("Active outsourcing contractors with a contract in force"),
         _ACTIVE | {"category": "outsourcing_contractor"},
         _has_contract,
     ),
     IndicatorSpec(
         "all_clauses_critical",
-        "int-d9-02",
+        {"csm-2.0": "D9-2", "csm-3.0": "D9-2"},
         _l("Critical-tier suppliers whose contract in force has every security clause"),
         _ACTIVE | {"tier": "critical"},
         _all_clauses,
     ),
     IndicatorSpec(
         "all_clauses_high",
-        "int-d9-02",
+        {"csm-2.0": "D9-2", "csm-3.0": "D9-2"},
         _l("High-tier suppliers whose contract in force has every security clause"),
         _ACTIVE | {"tier": "high"},
         _all_clauses,
     ),
     IndicatorSpec(
         "assessed_in_cadence",
-        "int-d9-03",
+        {"csm-2.0": "D9-3", "csm-3.0": "D9-3"},
         _l("Active suppliers assessed within their re-check cadence"),
         _ACTIVE,
         _in_cadence,
@@ -98,7 +98,7 @@ INDICATORS = (
     ),
     IndicatorSpec(
         "security_action",
-        "int-d9-03",
+        {"csm-2.0": "D9-3", "csm-3.0": "D9-3"},
         _l("Active suppliers with a SECURITY ACTION declaration (★ or more)"),
         _ACTIVE,
         _d9_filter(security_action="star1"),
@@ -107,7 +107,7 @@ INDICATORS = (
     ),
     IndicatorSpec(
         "isms_valid",
-        "int-d9-03",
+        {"csm-2.0": "D9-3", "csm-3.0": "D9-3"},
         _l("Active suppliers with a valid ISMS certification"),
         _ACTIVE,
         _d9_filter(isms="valid"),
@@ -116,7 +116,7 @@ INDICATORS = (
     ),
     IndicatorSpec(
         "level_meets",
-        "int-d9-03",
+        {"csm-2.0": "D9-3", "csm-3.0": "D9-3"},
         _l("Active suppliers holding the evaluation level they are required"),
         _ACTIVE,
         _d9_filter(level="meets"),
@@ -125,9 +125,10 @@ INDICATORS = (
     ),
 )
 SPEC_BY_KEY = {s.key: s for s in INDICATORS}
-#: The tiers whose contracts are broken down clause by clause (int-d9-02).
+#: The tiers whose contracts are broken down clause by clause (on the item below).
 CLAUSE_TIERS = (Tier.critical.value, Tier.high.value)
-CLAUSE_QUESTION = "int-d9-02"
+#: The item the clause breakdown informs, by edition (the contract item of Direction 9).
+CLAUSE_ITEMS = {"csm-2.0": "D9-2", "csm-3.0": "D9-2"}
 
 
 @dataclass(frozen=True)
@@ -172,12 +173,13 @@ class D9Indicators:
     #: Computed now (an open cycle) rather than read from a closed cycle's snapshot.
     live: bool = True
 
-    def for_question(self, question_id: str) -> list[IndicatorValue]:
-        return [v for v in self.values if v.spec.question_id == question_id]
+    def for_item(self, edition: str, item: str | None) -> list[IndicatorValue]:
+        """The indicators of a check item (D9-3) of a template of `edition` ("csm-3.0")."""
+        return [v for v in self.values if item and v.spec.items.get(edition) == item]
 
-    def clauses_for(self, question_id: str) -> list[tuple[str, list[ClauseGap]]]:
-        """Per clause, its gap in each tier of CLAUSE_TIERS (int-d9-02 only)."""
-        if question_id != CLAUSE_QUESTION or not self.clause_gaps:
+    def clauses_for(self, edition: str, item: str | None) -> list[tuple[str, list[ClauseGap]]]:
+        """Per clause, its gap in each tier of CLAUSE_TIERS (the contract item only)."""
+        if not item or CLAUSE_ITEMS.get(edition) != item or not self.clause_gaps:
             return []
         by_key = {(g.clause, g.tier): g for g in self.clause_gaps}
         return [

@@ -58,6 +58,8 @@ def questionnaire(template_id: str):
 @access(write=ADMINS)
 def official_text_import(template_id: str):
     template = catalog().get(template_id) or abort(404)
+    if not _importable(template):
+        abort(404)  # nothing there is a working translation: there is nothing to replace
     form = OfficialTextForm()
     if form.validate_on_submit():
         try:
