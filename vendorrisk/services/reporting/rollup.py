@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from vendorrisk.extensions import db
 from vendorrisk.models import (
     Assessment,
+    AssessmentStatus,
     Attestation,
     AttestationKind,
     Contract,
@@ -163,9 +164,20 @@ def compute(today: date, filters: Scope) -> Rollup:
 
 def edition_scores(filters: Scope) -> list[EditionScores]:
     """Live scored suppliers by the edition of their latest completed assessment's questionnaire,
-    with each edition's average (one GROUP BY; templates to editions through the catalog)."""
+    with each edition's average (one GROUP BY; templates to editions through the catalog); none
+    while every completed assessment is of one questionnaire."""
     from vendorrisk.catalog import catalog
 
+    # Most registers use one questionnaire: then nothing can mix, and the grouping below (a
+    # latest-assessment lookup per supplier) is not worth its cost.
+    used = db.session.scalars(
+        sa.select(Assessment.template_id)
+        .where(Assessment.status == AssessmentStatus.completed)
+        .distinct()
+        .limit(2)
+    ).all()
+    if len(used) < 2:
+        return []
     latest = (
         sa.select(
             scope.latest_completed(Assessment.template_id).label("template_id"),
