@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import random
+import re
 from datetime import UTC, datetime, timedelta
 
 import openpyxl
@@ -16,7 +17,14 @@ from tests.factories import make_answer, make_assessment
 from vendorrisk import clock
 from vendorrisk.catalog import catalog
 from vendorrisk.extensions import db
-from vendorrisk.models import Answer, Assessment, AssessmentStatus, Decision, Role
+from vendorrisk.models import (
+    Answer,
+    Assessment,
+    AssessmentStatus,
+    Decision,
+    OutboxMessage,
+    Role,
+)
 from vendorrisk.services.assessments import lifecycle
 from vendorrisk.services.reporting import rollup
 from vendorrisk.services.reporting.scope import Scope
@@ -118,6 +126,20 @@ def test_the_ver_2_answers_are_carried_into_ver_3_through_the_crosswalk(app, two
         assert carried[d92.id].value == old["sup-d9-02"].value
         d93 = [q for q in v3.questions if q.mapping.item == "D9-3"]
         assert d93 and not any(q.id in carried for q in d93)
+        letter = db.session.scalar(
+            sa.select(OutboxMessage).where(
+                OutboxMessage.assessment_id == sent.id, OutboxMessage.kind == "invitation"
+            )
+        )
+        path = re.search(r"/portal/[A-Za-z0-9_-]{20,}", letter.body_text).group(0)
+
+    # The supplier is told the questions changed with the edition, in its language.
+    browser = app.test_client()
+    assert browser.post(path, data={"lang": "en"}).headers["Location"] == "/portal/q/"
+    overview = browser.get("/portal/q/").get_data(as_text=True)
+    assert "This questionnaire follows Ver 3.0 of the guidelines, the previous one Ver 2.0" in (
+        overview
+    )
 
 
 def test_each_assessment_keeps_its_edition_and_the_roll_up_says_when_they_mix(

@@ -26,7 +26,7 @@ from vendorrisk.catalog import catalog
 from vendorrisk.extensions import db, limiter
 from vendorrisk.i18n import current_locale
 from vendorrisk.mail.sender import sender
-from vendorrisk.models import AssessmentStatus, Clarification, Finding
+from vendorrisk.models import Assessment, AssessmentStatus, Clarification, Finding
 from vendorrisk.scoring.answers import is_visible
 from vendorrisk.services import audit, files
 from vendorrisk.services.assessments import portal
@@ -262,8 +262,21 @@ def overview():
         "portal/overview.html",
         clarifications=g.assessment.clarifications,
         findings=findings.open_findings_for_portal(g.assessment),
+        carried_edition=_carried_edition(g.assessment, g.template),
         **_shown(),
     )
+
+
+def _carried_edition(assessment, template) -> str | None:
+    """The edition ("Ver 2.0") of the earlier questionnaire the answers were carried from, when
+    it is not this one's: the supplier is told the questions changed."""
+    if assessment.carried_over_from_id is None:
+        return None
+    earlier = db.session.get(Assessment, assessment.carried_over_from_id)
+    if earlier is None or earlier.template_id == template.id:
+        return None
+    old = catalog().get(earlier.template_id, earlier.template_version)
+    return old.guideline.label if old and old.edition != template.edition else None
 
 
 def _section(section_id: str):
