@@ -125,21 +125,18 @@ def batching() -> bool:
     return _BATCH.get() is not None
 
 
-def _insert(rows: list[dict[str, Any]] | dict[str, Any]):
+def _insert(target: Any):
+    """INSERT ... ON CONFLICT (dedupe_key) DO NOTHING into `target` (the ORM class, whose
+    RETURNING gives the row, or its table, for many parameter sets)."""
     insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(OutboxMessage)
-    if isinstance(rows, dict):
-        stmt = stmt.values(**rows)
-    return stmt.on_conflict_do_nothing(index_elements=["dedupe_key"])
+    return insert(target).on_conflict_do_nothing(index_elements=["dedupe_key"])
 
 
 def _write(batch: _Batch) -> None:
     if not batch.rows:
         return
     db.session.flush()  # what the messages name (new links, contacts) first
-    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    table = OutboxMessage.__table__
-    stmt = insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    stmt = _insert(OutboxMessage.__table__)
     for start in range(0, len(batch.rows), BATCH_ROWS):
         db.session.connection().execute(stmt, batch.rows[start : start + BATCH_ROWS])
 
@@ -190,7 +187,7 @@ def queue(
         return Queued(dedupe_key, fields["recipient"], kind)
     db.session.flush()
     # An ORM INSERT ... RETURNING gives the row itself: no second query to read it back.
-    stmt = _insert(fields).returning(OutboxMessage)
+    stmt = _insert(OutboxMessage).values(**fields).returning(OutboxMessage)
     message = db.session.execute(stmt).scalar()
     if message is None:
         return None

@@ -377,7 +377,8 @@ def carry(
                 template=f"{last.template_id}@{last.template_version}",
             )
         )
-    before = items_by_question(last)
+    # owners and files with the items: merged and dropped answers name them in the notes
+    before = items_by_question(get_full(last.id))
     old_question = {q.mapping.item: q.id for q in old_template.questions if q.mapping.item}
     new_question = {q.mapping.item: q.id for q in template.questions if q.mapping.item}
     sources: dict[str, list[tuple[str, SelfAssessmentItem]]] = {}
