@@ -126,8 +126,6 @@ def populate(n: int, today: date) -> None:
                 "latest_score": latest[i][1],
                 "latest_score_on": today - timedelta(days=i % 300),
                 "next_review_on": today + timedelta(days=i % 400 - 30),
-                "scs_level": "star3" if i % 7 == 0 else None,
-                "scs_expires_on": today + timedelta(days=365) if i % 7 == 0 else None,
                 **stamps,
             }
             for i in range(1, n + 1)

@@ -235,15 +235,45 @@ def make_supplier(app: Flask) -> Callable[..., Supplier]:
     counter = iter(range(1, 10**6))
 
     def make(**overrides: Any) -> Supplier:
+        """A supplier; `scs_level` (and `scs_expires_on`) give it an SCS evaluation, recorded as
+        the attestation it is (★3 self-assessed, ★4 and ★5 by a third party)."""
         n = next(counter)
+        level, until = overrides.pop("scs_level", None), overrides.pop("scs_expires_on", None)
         fields = {
             "name_ja": f"株式会社テスト{n}",
             "name_en": f"Test {n} Co., Ltd.",
             "category": SupplierCategory.outsourcing_contractor,
         }
-        return _save(app, Supplier(**(fields | overrides)))
+        supplier = _save(app, Supplier(**(fields | overrides)))
+        if level:
+            evaluation = "self" if level == "star3" else "third_party"
+            _save(
+                app,
+                Attestation(
+                    supplier_id=supplier.id,
+                    kind=AttestationKind.scs,
+                    scs_level=level,
+                    evaluation=evaluation,
+                    identifier=f"SCS-{supplier.id}",
+                    expires_on=until,
+                ),
+            )
+        return supplier
 
     return make
+
+
+@pytest.fixture
+def scheme_running(app: Flask) -> date:
+    """The SCS evaluation scheme has been evaluating for a year (a shortfall is one)."""
+    from vendorrisk import clock
+    from vendorrisk.services.register import scs
+
+    with in_app(app) as session:
+        started = clock.today() - timedelta(days=365)
+        scs.save_scheme_settings(scs.SchemeSettings(started_on=started))
+        session.commit()
+    return started
 
 
 @pytest.fixture

@@ -64,3 +64,62 @@ def test_migrations_from_empty_to_head_and_back(tmp_path_factory, empty_database
         upgrade()
         assert expected <= _tables(empty_database)
         db.engine.dispose()
+
+
+def test_scs_levels_move_to_attestations_and_children_survive(tmp_path_factory, empty_database):
+    """a17a: each supplier's SCS level becomes an SCS attestation (★3 self-assessed, ★4 by a
+    third party) and back; rebuilding the suppliers table on SQLite keeps its attestations (the
+    migration turns foreign keys off, so the drop does not cascade)."""
+    app = build_app(tmp_path_factory, SQLALCHEMY_DATABASE_URI=empty_database)
+    supplier = (
+        "INSERT INTO suppliers (name_ja, name_en, category, status, criticality, services, "
+        "country, website, shares_personal_info, shares_confidential_info, has_network_access, "
+        "has_admin_access, notes, max_outage, replaceability, scs_level, scs_expires_on, "
+        "created_at, updated_at) VALUES (:name, '', 'other', 'active', 'low', '', 'JP', '', "
+        "false, false, false, false, '', 'weeks', 'easy', :level, :until, :at, :at)"
+    )
+    isms = (
+        "INSERT INTO attestations (supplier_id, kind, name, identifier, issuer, scope, notes, "
+        "expires_on, created_at, updated_at) SELECT id, 'isms', '', 'IS 1', '', '', '', "
+        ":until, :at, :at FROM suppliers"
+    )
+    at = "2026-01-05 00:00:00"
+    with app.app_context():
+        upgrade(revision="a16a00000001")
+        with db.engine.begin() as conn:
+            for name, level in (("三星", "star3"), ("四星", "star4"), ("無し", None)):
+                until = "2028-03-31" if level else None
+                conn.execute(
+                    sa.text(supplier), {"name": name, "level": level, "until": until, "at": at}
+                )
+            conn.execute(sa.text(isms), {"until": "2027-06-30", "at": at})
+        upgrade(revision="a17a00000001")
+        with db.engine.connect() as conn:
+            rows = conn.execute(
+                sa.text(
+                    "SELECT s.name_ja, a.kind, a.scs_level, a.evaluation, a.expires_on "
+                    "FROM attestations a JOIN suppliers s ON s.id = a.supplier_id "
+                    "ORDER BY s.id, a.kind"
+                )
+            ).all()
+        found = [(n, k, lv, ev, str(e) if e else None) for n, k, lv, ev, e in rows]
+        assert found == [
+            ("三星", "isms", None, None, "2027-06-30"),
+            ("三星", "scs", "star3", "self", "2028-03-31"),
+            ("四星", "isms", None, None, "2027-06-30"),
+            ("四星", "scs", "star4", "third_party", "2028-03-31"),
+            ("無し", "isms", None, None, "2027-06-30"),
+        ]
+        downgrade(revision="a16a00000001")
+        with db.engine.connect() as conn:
+            back = conn.execute(
+                sa.text("SELECT name_ja, scs_level, scs_expires_on FROM suppliers ORDER BY id")
+            ).all()
+            kinds = conn.execute(sa.text("SELECT kind FROM attestations ORDER BY id")).scalars()
+            assert [str(k) for k in kinds] == ["isms", "isms", "isms"]
+        assert [(n, lv, str(e) if e else None) for n, lv, e in back] == [
+            ("三星", "star3", "2028-03-31"),
+            ("四星", "star4", "2028-03-31"),
+            ("無し", None, None),
+        ]
+        db.engine.dispose()

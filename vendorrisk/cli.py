@@ -62,9 +62,12 @@ def validate_command(folder: Path | None) -> None:
     """Validate every template; exit 1 listing each problem."""
     loaded = Catalog.from_folder(folder or current_app.config["QUESTIONNAIRE_DIR"])
     for template in loaded.current():
+        pack = f" ({template.pack} pack)" if template.audience == "supplier" else ""
+        scored = sum(q.scored for q in template.questions)
+        unmapped = [q.id for q in template.questions if not q.mapping.item]
         click.echo(
-            f"ok    {template.key}: {len(template.questions)} questions "
-            f"in {len(template.sections)} sections"
+            f"ok    {template.key}{pack}: {len(template.questions)} questions ({scored} scored) "
+            f"in {len(template.sections)} sections; {len(unmapped)} mapped to a direction only"
         )
     for crosswalk in loaded.crosswalks:
         click.echo(

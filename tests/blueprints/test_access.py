@@ -90,6 +90,7 @@ def world(make_supplier, make_contact, make_contract, make_attestation, make_use
         "contract_id": make_contract(supplier).id,
         "attestation_id": make_attestation(supplier).id,
         "proposal_id": 999999,
+        "cover_id": 999999,
         "child_id": make_contact(supplier, email="other@example.jp").id,
         "kind": "contacts",
         "user_id": owner.id,

@@ -25,11 +25,17 @@ def shipped() -> Catalog:
 
 def test_shipped_templates_load_without_errors(shipped):
     assert shipped.errors == []
-    assert {t.id for t in shipped.current()} == {
-        "csm-v2-internal",
-        "csm-v2-supplier",
-        "csm-v3-internal",
-        "csm-v3-supplier",
+    # each edition's supplier questionnaire is the full pack, beside its lite and standard packs
+    # (issue 17); the pack a template is comes from its file, "full" unless it says otherwise
+    assert {t.id: t.pack for t in shipped.current()} == {
+        "csm-v2-internal": "full",
+        "csm-v2-supplier": "full",
+        "csm-v2-supplier-lite": "lite",
+        "csm-v2-supplier-standard": "standard",
+        "csm-v3-internal": "full",
+        "csm-v3-supplier": "full",
+        "csm-v3-supplier-lite": "lite",
+        "csm-v3-supplier-standard": "standard",
     }
 
 
@@ -175,8 +181,10 @@ CASES = {
     "choices must be a non-empty list": lambda d: _q(d, 1).pop("choices"),
     "unknown key 'wieght'": lambda d: _q(d, 0).update(wieght=2),
     "must match the file name": lambda d: d.update(id="other"),
-    "only scored types can be critical": lambda d: _q(d, 2).update(critical=True),
-    "needs a weight above 0": lambda d: _q(d, 0).update(weight=0),
+    "only scored questions can be critical, not text": lambda d: _q(d, 2).update(critical=True),
+    "a scored question (yes_partial_no) needs a weight above 0": lambda d: _q(d, 0).update(
+        weight=0
+    ),
     "critical_cap": lambda d: d["scoring"].update(critical_cap=140),
     "missing key 'version'": lambda d: d.pop("version"),
     "missing key 'title'": lambda d: d["sections"][0].pop("title"),
@@ -395,7 +403,10 @@ def test_answer_types_normalise_and_score(shipped):
 def test_cli_validate_reports_ok_and_errors(runner, tmp_path):
     result = runner.invoke(args=["questionnaires", "validate"])
     assert result.exit_code == 0, result.output
-    assert "ok    csm-v2-internal@1: 41 questions in 10 sections" in result.output
+    assert (
+        "ok    csm-v2-internal@1: 41 questions (41 scored) in 10 sections; "
+        "0 mapped to a direction only\n"
+    ) in result.output
     _write(tmp_path, _broken(lambda d: _q(d, 0).update(type="stars")))
     result = runner.invoke(args=["questionnaires", "validate", str(tmp_path)])
     assert result.exit_code == 1
@@ -412,7 +423,10 @@ def test_questionnaire_pages_show_sections_questions_and_mappings(auth):
     english = auth.client.get("/questionnaires/csm-v2-internal?lang=en").get_data(as_text=True)
     assert "Management recognizes cybersecurity risk" in english
     listing = auth.client.get("/questionnaires/").get_data(as_text=True)
-    assert "<th>版</th>" in listing and listing.count("<td>Ver 2.0</td>") == 2
+    # Ver 2.0: csm-v2-internal, csm-v2-supplier and its lite and standard packs (issue 17)
+    assert "<th>版</th>" in listing and listing.count("<td>Ver 2.0</td>") == 4
+    for pack in ("csm-v2-supplier-lite", "csm-v2-supplier-standard"):
+        assert f"<code>{pack}</code>" in listing
     assert auth.client.get("/questionnaires/nope").status_code == 404
 
 
@@ -491,5 +505,14 @@ def test_a_crosswalk_with_a_missing_or_unknown_item_is_refused(runner, tmp_path,
 def test_validate_accepts_both_editions_and_the_crosswalk(runner):
     result = runner.invoke(args=["questionnaires", "validate"])
     assert result.exit_code == 0, result.output
-    assert "ok    csm-v3-internal@1: 49 questions in 13 sections" in result.output
+    assert (
+        "ok    csm-v3-internal@1: 49 questions (49 scored) in 13 sections; "
+        "0 mapped to a direction only\n"
+    ) in result.output
+    # both editions' supplier questionnaires at version 2, the full pack (issue 17)
+    for edition, questions, scored in (("v2", 73, 53), ("v3", 78, 58)):
+        assert (
+            f"ok    csm-{edition}-supplier@2 (full pack): {questions} questions ({scored} scored) "
+            "in 12 sections; 25 mapped to a direction only\n"
+        ) in result.output
     assert "ok    crosswalk-csm-2.0-3.0: csm-v2-internal@1 -> csm-v3-internal@1" in result.output

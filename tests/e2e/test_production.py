@@ -76,6 +76,17 @@ SECOND_SITTING = {
         "d10": ["sup-d10-01", "sup-d10-02"],
     }.items()
 }
+#: The full pack's explicit controls (csm-v2-supplier version 2), answered with the rest.
+SECOND_SITTING["d4"] |= {"sup-x-01": "domestic_only"}
+SECOND_SITTING["d5"] |= {
+    "sup-x-03": ["remote_access", "admin_accounts"],
+    **dict.fromkeys(["sup-x-04", "sup-x-05", "sup-x-06", "sup-x-07", "sup-x-08"], "yes"),
+    "sup-x-09": "14",
+    "sup-x-10": "13",
+    "sup-x-11": "yes",
+}
+SECOND_SITTING["d7"] |= {"sup-x-12": "no"}
+SECOND_SITTING["d8"] |= {"sup-x-14": "yes"}
 ISMS_EXPIRY = date.today() + timedelta(days=400)
 D9_SPECIFICS = {
     "sup-d9s-01": "star2",
@@ -90,6 +101,8 @@ D9_SPECIFICS = {
     "sup-d9s-10": "no",
     "sup-d9s-14": "none",
     "sup-d9s-16": "yes",
+    "sup-d9s-16b": "yes",
+    "sup-x-15": "株式会社ミナト保守（データセンターでの運用監視。御社データへのアクセスなし）",
     "sup-d9s-17": "yes",
     "sup-d9s-18": "24",
     "sup-d9s-19": "yes",

@@ -137,23 +137,15 @@ def test_assessment_is_overdue(ctx, supplier_id):
         }
 
 
-def test_supplier_scs_held_on_and_is_review_overdue(ctx):
+def test_supplier_is_review_overdue(ctx):
     with ctx() as session:
         suppliers = [
-            Supplier(
-                name_ja=f"テスト{n}",
-                category="other",
-                scs_level=level,
-                scs_expires_on=expires,
-                next_review_on=review,
-            )
-            for n, (level, expires, review) in enumerate(product((None, "star3"), MAYBE_D, MAYBE_D))
+            Supplier(name_ja=f"テスト{n}", category="other", next_review_on=review)
+            for n, review in enumerate(MAYBE_D)
         ]
         session.add_all(suppliers)
         session.flush()
         for day in DAYS:
-            held = _agree(Supplier, "scs_held_on", suppliers, day)
-            assert all(s.scs_level for s in suppliers if s.id in held)
             _agree(Supplier, "is_review_overdue", suppliers, day)
         assert not any(s.is_review_overdue(D) for s in suppliers if s.next_review_on == D)
 

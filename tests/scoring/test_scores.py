@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,8 @@ from vendorrisk.scoring.answers import question_value
 from vendorrisk.scoring.scores import ScoreResult, score
 
 SUPPLIER = Catalog.from_folder(BASE_DIR / "questionnaires").get("csm-v2-supplier")
-SCORED = [q for q in SUPPLIER.questions if q.kind.scored]
+# a scored type, or a number with score bands (Question.scored; q.kind.scored is the type's flag)
+SCORED = [q for q in SUPPLIER.questions if q.scored]
 PROPERTY = settings(max_examples=200, deadline=None)
 
 # ------------------------------------------------------------------ a tiny template, by hand
@@ -190,15 +192,37 @@ def test_the_result_survives_json_exactly():
 # ---------------------------------------------------------------- the shipped supplier template
 
 
+def _bound(band) -> Decimal | None:
+    return band.min if band.min is not None else band.max
+
+
+def _values(question) -> tuple[str, ...]:
+    """A question's answers to draw: its values, or for a banded number each bound of its bands,
+    one either side of it, and 0 (so every band is met by some)."""
+    if not question.bands:
+        return question.kind.values(question)
+    bounds = [_bound(b) for b in question.bands if _bound(b) is not None]
+    numbers = {0, *bounds, *(b - 1 for b in bounds), *(b + 1 for b in bounds)}
+    return tuple(str(n) for n in sorted(numbers))
+
+
 def _best() -> dict:
     best = {}
     for q in SCORED:
-        best[q.id] = max(q.choices, key=lambda c: c.score).value if q.choices else "yes"
+        if q.bands:  # a number meeting the first band, which scores best
+            best[q.id] = str(_bound(q.bands[0]))
+        elif q.choices:
+            best[q.id] = max(q.choices, key=lambda c: c.score).value
+        else:
+            best[q.id] = "yes"
     return best
 
 
 def test_best_answers_score_100_everywhere():
-    result = score(SUPPLIER, _best())
+    best = _best()
+    assert {"sup-x-09", "sup-x-10"} <= {q.id for q in SCORED if q.bands}  # banded numbers count
+    assert all(question_value(q, best[q.id]) == 1.0 for q in SCORED)
+    result = score(SUPPLIER, best)
     assert (result.overall, result.uncapped, result.capped) == (100.0, 100.0, False)
     assert [d.directive for d in result.directives] == list(range(1, 11))
     assert all(d.score == 100.0 and d.unanswered == 0 for d in result.directives)
@@ -215,7 +239,7 @@ def test_any_critical_no_caps_the_supplier_at_its_cap(qid):
 def _answers():
     """For each scored question of the supplier template: one of its values, or nothing."""
     ids = [q.id for q in SCORED]
-    values = st.tuples(*(st.sampled_from((None, *q.kind.values(q))) for q in SCORED))
+    values = st.tuples(*(st.sampled_from((None, *_values(q))) for q in SCORED))
     return values.map(lambda drawn: {k: v for k, v in zip(ids, drawn, strict=True) if v})
 
 
@@ -249,16 +273,29 @@ def test_scores_stay_in_bounds_round_trip_and_repeat(answers):
 
 
 def _assert_not_applicable_beats_the_worst_answer(answers: dict, question) -> None:
-    if question.choices:  # a choice question has no "na": leaving it out is not counting it
-        worst = min(question.choices, key=lambda c: c.score).value
+    if question.choices or question.bands:
+        # a choice or a number has no "na": leaving it out is not counting it
+        worst = min(_values(question), key=lambda v: question_value(question, v))
         left_out = {k: v for k, v in answers.items() if k != question.id}
     else:
         worst, left_out = "no", {**answers, question.id: "na"}
+    worst_score = question_value(question, worst)
     na_overall, na_directive = _overall_and_directive(left_out, question)
     low_overall, low_directive = _overall_and_directive({**answers, question.id: worst}, question)
     assert low_overall is not None and low_directive is not None
-    assert na_overall is None and low_overall == 0 or na_overall >= low_overall
-    assert na_directive is None and low_directive == 0 or na_directive >= low_directive
+    if worst_score == 0:
+        assert na_overall is None and low_overall == 0 or na_overall >= low_overall
+        assert na_directive is None and low_directive == 0 or na_directive >= low_directive
+    else:
+        # Leaving out beats the worst answer only where that answer scores 0. Some choices score
+        # above 0 even at worst, by design (past incidents あり / なし both 1, data stored
+        # 国外を含む 0.5): answering them pulls the directive's weighted mean towards that score,
+        # up or down, so it lies between the score left out and the answer's own.
+        if na_directive is None:
+            assert low_directive == round(100 * worst_score, 1)
+        else:
+            low, high = sorted((na_directive, round(100 * worst_score, 1)))
+            assert low <= low_directive <= high
 
 
 def _assert_a_better_answer_never_lowers(answers: dict, question, pair: list[str]) -> None:
@@ -273,6 +310,6 @@ def _assert_a_better_answer_never_lowers(answers: dict, question, pair: list[str
 @given(answers=_answers(), question=st.sampled_from(SCORED), data=st.data())
 def test_na_beats_the_worst_answer_and_better_answers_never_lower(answers, question, data):
     _assert_not_applicable_beats_the_worst_answer(answers, question)
-    counted = [v for v in question.kind.values(question) if question_value(question, v) is not None]
+    counted = [v for v in _values(question) if question_value(question, v) is not None]
     pair = data.draw(st.lists(st.sampled_from(counted), min_size=2, max_size=2), label="pair")
     _assert_a_better_answer_never_lowers(answers, question, pair)

@@ -222,7 +222,13 @@ def test_next_review_uses_the_rules_and_refuses_unknown_tiers():
 def test_rules_default_and_round_trip_through_json():
     assert TierRules.from_dict({}) == DEFAULT_RULES == TierRules()
     assert DEFAULT_RULES.cadence_months == {"critical": 6, "high": 12, "medium": 12, "low": 24}
-    assert set(DEFAULT_RULES.template_by_tier.values()) == {"csm-v2-supplier"}
+    # Each tier its pack: lite for low, standard for medium, the full questionnaire above.
+    assert DEFAULT_RULES.template_by_tier == {
+        "low": "csm-v3-supplier-lite",
+        "medium": "csm-v3-supplier-standard",
+        "high": "csm-v3-supplier",
+        "critical": "csm-v3-supplier",
+    }
     stored = json.loads(json.dumps(DEFAULT_RULES.to_dict()))
     assert TierRules.from_dict(stored) == DEFAULT_RULES
 

@@ -165,7 +165,7 @@ def test_submission_proposes_what_differs_and_changes_nothing(app, register):
         assert db.session.get(Attestation, isms.id).expires_on == date(2027, 1, 31)
         kinds = db.session.scalars(sa.select(Attestation.kind)).all()
         assert sorted(kinds) == ["isms", "security_action"]
-        assert db.session.get(Supplier, supplier.id).scs_level is None
+        assert AttestationKind.scs not in kinds
 
 
 def test_a_resubmission_updates_its_own_pending_proposals(app, register):
@@ -210,7 +210,13 @@ def test_accepting_applies_the_proposal_audited_and_reruns_the_tier_rules(app, r
         assert insurance.issuer == "東京海上日動" and insurance.coverage_limit_jpy == 100000000
         assert insurance.expires_on == date(2027, 3, 5)
         held = db.session.get(Supplier, supplier.id)
-        assert (held.scs_level, held.scs_expires_on) == ("star3", date(2028, 3, 31))
+        evaluation = db.session.scalar(
+            sa.select(Attestation).where(Attestation.kind == AttestationKind.scs)
+        )  # an SCS evaluation is an attestation: ★3 is the supplier's own assessment
+        assert (evaluation.supplier_id, evaluation.scs_level, evaluation.evaluation) == (
+            supplier.id, "star3", "self"
+        )  # fmt: skip
+        assert evaluation.expires_on == date(2028, 3, 31)
         assert held.tier is not None  # the rules ran
         assert db.session.scalar(sa.select(sa.func.count(TierChange.id))) == 1
         decided = db.session.get(AttestationProposal, found["isms"].id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,8 @@ import yaml
 
 from vendorrisk.catalog.editions import CSF, DEFAULT_EDITION, EDITIONS, Edition
 from vendorrisk.catalog.formats import DATE_FORMATS, TEXT_FORMATS
-from vendorrisk.catalog.model import Choice, Mapping, Question, Section, ShowIf, Template
+from vendorrisk.catalog.model import Band, Choice, Mapping, Question, Section, ShowIf, Template
+from vendorrisk.catalog.scs import COVER_KINDS, PACKS, SCS_AREAS
 from vendorrisk.catalog.text import Text
 from vendorrisk.catalog.types import QUESTION_TYPES
 from vendorrisk.vocab import LOCALES
@@ -34,8 +36,9 @@ TEMPLATE_KEYS = {
     "description",
     "scoring",
     "sections",
+    "pack",
 }
-OPTIONAL_TEMPLATE_KEYS = {"description", "edition", "csf_version"}
+OPTIONAL_TEMPLATE_KEYS = {"description", "edition", "csf_version", "pack"}
 SECTION_KEYS = {"id", "title", "description", "questions"}
 QUESTION_KEYS = {
     "id",
@@ -50,10 +53,12 @@ QUESTION_KEYS = {
     "choices",
     "show_if",
     "format",
+    "bands",
+    "covered_by",
 }
 #: The `format:` values each answer type can apply.
 TYPE_FORMATS = {"text": TEXT_FORMATS, "date": tuple(DATE_FORMATS)}
-MAPPING_KEYS = {"directive", "principle", "item", "csf", "iso", "cis"}
+MAPPING_KEYS = {"directive", "principle", "item", "csf", "iso", "cis", "scs"}
 AUDIENCES = {"supplier", "internal"}
 
 
@@ -75,6 +80,7 @@ class _Checker:
         self.edition: Edition = EDITIONS[DEFAULT_EDITION]
         self.csf_version = self.edition.csf_version
         self.audience = "internal"
+        self.pack = "full"
         self.problems: list[str] = []
         #: Ids of questions already reported as broken (not reported again through show_if).
         self.broken: set[str] = set()
@@ -173,7 +179,7 @@ def _principle_mapping(c: _Checker, where: str, data: dict) -> Mapping | None:
 def _references(
     c: _Checker, where: str, data: dict, directive: int, item: str | None
 ) -> Mapping | None:
-    lists = {key: data.get(key) or [] for key in ("csf", "iso", "cis")}
+    lists = {key: data.get(key) or [] for key in ("csf", "iso", "cis", "scs")}
     if not all(isinstance(value, list) for value in lists.values()):
         c.fail(where, "mapping.csf, mapping.iso and mapping.cis must be lists")
         return None
@@ -187,12 +193,20 @@ def _references(
             problem = check(str(ref))
             if problem:
                 c.fail(where, f"mapping.{key}: {problem}")
+    for code in lists["scs"]:
+        if code not in SCS_AREAS:
+            c.fail(where, f"mapping.scs: {code!r} is not a ★3 area ({', '.join(SCS_AREAS)})")
+    if c.pack == "standard" and not lists["scs"]:
+        c.fail(
+            where, "mapping.scs: every question of a standard pack names the ★3 area it evidences"
+        )
     return Mapping(
         directive=directive,
         item=item,
         csf=tuple(map(str, lists["csf"])),
         iso=tuple(map(str, lists["iso"])),
         cis=tuple(map(str, lists["cis"])),
+        scs=tuple(map(str, lists["scs"])),
     )
 
 
@@ -218,6 +232,56 @@ def _choices(c: _Checker, where: str, data: Any) -> tuple[Choice, ...]:
     if len(values) != len(set(values)):
         c.fail(where, "duplicate choice value")
     return tuple(choices)
+
+
+def _bands(c: _Checker, where: str, data: dict, type_name: str) -> tuple[Band, ...]:
+    """A number's score bands: {min|max: N, score: S} each, the last one without a bound."""
+    raw = data.get("bands")
+    if raw is None:
+        return ()
+    if type_name != "number":
+        c.fail(where, f"bands are for number questions, not {type_name}")
+        return ()
+    if not isinstance(raw, list) or not raw:
+        c.fail(where, "bands must be a non-empty list")
+        return ()
+    bands = []
+    for i, band in enumerate(raw, start=1):
+        bw = f"{where}: band {i}"
+        if not c.keys(bw, band, {"min", "max", "score"}, {"score"}):
+            continue
+        score, bounds = band["score"], {k: band[k] for k in ("min", "max") if k in band}
+        if isinstance(score, bool) or not isinstance(score, int | float) or not 0 <= score <= 1:
+            c.fail(bw, f"score {score!r} must be a number from 0 to 1")
+            continue
+        if len(bounds) > 1 or any(
+            isinstance(v, bool) or not isinstance(v, int | float) for v in bounds.values()
+        ):
+            c.fail(bw, "give one number as min or max (or neither, for the last band)")
+            continue
+        last = i == len(raw)
+        if last == bool(bounds):
+            c.fail(bw, "every band but the last has a min or a max; the last has neither")
+            continue
+        bands.append(
+            Band(
+                float(score),
+                *(Decimal(str(bounds[k])) if k in bounds else None for k in ("min", "max")),
+            )
+        )
+    return tuple(bands)
+
+
+def _covered_by(c: _Checker, where: str, data: dict, scored: bool) -> tuple[str, ...]:
+    raw = data.get("covered_by") or []
+    if not isinstance(raw, list) or any(kind not in COVER_KINDS for kind in raw):
+        c.fail(where, f"covered_by must list some of {', '.join(COVER_KINDS)}, not {raw!r}")
+        return ()
+    if raw and c.audience != "supplier":
+        c.fail(where, "covered_by is for supplier questionnaires")
+    if raw and not scored:
+        c.fail(where, "covered_by is for scored questions")
+    return tuple(kind for kind in COVER_KINDS if kind in raw)
 
 
 def _show_if(c: _Checker, where: str, data: Any, earlier: dict[str, Question]) -> ShowIf | None:
@@ -269,16 +333,18 @@ def _question(c: _Checker, data: Any, index: int, earlier: dict[str, Question]) 
         c.fail(where, f"unknown answer type {data['type']!r} (known: {', '.join(QUESTION_TYPES)})")
         return None
     weight = data["weight"]
+    bands = _bands(c, where, data, qtype.name)
+    scored = qtype.scored or bool(bands)
     if isinstance(weight, bool) or not isinstance(weight, int | float) or weight < 0:
         c.fail(where, f"weight {weight!r} must be a number of 0 or more")
         weight = 0
-    elif qtype.scored and weight == 0:
-        c.fail(where, f"a scored type ({qtype.name}) needs a weight above 0")
-    elif not qtype.scored and weight != 0 and not qtype.has_choices:
+    elif scored and weight == 0:
+        c.fail(where, f"a scored question ({qtype.name}) needs a weight above 0")
+    elif not scored and weight != 0 and not qtype.has_choices:
         c.fail(where, f"an unscored type ({qtype.name}) must have weight 0")
     critical = c.flag(where, data, "critical", False)
-    if critical and not qtype.scored:
-        c.fail(where, f"only scored types can be critical, not {qtype.name}")
+    if critical and not scored:
+        c.fail(where, f"only scored questions can be critical, not {qtype.name}")
     if qtype.has_choices:
         choices = _choices(c, where, data.get("choices"))
     else:
@@ -300,6 +366,8 @@ def _question(c: _Checker, data: Any, index: int, earlier: dict[str, Question]) 
         mapping=mapping or Mapping(0, None, (), ()),
         choices=choices,
         format=_format(c, where, data, qtype.name),
+        bands=bands,
+        covered_by=_covered_by(c, where, data, scored),
     )
     show_if = _show_if(c, where, data.get("show_if"), earlier)
     if len(c.problems) > before:
@@ -387,6 +455,13 @@ def parse_template(data: Any, path: Path) -> Template:
     if not isinstance(data["audience"], str) or data["audience"] not in AUDIENCES:
         c.fail("audience", f"{data['audience']!r} must be one of {sorted(AUDIENCES)}")
     c.audience = data["audience"]
+    pack = data.get("pack", "full")
+    if pack not in PACKS:
+        c.fail("pack", f"{pack!r} must be one of {', '.join(PACKS)}")
+    elif "pack" in data and c.audience != "supplier":
+        c.fail("pack", "packs are for supplier questionnaires")
+    else:
+        c.pack = pack
     title = c.text("title", data["title"])
     description = c.text("description", data.get("description") or {"ja": "-", "en": "-"})
     cap = _scoring(c, data["scoring"])
@@ -414,6 +489,7 @@ def parse_template(data: Any, path: Path) -> Template:
         critical_cap=cap,
         sections=tuple(sections),
         source=str(path),
+        pack=c.pack,
     )
 
 

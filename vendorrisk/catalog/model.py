@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from vendorrisk.catalog.editions import EDITIONS, Edition
 from vendorrisk.catalog.text import Text
@@ -30,6 +31,26 @@ class Mapping:
     cis: tuple[str, ...] = ()
     #: The principle (1-3) of a Ver 3.0 Appendix A-1 item, answered by management.
     principle: int | None = None
+    #: The SCS ★3 requirement areas the question evidences (catalog/scs.py SCS_AREAS).
+    scs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Band:
+    """A number answer's score: the first band whose bound the answer meets gives its score."""
+
+    score: float
+    #: The answer is at least this (higher is better).
+    min: Decimal | None = None
+    #: The answer is at most this (lower is better).
+    max: Decimal | None = None
+
+    def takes(self, number: Decimal) -> bool:
+        if self.min is not None:
+            return number >= self.min
+        if self.max is not None:
+            return number <= self.max
+        return True
 
 
 @dataclass(frozen=True)
@@ -53,10 +74,19 @@ class Question:
     show_if: ShowIf | None = None
     #: The rule a text or date answer must follow (catalog/formats.py), or None.
     format: str | None = None
+    #: A number answer's score bands (a number with bands is scored).
+    bands: tuple[Band, ...] = ()
+    #: What a supplier may already hold that answers it (catalog/scs.py COVER_KINDS).
+    covered_by: tuple[str, ...] = ()
 
     @property
     def kind(self) -> AnswerType:
         return question_type(self.type)
+
+    @property
+    def scored(self) -> bool:
+        """Its answers count towards the score: a scored type, or a number with bands."""
+        return self.kind.scored or bool(self.bands)
 
 
 @dataclass(frozen=True)
@@ -81,6 +111,8 @@ class Template:
     critical_cap: float
     sections: tuple[Section, ...]
     source: str = ""
+    #: The supplier pack it is (catalog/scs.py PACKS): "full" unless the file says otherwise.
+    pack: str = "full"
     _index: dict[str, Question] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:

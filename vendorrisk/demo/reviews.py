@@ -21,6 +21,8 @@ from vendorrisk.models import (
     Supplier,
     User,
 )
+from vendorrisk.models.assessment import OPEN_STATUSES
+from vendorrisk.services.assessments import lifecycle
 from vendorrisk.services.review import review, tiers
 from vendorrisk.services.review.findings import (
     accept_risk,
@@ -28,7 +30,7 @@ from vendorrisk.services.review.findings import (
     raise_finding,
     suggested_findings,
 )
-from vendorrisk.vocab import Level, Outage, Replaceability
+from vendorrisk.vocab import Outage, Replaceability
 
 #: The risk profile values drawn for each supplier (the critical ones never tolerate long outages).
 OUTAGES = tuple(outage.value for outage in Outage)
@@ -47,9 +49,6 @@ def profiles_and_reviews(users: list[User], today: date) -> None:
         critical = supplier.criticality.value in ("high", "critical")
         supplier.max_outage = OUTAGES[rng.randrange(2) if critical else rng.randrange(1, 4)]
         supplier.replaceability = REPLACEABILITY[rng.randrange(3)]
-        if index % 4 == 1:  # some already hold a METI SCS evaluation (★3, or ★4 for the critical)
-            supplier.scs_level = Level.star4.value if critical else Level.star3.value
-            supplier.scs_expires_on = today + timedelta(days=200 + 10 * index)
         tiers.apply_tier_rules(supplier, tiers.tier_rules(), now)
         if template is None or not supplier.contacts or index % 3 == 2:
             continue
@@ -81,6 +80,42 @@ def profiles_and_reviews(users: list[User], today: date) -> None:
                 reviewer,
                 now - timedelta(days=rng.randrange(5, 15)),
             )
+
+
+#: The tiers whose first supplier without a questionnaire is sent its tier's pack in the demo.
+PACK_TIERS = ("low", "medium", "critical")
+
+
+def send_packs(today: date) -> list[Assessment]:
+    """Send the tier rules' pack to the first supplier of some tiers not being asked already (a
+    re-check after a completed review counts): a low-tier supplier gets the lite pack, a
+    critical one the full questionnaire (invitations and mail as procurement's send does)."""
+    rules, now, sent = tiers.tier_rules(), datetime.now(UTC), []
+    open_now = (*OPEN_STATUSES, AssessmentStatus.submitted)
+    asked = sa.select(Assessment.supplier_id).where(Assessment.status.in_(open_now))
+    for tier in PACK_TIERS:
+        template = catalog().get(rules.template_by_tier.get(tier, ""))
+        supplier = db.session.scalars(
+            sa.select(Supplier)
+            .where(Supplier.tier == tier, Supplier.id.not_in(asked), Supplier.contacts.any())
+            .order_by(Supplier.id)
+            .limit(1)
+        ).first()
+        if template is None or supplier is None:
+            continue
+        primary = [c for c in supplier.contacts if c.is_primary] or supplier.contacts[:1]
+        sent.append(
+            lifecycle.create_assessment(
+                supplier,
+                template,
+                today + timedelta(days=21),
+                "",
+                [lifecycle.Recipient(c, c.locale) for c in primary],
+                supplier.owner,
+                now,
+            )
+        )
+    return sent
 
 
 #: (status, days since raised, days to the due date) of the demo findings, in turn.

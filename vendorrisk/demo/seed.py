@@ -26,6 +26,7 @@ def load_demo(today: date) -> list[tuple[str, str, str]]:
     register.load_register(users, today)
     reviews.profiles_and_reviews(users, today)
     reviews.findings(users, today)
+    reviews.send_packs(today)
     history.seed_history(today)
     selfassessment.seed_cycles(users, today)
     return logins

@@ -28,6 +28,7 @@ from vendorrisk.i18n.labels import (
     label,
     level_abbreviation,
     level_name,
+    level_short,
     risk_reason,
     tier_name,
 )
@@ -129,6 +130,7 @@ def init_app(app: Flask) -> None:
         tier_name=tier_name,
         level_name=level_name,
         level_abbreviation=level_abbreviation,
+        level_short=level_short,
         label_of=label_of,
         action_label=action_label,
     )

@@ -35,6 +35,7 @@ from vendorrisk.models import (
     Decision,
     FindingStatus,
     Role,
+    ScsEvaluation,
     SecurityActionLevel,
     Severity,
     SupplierCategory,
@@ -95,6 +96,7 @@ COLUMN_LABELS: dict[str, object] = {
     "carried_over": _l("Carried over"),
     "carried_over_from_id": _l("Carried over from"),
     "reopened": _l("Returned for changes"),
+    "cover_id": _l("Answered by a certificate or check sheet"),
     "contact_id": _l("Contact"),
     "campaign_id": _l("Bulk send"),
     "assessment_id": _l("Assessment"),
@@ -127,6 +129,7 @@ USER_COLUMNS = frozenset(
         "accepted_by_id",
         "uploaded_by_id",
         "changed_by_id",
+        "reviewed_by_id",
     }
 )
 #: Where a column holds an enum value: (table, column) or ("", column) for every table.
@@ -148,6 +151,9 @@ VALUE_LABELS: dict[tuple[str, str], dict] = {
     ("", "max_outage"): LABELS[Outage],
     ("", "replaceability"): LABELS[Replaceability],
     ("", "scs_level"): LABELS[Level],
+    ("", "required_level_raised"): LABELS[Level],
+    ("", "required_scs_level"): LABELS[Level],
+    ("", "evaluation"): LABELS[ScsEvaluation],
     ("", "tier_source"): {"rule": _l("by the rules"), "manual": _l("set by hand")},
 }
 
@@ -177,6 +183,9 @@ ACTION_LABELS = {
     "proposal_accepted": _l("Proposed change accepted"),
     "proposal_rejected": _l("Proposed change rejected"),
     "proposal_superseded": _l("Proposed change superseded by a newer statement"),
+    "cover_attached": _l("Attached as answers"),
+    "cover_accepted": _l("Certificate or check sheet accepted"),
+    "cover_rejected": _l("Certificate or check sheet rejected"),
     "template_text_imported": _l("Official guideline text imported into a questionnaire"),
     "portal_finished": _l("Finished for now in the questionnaire"),
     "portal_link_renewed": _l("New questionnaire link sent"),
@@ -203,6 +212,7 @@ def action_label(action: str) -> str:
 
 OBJECT_LABELS = {
     "attestation_proposals": _l("Proposed register change"),
+    "covers": _l("Certificate or check sheet given as answers"),
     "suppliers": _l("Supplier"),
     "contacts": _l("Contact"),
     "contracts": _l("Contract"),

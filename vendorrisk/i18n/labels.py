@@ -7,8 +7,8 @@ vendorrisk/translations: change a word here and in the catalogue together.
 
 from __future__ import annotations
 
+from flask_babel import gettext, lazy_pgettext
 from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_pgettext
 
 from vendorrisk.models import (
     AssessmentStatus,
@@ -19,6 +19,7 @@ from vendorrisk.models import (
     ItemStatus,
     OutboxStatus,
     Role,
+    ScsEvaluation,
     SecurityActionLevel,
     Severity,
     SupplierCategory,
@@ -87,7 +88,16 @@ LABELS = {
         AttestationKind.csms: _l("CSMS certification (IEC 62443)"),
         AttestationKind.soc2: _l("SOC 2 report"),
         AttestationKind.cyber_insurance: _l("Cyber insurance"),
+        AttestationKind.scs: _l("SCS evaluation (supply-chain security evaluation scheme)"),
+        AttestationKind.tech_info_mgmt: _l("Technology Information Control certification"),
+        AttestationKind.tisax: "TISAX",
+        AttestationKind.iso27701: _l("ISO/IEC 27701 certification"),
+        AttestationKind.pci_dss: "PCI DSS",
         AttestationKind.other: _l("Other certification"),
+    },
+    ScsEvaluation: {
+        ScsEvaluation.self: _l("Self-assessment"),
+        ScsEvaluation.third_party: _l("Third-party evaluation"),
     },
     AssessmentStatus: {
         AssessmentStatus.draft: _l("Draft"),
@@ -233,6 +243,8 @@ COVERAGE_LABELS = {
     "insurance_valid": _l("Valid cyber insurance"),
     "level_meets": _l("Meets the required evaluation level"),
     "level_below": _l("Below the required evaluation level"),
+    "level_interim": _l("Interim: ISMS covering the service"),
+    "level_not_running": _l("Not yet evaluated (scheme not started)"),
 }
 #: The coverage shares the trends chart, and their names there.
 TREND_SHARES = {
@@ -285,6 +297,13 @@ def tier_name(tier: str | None) -> str:
 def level_abbreviation(level: str) -> str:
     """A level (stored as text) in a narrow column."""
     return LEVEL_ABBREVIATIONS.get(level, level)
+
+
+def level_short(level: str | None) -> str:
+    """A level in a sentence's parentheses: "★4", "SA★", or "none" in words."""
+    if not level or level == Level.none:
+        return gettext("none")
+    return level_abbreviation(level)
 
 
 def level_name(level: str | None) -> str:

@@ -304,6 +304,27 @@ def attestation_expiring(
     )
 
 
+def declaration_check_key(attestation: Attestation, due: date, user: User) -> str:
+    return f"declaration-check:{attestation.id}:{due}:{user.id}"
+
+
+def declaration_check(user: User, attestation: Attestation, due: date) -> OutboxMessage | None:
+    """A SECURITY ACTION declaration has not been confirmed for a year: is it still listed?"""
+    supplier = attestation.supplier
+
+    def subject(locale: str) -> str:
+        return translated(
+            locale,
+            N_("Is the SECURITY ACTION declaration still listed? %(supplier)s"),
+            supplier=supplier.name_for(locale),
+        )
+
+    key = declaration_check_key(attestation, due, user)
+    return _to_user(
+        user, "declaration_check", key, subject, supplier=supplier, attestation=attestation
+    )
+
+
 def contract_ending_key(contract: Contract, days: int, user: User) -> str:
     return f"expiry:contract:{contract.id}:{contract.ends_on}:{days}:{user.id}"
 

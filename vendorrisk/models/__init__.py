@@ -10,9 +10,15 @@ from vendorrisk.models.assessment import (
     PortalSitting,
     answer_files,
 )
-from vendorrisk.models.attestation import Attestation, AttestationKind, SecurityActionLevel
+from vendorrisk.models.attestation import (
+    Attestation,
+    AttestationKind,
+    ScsEvaluation,
+    SecurityActionLevel,
+)
 from vendorrisk.models.audit import AuditEvent
 from vendorrisk.models.contract import CONTRACT_CLAUSES, Contract
+from vendorrisk.models.cover import Cover, CoverStatus
 from vendorrisk.models.evidence_request import EvidenceRequest
 from vendorrisk.models.idempotency_key import IdempotencyKey
 from vendorrisk.models.job_run import JobRun
@@ -27,6 +33,7 @@ from vendorrisk.models.review import (
     Decision,
     Finding,
     FindingStatus,
+    RequiredLevelChange,
     Severity,
     TierChange,
 )
@@ -76,6 +83,7 @@ __all__ = [
     "FindingStatus",
     "Setting",
     "Severity",
+    "RequiredLevelChange",
     "TierChange",
     "OPEN_STATUSES",
     "Answer",
@@ -94,9 +102,12 @@ __all__ = [
     "AuditEvent",
     "Contact",
     "Contract",
+    "Cover",
+    "CoverStatus",
     "Criticality",
     "RecoveryCode",
     "Role",
+    "ScsEvaluation",
     "SecurityActionLevel",
     "StoredFile",
     "Supplier",

@@ -123,6 +123,9 @@ class Assessment(TimestampMixin, db.Model):
         cascade="all, delete-orphan",
         order_by="Clarification.id",
     )
+    covers = relationship(
+        "Cover", back_populates="assessment", cascade="all, delete-orphan", order_by="Cover.id"
+    )
     reviewer = relationship("User", foreign_keys=[reviewer_id])
 
     @property
@@ -251,9 +254,14 @@ class Answer(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     #: Returned for changes: the supplier may change this answer again.
     reopened: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    #: The certificate or check sheet (Cover) that gave this answer; None when typed by hand.
+    cover_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("covers.id", ondelete="SET NULL"), index=True
+    )
 
     assessment: Mapped[Assessment] = relationship(back_populates="answers")
     contact = relationship("Contact")
+    cover = relationship("Cover", back_populates="answers")
     files = relationship(
         "StoredFile", secondary=answer_files, order_by="StoredFile.id", lazy="selectin"
     )

@@ -10,7 +10,8 @@ from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from vendorrisk.extensions import db
-from vendorrisk.models.base import TimestampMixin, enum_column
+from vendorrisk.models.base import TimestampMixin, enum_column, one_of
+from vendorrisk.vocab import SCS_LEVELS
 
 
 class AttestationKind(enum.StrEnum):
@@ -21,7 +22,21 @@ class AttestationKind(enum.StrEnum):
     csms = "csms"
     soc2 = "soc2"
     cyber_insurance = "cyber_insurance"
+    #: METI's SCS evaluation (サプライチェーン強化に向けたセキュリティ対策評価制度), ★3–★5.
+    scs = "scs"
+    #: 技術情報管理認証 (METI's Technology Information Control System), named in Ver 3.0's D9.
+    tech_info_mgmt = "tech_info_mgmt"
+    tisax = "tisax"
+    iso27701 = "iso27701"
+    pci_dss = "pci_dss"
     other = "other"
+
+
+class ScsEvaluation(enum.StrEnum):
+    """How an SCS level was evaluated: ★3 by self-assessment, ★4 by a third party."""
+
+    self = "self"
+    third_party = "third_party"
 
 
 class SecurityActionLevel(enum.StrEnum):
@@ -46,6 +61,17 @@ class Attestation(TimestampMixin, db.Model):
     level: Mapped[SecurityActionLevel | None] = mapped_column(
         enum_column(SecurityActionLevel, "security_action_level")
     )
+    #: SCS only: the level evaluated (one of vocab.SCS_LEVELS).
+    scs_level: Mapped[str | None] = mapped_column(sa.String(10))
+    #: SCS only: 自己評価 or 第三者評価 (an ScsEvaluation).
+    evaluation: Mapped[str | None] = mapped_column(sa.String(12))
+    #: SCS only: the entry of the scheme's public register (登録台帳): its URL or number.
+    ledger_ref: Mapped[str] = mapped_column(sa.String(300), default="", server_default="")
+    #: ISMS and the like: the certified scope covers the service the supplier gives us.
+    covers_service: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    #: SECURITY ACTION: when our owner last confirmed the declaration is still listed by IPA
+    #: (declarations can be withdrawn); None until first confirmed.
+    confirmed_on: Mapped[date | None] = mapped_column(sa.Date)
     #: Name of the scheme, for kind "other".
     name: Mapped[str] = mapped_column(sa.String(200), default="")
     #: Declaration id, certificate number or policy number.
@@ -77,6 +103,11 @@ class Attestation(TimestampMixin, db.Model):
         sa.CheckConstraint(
             "coverage_limit_jpy IS NULL OR coverage_limit_jpy > 0", name="coverage_positive"
         ),
+        sa.CheckConstraint(
+            "(kind = 'scs') = (scs_level IS NOT NULL)", name="scs_level_only_for_scs"
+        ),
+        one_of("scs_level", SCS_LEVELS, nullable=True),
+        one_of("evaluation", ScsEvaluation, nullable=True),
     )
 
     @hybrid_method

@@ -9,7 +9,8 @@ from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from vendorrisk.extensions import db
-from vendorrisk.models.base import TimestampMixin
+from vendorrisk.models.base import TimestampMixin, one_of
+from vendorrisk.vocab import SCS_LEVELS
 
 #: The Direction 9 clause checklist: one boolean column of Contract each.
 CONTRACT_CLAUSES = (
@@ -56,6 +57,10 @@ class Contract(TimestampMixin, db.Model):
     clause_policy_compliance: Mapped[bool] = mapped_column(default=False)
     #: Cyber insurance is required.
     clause_cyber_insurance: Mapped[bool] = mapped_column(default=False)
+    #: The SCS level the contract requires of the supplier (vocab.SCS_LEVELS), if it names one.
+    required_scs_level: Mapped[str | None] = mapped_column(sa.String(10))
+    #: By when the supplier must hold it.
+    required_scs_by: Mapped[date | None] = mapped_column(sa.Date)
     #: Free-text notes.
     notes: Mapped[str] = mapped_column(sa.Text, default="")
     #: The signed contract, when uploaded.
@@ -74,6 +79,7 @@ class Contract(TimestampMixin, db.Model):
             "incident_notification_hours IS NULL OR incident_notification_hours > 0",
             name="notification_hours",
         ),
+        one_of("required_scs_level", SCS_LEVELS, nullable=True),
     )
 
     @property

@@ -14,10 +14,10 @@ from vendorrisk.extensions import db
 from vendorrisk.models.attestation import AttestationKind
 from vendorrisk.models.base import UTCDateTime, enum_column, one_of, utcnow
 
-#: The SCS evaluation (サプライチェーン対策評価制度) is held on the supplier, not as an attestation.
-SCS = "scs"
-#: What a proposal may change: one kind of attestation, or the supplier's SCS level.
-PROPOSAL_KINDS = (*(k.value for k in AttestationKind), SCS)
+#: The SCS evaluation (サプライチェーン強化に向けたセキュリティ対策評価制度): an attestation kind.
+SCS = AttestationKind.scs.value
+#: What a proposal may change: one kind of attestation.
+PROPOSAL_KINDS = tuple(k.value for k in AttestationKind)
 
 
 class ProposalStatus(enum.StrEnum):

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.hybrid import hybrid_method, hybrid_property
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from vendorrisk.extensions import db
 from vendorrisk.models.base import TimestampMixin, UTCDateTime, enum_column, one_of, utcnow
-from vendorrisk.vocab import TierSource
+from vendorrisk.vocab import SCS_LEVELS, TierSource
 
 
 class Decision(enum.StrEnum):
@@ -194,31 +195,56 @@ class Finding(TimestampMixin, db.Model):
         return sa.and_(cls.is_open, cls.due_on < today)
 
 
-class TierChange(db.Model):
-    """The tier's history: who, when, why, from the rules or by hand."""
-
-    __tablename__ = "tier_changes"
+class DecisionRecord:
+    """A change decided about a supplier, kept as history: who decided (the rules or a person),
+    why, who, when. TierChange and RequiredLevelChange add what changed."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: The supplier.
     supplier_id: Mapped[int] = mapped_column(
         sa.ForeignKey("suppliers.id", ondelete="CASCADE"), index=True
     )
-    #: The tier before (a vocab.Tier).
-    previous: Mapped[str | None] = mapped_column(sa.String(10))
-    #: The tier after (a vocab.Tier).
-    tier: Mapped[str] = mapped_column(sa.String(10))
-    #: Who set it (a vocab.TierSource).
+    #: Who decided (a vocab.TierSource): "rule" or "manual".
     source: Mapped[str] = mapped_column(sa.String(10))
-    #: Why: the rule's reasons, or the person's reason.
+    #: Why: the rules' reasons, or the person's reason.
     reason: Mapped[str] = mapped_column(sa.Text, default="")
-    #: Who overrode it (None for the rules).
+    #: The person who did it (None for the rules on their own).
     changed_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL")
     )
     #: When (UTC).
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    changed_by = relationship("User")
+    @declared_attr
+    def changed_by(cls) -> Mapped[Any]:
+        return relationship("User")
+
+
+class TierChange(DecisionRecord, db.Model):
+    """The tier's history: who, when, why, from the rules or by hand."""
+
+    __tablename__ = "tier_changes"
+
+    #: The tier before (a vocab.Tier).
+    previous: Mapped[str | None] = mapped_column(sa.String(10))
+    #: The tier after (a vocab.Tier).
+    tier: Mapped[str] = mapped_column(sa.String(10))
 
     __table_args__ = (one_of("source", TierSource),)
+
+
+class RequiredLevelChange(DecisionRecord, db.Model):
+    """The history of the SCS level asked of a supplier: a person's raise above the rules (with
+    the reason), and its hand-back to the rules."""
+
+    __tablename__ = "required_level_changes"
+
+    #: The level asked before and after (vocab.SCS_LEVELS).
+    previous: Mapped[str] = mapped_column(sa.String(10))
+    level: Mapped[str] = mapped_column(sa.String(10))
+
+    __table_args__ = (
+        one_of("source", TierSource),
+        one_of("previous", SCS_LEVELS),
+        one_of("level", SCS_LEVELS),
+    )

@@ -57,7 +57,7 @@ class Supplier(TimestampMixin, db.Model):
     __table_args__ = (
         one_of("max_outage", Outage, name="outage"),
         one_of("replaceability", Replaceability),
-        one_of("scs_level", SCS_LEVELS, nullable=True),
+        one_of("required_level_raised", SCS_LEVELS, nullable=True),
         one_of("tier", Tier, nullable=True),
     )
 
@@ -112,10 +112,10 @@ class Supplier(TimestampMixin, db.Model):
         default=Replaceability.moderate.value,
         server_default=Replaceability.moderate.value,
     )
-    #: METI SCS evaluation level held (one of vocab.SCS_LEVELS), if evaluated.
-    scs_level: Mapped[str | None] = mapped_column(sa.String(10))
-    #: Until when the SCS evaluation is valid.
-    scs_expires_on: Mapped[date | None] = mapped_column(sa.Date)
+    #: The SCS level asked of it when a person raised it above the rules' (★3 → ★4: METI's flow
+    #: leaves further factors to the buyer); None while the rules decide. History in
+    #: RequiredLevelChange.
+    required_level_raised: Mapped[str | None] = mapped_column(sa.String(10))
     #: Risk tier (リスク区分, a vocab.Tier); None until first decided.
     tier: Mapped[str | None] = mapped_column(sa.String(10), index=True)
     #: Who set the tier (a vocab.TierSource): a person's override is kept until a person changes it.
@@ -149,20 +149,6 @@ class Supplier(TimestampMixin, db.Model):
         cascade="all, delete-orphan",
         order_by="Attestation.kind",
     )
-
-    @hybrid_method
-    def scs_held_on(self, day: date) -> bool:
-        """Holds a METI SCS evaluation valid on `day` (no end date, or ending that day or later)."""
-        valid = self.scs_expires_on is None or self.scs_expires_on >= day
-        return self.scs_level is not None and valid
-
-    @scs_held_on.inplace.expression
-    @classmethod
-    def _scs_held_on_sql(cls, day: date) -> sa.ColumnElement[bool]:
-        return sa.and_(
-            cls.scs_level.is_not(None),
-            sa.or_(cls.scs_expires_on.is_(None), cls.scs_expires_on >= day),
-        )
 
     @hybrid_method
     def is_review_overdue(self, today: date) -> bool:

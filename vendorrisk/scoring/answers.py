@@ -150,10 +150,9 @@ def missing_for_submit(template: Template, states: Mapping[str, AnswerState]) ->
 
 def question_value(question: Question, value: Any) -> float | None:
     """The 0..1 worth of one stored answer, or None when it does not count."""
-    kind = question.kind
-    if not kind.scored or not isinstance(value, str):
+    if not question.scored or not isinstance(value, str):
         return None
-    return kind.score(question, value)
+    return question.kind.score(question, value)
 
 
 def is_not_applicable(question: Question, value: Any) -> bool:

@@ -199,7 +199,7 @@ def _directive_score(
 
 def score(template: Template, answers: Mapping[str, Any]) -> ScoreResult:
     """Score a template's answers: per directive, overall, and the critical cap."""
-    scored = [q for q in template.questions if q.kind.scored]
+    scored = [q for q in template.questions if q.scored]
     shown: dict[int, list[Question]] = {
         n: [] for n in sorted({q.mapping.directive for q in scored})
     }

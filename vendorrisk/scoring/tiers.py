@@ -120,7 +120,19 @@ def _checked_mapping(
     return MappingProxyType({**defaults, **given})
 
 
-_DEFAULT_TEMPLATES: Mapping[str, str] = MappingProxyType(dict.fromkeys(LEVELS, DEFAULT_TEMPLATE))
+#: The supplier pack each tier is asked by default (Ver 3.0): a small supplier of low risk the
+#: lite pack (SECURITY ACTION's 5か条 and IPA's self-diagnosis), medium the standard pack (SCS ★3's
+#: areas), high and critical the full questionnaire. METI's and the JFTC's guidance warn against
+#: asking suppliers more than the risk needs.
+DEFAULT_PACKS: Mapping[str, str] = MappingProxyType(
+    {
+        "low": "csm-v3-supplier-lite",
+        "medium": "csm-v3-supplier-standard",
+        "high": "csm-v3-supplier",
+        "critical": "csm-v3-supplier",
+    }
+)
+_DEFAULT_TEMPLATES = DEFAULT_PACKS
 #: For each mapping of TierRules: its defaults, the check of one value, and what that expects.
 _MAPPING_RULES = {
     "points": (DEFAULT_POINTS, lambda v: _is_int(v) and 0 <= v <= 100, "a whole number 0-100"),
@@ -151,8 +163,8 @@ class TierRules:
     replace 2 / moderate 1 / easy 0; business criticality critical 3 / high 2 / medium 1 / low 0);
     inherent level medium from 3 points, high from 6, critical from 9; a latest score below 50
     raises the tier one step, one of 85 or more lowers it one step; no score yet changes nothing;
-    re-checks every 6 / 12 / 12 / 24 months (critical / high / medium / low); every tier uses the
-    csm-v2-supplier questionnaire.
+    re-checks every 6 / 12 / 12 / 24 months (critical / high / medium / low); the Ver 3.0 packs
+    of DEFAULT_PACKS by tier.
     """
 
     points: Mapping[str, int] = _mapping_field(DEFAULT_POINTS)

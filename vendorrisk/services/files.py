@@ -194,18 +194,20 @@ def path_of(stored: StoredFile, upload_dir: str) -> Path:
 
 
 def is_referenced(stored: StoredFile) -> bool:
-    """Whether an attestation, a proposed change, an evidence request, a contract or an answer
-    still points at the file."""
+    """Whether an attestation, a proposed change, an evidence request, a contract, an answer or
+    a cover (a certificate given as answers) still points at the file."""
     from vendorrisk.models import (
         Attestation,
         AttestationProposal,
         Contract,
+        Cover,
         EvidenceRequest,
         answer_files,
     )
 
     checks = (
         sa.select(Attestation.id).where(Attestation.evidence_id == stored.id),
+        sa.select(Cover.id).where(Cover.file_id == stored.id),
         sa.select(AttestationProposal.id).where(AttestationProposal.evidence_id == stored.id),
         sa.select(EvidenceRequest.id).where(EvidenceRequest.stored_file_id == stored.id),
         sa.select(Contract.id).where(Contract.document_id == stored.id),

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from markupsafe import escape
 
-from tests.conftest import body_of, link_in
+from tests.conftest import body_of, in_app, link_in
 from tests.factories import make_answer, make_assessment, make_finding, make_invitation
 from vendorrisk import clock
 from vendorrisk.catalog import Catalog
@@ -27,6 +27,7 @@ from vendorrisk.models import (
 )
 from vendorrisk.models.mixins import hash_token as token_hash
 from vendorrisk.scoring import scores, tiers
+from vendorrisk.services.register import scs
 
 TEMPLATE = Catalog.from_folder("questionnaires").get("csm-v2-supplier")
 EN = {"Accept-Language": "en"}
@@ -432,13 +433,22 @@ def test_the_tier_can_be_set_by_hand_with_a_reason_and_its_history_is_kept(
     assert history[-1].source == "rule"
 
 
-def test_required_and_held_evaluation_levels_and_the_gap(auth, make_supplier, make_attestation):
+def test_required_and_held_evaluation_levels_and_where_it_stands(
+    auth, make_supplier, make_attestation, app
+):
     supplier = make_supplier(has_network_access=True)
     make_attestation(supplier)  # SECURITY ACTION ★★
     auth.login(Role.auditor)
     page = auth.client.get(f"/suppliers/{supplier.id}", headers=EN).get_data(as_text=True)
     assert "SCS ★4" in page and "SECURITY ACTION ★★" in page
-    assert "2 below the required level" in page
+    # Before the SCS scheme runs nobody can hold ★4: what is needed, and no alarm.
+    assert '<span class="badge muted">★4 required (now: SA★★)</span>' in page
+    assert "Not yet evaluated (scheme not started)" in page and "below the required" not in page
+    with in_app(app) as session:  # the scheme starts: now it is a shortfall
+        scs.save_scheme_settings(scs.SchemeSettings(started_on=date(2000, 1, 1)))
+        session.commit()
+    page = auth.client.get(f"/suppliers/{supplier.id}", headers=EN).get_data(as_text=True)
+    assert '<span class="badge bad">★4 required (now: SA★★)</span>' in page
 
 
 def test_settings_change_the_rules_and_bad_values_are_explained(auth, ctx):

@@ -59,14 +59,30 @@ def risks(app, make_supplier, make_attestation):
     return made
 
 
-def test_top_risks_rank_tier_then_gap_then_findings(app, risks):
+def test_top_risks_rank_tier_then_gap_then_findings(app, risks, scheme_running):
     with app.app_context():
         top = report.top_risks(TODAY)
     assert [s.name_ja for s in top.suppliers] == ["重要社", "高位社", "不足社"]
     crit, high, gap = top.suppliers
-    assert (crit.required, crit.held, crit.gap, crit.serious_findings) == ("star4", "star2", 2, 0)
-    assert (high.required, high.held, high.gap, high.serious_findings) == ("star3", "none", 3, 1)
-    assert (high.open_findings, gap.serious_findings, gap.gap) == (2, 1, 1)
+    assert (crit.required, crit.held, crit.short, crit.serious_findings) == (
+        "star4", "star2", True, 0
+    )  # fmt: skip
+    assert (high.required, high.held, high.short, high.serious_findings) == (
+        "star3", "none", True, 1
+    )  # fmt: skip
+    assert (high.open_findings, gap.serious_findings, gap.short) == (2, 1, True)
+
+
+def test_before_the_scheme_runs_a_level_below_is_no_top_risk(app, risks):
+    """Only the tier and serious findings bring a supplier in: 不足社 (medium tier, holds ★★
+    where ★3 is asked) is listed for its critical finding, not as short of a level."""
+    with app.app_context():
+        top = report.top_risks(TODAY)
+    assert [(s.name_ja, bool(s.short)) for s in top.suppliers] == [
+        ("重要社", False),
+        ("高位社", False),
+        ("不足社", False),
+    ]
     # Only high and critical; ages in the company's days (Tokyo: 2026-11-20 22:00 UTC is the 21st).
     assert [(f.title, f.severity, f.age_days) for f in top.findings] == [
         ('=HYPERLINK("x")', Severity.critical, 87),

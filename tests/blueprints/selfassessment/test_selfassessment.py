@@ -419,7 +419,7 @@ def test_d9_indicator_links_list_the_suppliers_counted(auth, ctx, programme, mon
         "re-check overdue: 1": {"乙社"},
         "none declared: 2": {"乙社", "己社"},
         "expired or missing: 3": {"乙社", "丙社", "己社"},
-        "below the required level: 3": {"乙社", "丙社", "己社"},
+        "not holding it: 3": {"乙社", "丙社", "己社"},
     }
     for text, names in expected.items():
         assert _names_in_list(auth.client, by_text[text]) == names, text

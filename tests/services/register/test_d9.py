@@ -36,8 +36,9 @@ def _days(today: date, n: int) -> date:
 
 
 @pytest.fixture
-def register(make_supplier, make_contract, make_attestation, make_user, ctx, today):
-    """Five suppliers, one per situation; returns their ids by short name."""
+def register(make_supplier, make_contract, make_attestation, make_user, ctx, today, scheme_running):
+    """Five suppliers, one per situation, the SCS scheme running (a level below the one asked
+    is a shortfall); returns their ids by short name."""
 
     def insurance(supplier, days):
         return make_attestation(
@@ -219,12 +220,12 @@ def test_the_list_computes_each_column(register, ctx, today):
     assert (full.security_action, full.security_action_id) == ("star2", "50000000022")
     assert (edge.security_action, edge.security_action_id) == ("star1", "40000000055")
     assert (bare.security_action, bare.security_action_id) == ("none", "")
-    assert [(s.required, s.held, s.gap) for s in (full, lapsed, bare, edge, evaluated)] == [
-        ("star4", "star4", 0),
-        ("star4", "star1", 3),
-        ("star3", "none", 3),
-        ("star3", "star1", 2),
-        ("star3", "star3", 0),
+    assert [(s.required, s.held, s.level_state) for s in (full, lapsed, bare, edge, evaluated)] == [
+        ("star4", "star4", "met"),
+        ("star4", "star1", "short"),
+        ("star3", "none", "short"),
+        ("star3", "star1", "short"),
+        ("star3", "star3", "met"),
     ]
     assert [s.open_findings for s in (full, lapsed, bare, edge, evaluated)] == [0, 1, 1, 0, 0]
     # Expired vs valid around today, and "expiring soon" within 60 days.
@@ -330,7 +331,9 @@ def test_the_supplier_page_shows_the_panel(auth, register):
     assert '<span class="badge bad">Expired</span>' in panel  # the insurance
     assert '<span class="badge warn">Expiring soon</span>' in panel  # the ISMS
     assert "6/7" in panel and "Missing from the contract in force: Right to audit" in panel
-    assert "SCS ★4" in panel and '<span class="badge bad">Below required</span>' in panel
+    # What is needed and what it holds, never a count of steps.
+    assert "SCS ★4" in panel and '<span class="badge bad">★4 required (now: SA★)</span>' in panel
+    assert "below the required level" not in panel
     assert '<span class="badge warn">1 open</span>' in panel
     assert "42.0" in panel and '<span class="badge bad">Overdue</span>' in panel
     html = auth.client.get(f"/suppliers/{register['full']}", headers=EN).get_data(as_text=True)
@@ -355,8 +358,9 @@ def test_status_of_reads_the_loaded_supplier(register, ctx, today):
         open_findings=0,
         required="star3",
         held="star1",
+        level_state="short",
     )
-    assert status.gap == 2
+    assert status.short
 
 
 def _bulk_d9(ctx, n: int, today: date) -> None:
@@ -406,5 +410,6 @@ def test_the_list_with_every_column_and_filters_takes_a_fixed_number_of_queries(
     assert response.status_code == 200
     assert "suppliers found" in response.get_data(as_text=True)
     request.config.cache.set(f"vendorrisk/d9-list-queries/{n}", counter.count)
-    # session + owner list + count + one page of suppliers with owners and all the columns
-    assert counter.count == 4, counter.statements
+    # session + owner list + count + one page of suppliers with owners and all the columns + the
+    # SCS scheme settings
+    assert counter.count == 5, counter.statements

@@ -163,7 +163,9 @@ def test_completing_a_review_stores_its_area_scores_and_backfill_restores_them(
         stored = row.areas()
         assert stored == expected
         assert row.csf_gv is None  # the supplier questionnaire maps nothing to Govern
-        assert stored[("directive", "7")] == 50.0 and stored[("directive", "1")] == 100.0
+        # direction 7: five items "partial" (weight 1 each, 0.5) and sup-x-12, past incidents
+        # (weight 0.5), answered with its first choice, which scores 1: (5 * 0.5 + 0.5) / 5.5
+        assert stored[("directive", "7")] == 54.5 and stored[("directive", "1")] == 100.0
         db.session.execute(sa.delete(AreaScore))
         db.session.commit()
     result = runner.invoke(args=["rollup", "backfill"])
@@ -519,7 +521,10 @@ def test_coverage_of_the_directive_9_controls(app, chain):
         "isms_valid": (1, 16.7),  # S1; S2's has expired
         "insurance_valid": (2, 33.3),  # S1, S4
         "level_meets": (1, 16.7),  # S2 holds SCS ★3 as required
-        "level_below": (5, 83.3),
+        # The scheme is not running yet: the others are not yet evaluated, not short of it.
+        "level_below": (0, 0.0),
+        "level_interim": (0, 0.0),
+        "level_not_running": (5, 83.3),
     }
     clauses = {r.key: r.count.value for r in coverage.clauses}
     assert clauses == {

@@ -5,6 +5,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    DateField,
     EmailField,
     HiddenField,
     IntegerField,
@@ -217,6 +218,25 @@ def _day_list(form, field):
     if not days or any(d < 0 or d > 365 for d in days):
         raise ValidationError(_l("Whole numbers of days from 0 to 365, separated by commas."))
     field.days = tuple(sorted(set(days), reverse=True))
+
+
+class SchemeForm(FlaskForm):
+    """The SCS evaluation scheme: when evaluations began, and the interim equivalent until then."""
+
+    started_on = DateField(
+        _l("Day the scheme started evaluating (empty: not yet)"), validators=[Optional()]
+    )
+    interim = SelectField(
+        _l("Until then, count as the equivalent"),
+        choices=options(
+            [
+                ("isms", _l("ISMS certification whose scope covers the service")),
+                ("none", _l("Nothing (show every supplier as not yet evaluated)")),
+            ]
+        ),
+    )
+    seen = HiddenField()
+    submit = SubmitField(_l("Save the scheme settings"))
 
 
 class ScheduleForm(FlaskForm):

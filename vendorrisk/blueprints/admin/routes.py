@@ -16,6 +16,7 @@ from vendorrisk.blueprints.admin.forms import (
     RetryMessageForm,
     RunJobForm,
     ScheduleForm,
+    SchemeForm,
     SenderProfileForm,
     UnlockLoginsForm,
     rules_from_form,
@@ -39,6 +40,7 @@ from vendorrisk.services.periodic.settings import (
     save_schedule_settings,
     schedule_settings,
 )
+from vendorrisk.services.register import scs
 from vendorrisk.services.review import tiers
 from vendorrisk.services.users import accounts, sessions, throttle
 
@@ -252,6 +254,27 @@ def _sender_form(which: str | None) -> SenderProfileForm:
     )
 
 
+def _scheme_form(which: str | None) -> SchemeForm:
+    """The SCS scheme settings as stored, or as posted when it is the form sent."""
+    stored = scs.scheme_settings()
+    return SchemeForm(
+        formdata=request.form if which == "scheme" else None,
+        prefix="scheme",
+        data={
+            "started_on": stored.started_on,
+            "interim": stored.interim,
+            "seen": fingerprint(scs.SCHEME_KEY),
+        },
+    )
+
+
+def _save_scheme(scheme_form: SchemeForm):
+    settings = scs.SchemeSettings(scheme_form.started_on.data, scheme_form.interim.data)
+    scs.save_scheme_settings(settings, scheme_form.seen.data)
+    flash(_("The scheme settings have been saved."), "success")
+    return redirect(url_for(".settings", _anchor="scheme"))
+
+
 def _save_sender(sender_form: SenderProfileForm):
     """Save the posted sender profile (audited as a setting) and show the page again."""
     sender_profile.save(sender_form.profile_data(), sender_form.seen.data)
@@ -267,6 +290,7 @@ def settings():
     which = request.form.get("which") if request.method == "POST" else None
     form, schedule_form = _settings_forms(which)
     sender_form = _sender_form(which)
+    scheme_form = _scheme_form(which)
     saved = None
     if which == "rules" and form.validate_on_submit():
         saved = _save_rules(form)
@@ -274,8 +298,14 @@ def settings():
         saved = _save_schedule(schedule_form)
     elif which == "sender" and sender_form.validate_on_submit():
         saved = _save_sender(sender_form)
+    elif which == "scheme" and scheme_form.validate_on_submit():
+        saved = _save_scheme(scheme_form)
     return saved or render_template(
-        "admin/settings.html", form=form, schedule_form=schedule_form, sender_form=sender_form
+        "admin/settings.html",
+        form=form,
+        schedule_form=schedule_form,
+        sender_form=sender_form,
+        scheme_form=scheme_form,
     )
 
 

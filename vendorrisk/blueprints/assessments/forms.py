@@ -48,10 +48,17 @@ class SendForm(FlaskForm):
     message = TextAreaField(_l("Message to the supplier (optional)"), validators=[Length(max=5000)])
     submit = SubmitField(_l("Send the questionnaire"))
 
-    def __init__(self, *args, templates=(), contacts=(), **kwargs):
+    def __init__(self, *args, templates=(), contacts=(), suggested=None, **kwargs):
         super().__init__(*args, **kwargs)
         lang = current_locale()
-        self.template_id.choices = options((t.id, t.title.get(lang)) for t in templates)
+        self.template_id.choices = options(
+            (t.id, _l("%(title)s (%(n)d questions)", title=t.title.get(lang), n=len(t.questions)))
+            for t in templates
+        )
+        #: The questionnaire the tier rules give the supplier's tier (chosen unless posted).
+        self.suggested = suggested
+        if suggested and not self.is_submitted():
+            self.template_id.data = suggested
         self.contacts = list(contacts)
         self.contact_ids.choices = options(
             (c.id, f"{c.name} <{c.email}>") for c in self.contacts if c.undeliverable_at is None
@@ -193,6 +200,19 @@ class ReturnForm(FlaskForm):
     )
     note = TextAreaField(_l("What to change"), validators=[DataRequired(), Length(max=10000)])
     submit = SubmitField(_l("Return for changes"))
+
+
+class CoverRejectForm(FlaskForm):
+    """Reject a certificate or check sheet given as answers: its answers are cleared."""
+
+    reason = TextAreaField(
+        _l("Reason for rejecting"),
+        validators=[
+            DataRequired(message=_l("Give the reason for rejecting it.")),
+            Length(max=10000),
+        ],
+    )
+    submit = SubmitField(_l("Reject and clear its answers"))
 
 
 class CompleteForm(FlaskForm):

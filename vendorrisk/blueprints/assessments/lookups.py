@@ -4,14 +4,19 @@ from flask import abort, flash, redirect, url_for
 
 from vendorrisk.blueprints.assessments.forms import review_forms
 from vendorrisk.catalog import catalog
+from vendorrisk.catalog.editions import EDITIONS
+from vendorrisk.catalog.scs import PACKS
 from vendorrisk.models import Assessment
 from vendorrisk.services.assessments import lifecycle as assessments
 from vendorrisk.services.register import suppliers
 
 
 def supplier_templates():
-    """The current questionnaires that can be sent to suppliers."""
-    return [t for t in catalog().current() if t.audience == "supplier"]
+    """The current questionnaires that can be sent to suppliers: by edition, newest first, then
+    by pack (lite, standard, full)."""
+    found = [t for t in catalog().current() if t.audience == "supplier"]
+    editions = list(EDITIONS)
+    return sorted(found, key=lambda t: (-editions.index(t.edition), PACKS.index(t.pack), t.id))
 
 
 def assessment_or_404(assessment_id: int) -> Assessment:

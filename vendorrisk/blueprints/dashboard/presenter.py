@@ -100,7 +100,7 @@ def charts(data: Rollup, labels: Labels) -> dict[str, Any]:
                 "href": href(c.count),
                 "cls": "critical" if c.key == "level_below" else "",
             }
-            for c in data.coverage.rows
+            for c in data.coverage.shown
         ],
         "heat_columns": [_("D%(n)s", n=key) for key in data.heat.columns],
         "heat_rows": [

@@ -15,21 +15,23 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from vendorrisk import clock, idempotency
 from vendorrisk.access import portal_only, public, rule_for
 from vendorrisk.blueprints.common import transfer, unit_of_work
 from vendorrisk.blueprints.common.unit_of_work import fails_to
 from vendorrisk.blueprints.portal import bp, device, limits
-from vendorrisk.blueprints.portal.forms import field_names, posted_answers
+from vendorrisk.blueprints.portal.forms import CoverForm, field_names, posted_answers
 from vendorrisk.catalog import catalog
+from vendorrisk.catalog.scs import COVER_KINDS
 from vendorrisk.extensions import db, limiter
 from vendorrisk.i18n import current_locale
 from vendorrisk.mail.sender import sender
-from vendorrisk.models import Assessment, AssessmentStatus, Clarification, Finding
+from vendorrisk.models import Assessment, Clarification, Finding
 from vendorrisk.scoring.answers import is_visible
 from vendorrisk.services import audit, files
-from vendorrisk.services.assessments import portal
+from vendorrisk.services.assessments import covers, portal
 from vendorrisk.services.assessments import workbook as excel
 from vendorrisk.services.assessments.lifecycle import progress_of
 from vendorrisk.services.review import clarifications, findings
@@ -258,13 +260,24 @@ def finished():
 @bp.route("/q/")
 @portal_only
 def overview():
+    return _overview()
+
+
+def _overview(cover_form: CoverForm | None = None, status: int = 200):
+    kinds = covers.kinds_of(g.template)
     return render_template(
         "portal/overview.html",
         clarifications=g.assessment.clarifications,
         findings=findings.open_findings_for_portal(g.assessment),
         carried_edition=_carried_edition(g.assessment, g.template),
+        cover_form=cover_form or (_cover_form(kinds) if kinds else None),
+        cover_kinds=COVER_KINDS,
         **_shown(),
-    )
+    ), status
+
+
+def _cover_form(kinds) -> CoverForm:
+    return CoverForm(kinds=kinds, locale=current_locale())
 
 
 def _carried_edition(assessment, template) -> str | None:
@@ -326,12 +339,8 @@ def _frozen():
 
 
 def _editable(question_id: str) -> bool:
-    if not g.assessment.is_open:
-        return False
-    if g.assessment.status != AssessmentStatus.returned:
-        return True
     answer = next((a for a in g.assessment.answers if a.question_id == question_id), None)
-    return bool(answer and answer.reopened)
+    return portal.is_editable(g.assessment, answer)
 
 
 def _store_uploads(section) -> dict[str, str]:
@@ -518,6 +527,66 @@ def excel_upload():
         return render_template("portal/excel_errors.html", result=result), 422
     flash(_("%(n)d answers were imported from the Excel file.", n=result.saved), "success")
     return redirect(url_for(".overview"))
+
+
+def _cover_refused(error: Exception):
+    """The overview again with what was typed, saying why (nothing was kept: rolled back)."""
+    flash(str(error), "error")
+    return _overview(_cover_form(covers.kinds_of(g.template)), 422)
+
+
+@bp.route("/q/covers", methods=["POST"])
+@portal_only
+@limiter.limit(rate_limit)
+@fails_to(render=_cover_refused)
+def attach_cover():
+    """Answer the questions a certificate or check sheet the supplier holds covers, with it."""
+    if not g.assessment.is_open:
+        return _frozen()
+    form = _cover_form(covers.kinds_of(g.template))
+    if not form.validate_on_submit():
+        return _overview(form, 422)
+    config, upload = current_app.config, form.file.data
+    stored = files.store(
+        upload.stream, upload.filename, config["UPLOAD_DIR"], config["MAX_UPLOAD_BYTES"]
+    )
+    attached = covers.attach(
+        g.assessment,
+        g.template,
+        form.kind.data,
+        stored,
+        form.scope.data,
+        g.portal.contact,
+        clock.now(),
+    )
+    flash(
+        ngettext(
+            "%(num)d question has been answered with the file you attached. We will review it; "
+            "you may still answer any of them yourself.",
+            "%(num)d questions have been answered with the file you attached. We will review it; "
+            "you may still answer any of them yourself.",
+            attached.covered,
+        ),
+        "success",
+    )
+    return redirect(url_for(".overview", _anchor="covers"))
+
+
+@bp.route("/q/covers/by-hand", methods=["POST"])
+@portal_only
+@fails_to(".overview")
+def answer_by_hand():
+    """Take a question back from the certificate that answered it, to answer it by hand."""
+    if not g.assessment.is_open:
+        return _frozen()
+    try:
+        question = g.template.question(request.form.get("question", ""))
+    except KeyError:
+        abort(404)
+    covers.answer_by_hand(g.assessment, question.id, g.portal.contact_id, clock.now())
+    flash(_("Please answer this question yourself."), "success")
+    section = next(s for s in g.template.sections if question in s.questions)
+    return redirect(url_for(".section", section_id=section.id, _anchor=f"q-{question.id}"))
 
 
 @bp.route("/q/clarifications/<int:clarification_id>", methods=["POST"])

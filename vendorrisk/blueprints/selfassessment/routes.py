@@ -27,7 +27,7 @@ from vendorrisk.i18n.labels import (
     direction_title,
 )
 from vendorrisk.services.register import suppliers
-from vendorrisk.services.selfassessment import cycles, summary
+from vendorrisk.services.selfassessment import contradictions, cycles, summary
 from vendorrisk.services.selfassessment.cycles import (
     CycleClosed,
     SelfAssessmentError,
@@ -124,6 +124,7 @@ def cycle(cycle_id: int):
     items = cycles.items_by_question(cycle)
     scores = cycles.scores_of(cycle, {q: i.status for q, i in items.items()})
     gaps = cycles.gaps(cycle)
+    found = indicators_of(cycle, clock.today())
     return render_template(
         "selfassessment/cycle.html",
         cycle=cycle,
@@ -143,7 +144,8 @@ def cycle(cycle_id: int):
         gaps=gaps,
         gap_ids={i.question_id for i in gaps},
         counts=cycles.status_counts(cycle.items),
-        indicators=indicators_of(cycle, clock.today()),
+        indicators=found,
+        contradictions=contradictions.by_question(found, template, items),
         editable=cycle.is_open and can("selfassessment.item", "POST"),
         today=clock.today(),
     )
@@ -207,6 +209,7 @@ def _after_save(form, template, cycle_id: int, question_id: str) -> str | None:
 
 def _item_page(cycle, template, item, form, theirs=None):
     question = template.question(item.question_id)
+    found = _indicators_for(cycle, question)
     return render_template(
         "selfassessment/item.html",
         cycle=cycle,
@@ -217,7 +220,10 @@ def _item_page(cycle, template, item, form, theirs=None):
         theirs=theirs,
         lang=current_locale(),
         back=url_for(".cycle", cycle_id=cycle.id, _anchor=item.question_id),
-        indicators=_indicators_for(cycle, question),
+        indicators=found,
+        contradictions=contradictions.contradictions(
+            found, template.edition, question.mapping.item, item.status
+        ),
     )
 
 

@@ -34,6 +34,7 @@ from vendorrisk.models import (
     AttestationKind,
     Contact,
     Criticality,
+    ScsEvaluation,
     SecurityActionLevel,
     Supplier,
     SupplierCategory,
@@ -46,7 +47,7 @@ from vendorrisk.validation import (
     is_valid_security_action_id,
     normalize_corporate_number,
 )
-from vendorrisk.vocab import SCS_LEVELS, Locale, Outage, Replaceability, Tier
+from vendorrisk.vocab import SCS_LEVELS, Level, Locale, Outage, Replaceability, Tier
 
 
 def _strip(value):
@@ -109,14 +110,6 @@ class SupplierForm(ModelForm):
         default=Replaceability.moderate.value,
         choices=choices(Replaceability),
     )
-    scs_level = SelectField(
-        _l("METI supply-chain evaluation level held"),
-        coerce=lambda v: v or None,
-        choices=options(
-            [("", _l("Not evaluated")), *((lv.value, f"★{lv.value[-1]}") for lv in SCS_LEVELS)]
-        ),
-    )
-    scs_expires_on = DateField(_l("Evaluation valid until"), validators=[Optional()])
     notes = TextAreaField(_l("Notes"), validators=[Length(max=10000)])
     next_review_on = DateField(_l("Next re-check"), validators=[Optional()])
     submit = SubmitField(_l("Save"))
@@ -183,6 +176,15 @@ class ContactForm(ModelForm):
             )
 
 
+#: The SCS levels as a select shows them (★3, ★4, ★5).
+SCS_STARS = tuple((level.value, f"★{level.value[-1]}") for level in SCS_LEVELS)
+
+
+def _optional_select(label, pairs) -> SelectField:
+    """A select that may be left at "—" (stored as None)."""
+    return SelectField(label, choices=options([("", "—"), *pairs]), coerce=lambda v: v or None)
+
+
 class ContractForm(ModelForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
     reference = StringField(_l("Contract number"), validators=[Length(max=100)])
@@ -198,6 +200,8 @@ class ContractForm(ModelForm):
     clause_data_return_deletion = BooleanField(_l("Return and deletion of data at the end"))
     clause_policy_compliance = BooleanField(_l("Compliance with our security policy"))
     clause_cyber_insurance = BooleanField(_l("Cyber insurance required"))
+    required_scs_level = _optional_select(_l("SCS level the contract requires"), SCS_STARS)
+    required_scs_by = DateField(_l("To be held by"), validators=[Optional()])
     notes = TextAreaField(_l("Notes"), validators=[Length(max=10000)])
     document = FileField(_l("Contract document"))
     submit = SubmitField(_l("Save"))
@@ -206,6 +210,10 @@ class ContractForm(ModelForm):
         if field.data and self.starts_on.data and field.data < self.starts_on.data:
             raise ValidationError(_l("The end date is before the start date."))
 
+    def validate_required_scs_by(self, field):
+        if field.data and not self.required_scs_level.data:
+            raise ValidationError(_l("A date needs the level the contract requires."))
+
     def validate_incident_notification_hours(self, field):
         if field.data and not self.clause_incident_notification.data:
             raise ValidationError(_l("A deadline needs the incident notification duty ticked."))
@@ -213,14 +221,18 @@ class ContractForm(ModelForm):
 
 class AttestationForm(ModelForm):
     kind = SelectField(_l("Kind"), choices=choices(AttestationKind))
-    level = SelectField(
-        _l("SECURITY ACTION level"),
-        choices=options([("", "—"), *choices(SecurityActionLevel)]),
-        coerce=lambda v: v or None,
+    level = _optional_select(_l("SECURITY ACTION level"), choices(SecurityActionLevel))
+    scs_level = _optional_select(_l("SCS level evaluated"), SCS_STARS)
+    evaluation = _optional_select(_l("Evaluated by"), choices(ScsEvaluation))
+    ledger_ref = StringField(
+        _l("Entry in the scheme's register (URL or number)"),
+        validators=[Optional(), Length(max=300)],
     )
+    covers_service = BooleanField(_l("The certified scope covers the service it gives us"))
     name = StringField(_l("Name of the certification"), validators=[Length(max=200)])
     identifier = StringField(
-        _l("Declaration ID, certificate or policy number"), validators=[Length(max=100)]
+        _l("Declaration ID, certificate, registration or policy number"),
+        validators=[Length(max=100)],
     )
     issuer = StringField(_l("Certification body or insurer"), validators=[Length(max=200)])
     scope = TextAreaField(_l("Scope"), validators=[Length(max=5000)])
@@ -247,13 +259,25 @@ class AttestationForm(ModelForm):
             "coverage_limit_jpy",
             "expires_on",
         ),
+        AttestationKind.scs: ("scs_level", "evaluation", "identifier", "expires_on"),
+        AttestationKind.tech_info_mgmt: ("identifier", "issuer", "expires_on"),
+        AttestationKind.tisax: ("identifier", "scope", "expires_on"),
+        AttestationKind.iso27701: ("identifier", "issuer", "scope", "expires_on"),
+        AttestationKind.pci_dss: ("issuer", "issued_on", "expires_on"),
         AttestationKind.other: ("name",),
     }
 
     #: Fields shown for each kind (kind, notes and evidence always are).
     SHOWN = {
         AttestationKind.security_action: ("level", "identifier", "issued_on"),
-        AttestationKind.isms: ("identifier", "issuer", "scope", "issued_on", "expires_on"),
+        AttestationKind.isms: (
+            "identifier",
+            "issuer",
+            "scope",
+            "covers_service",
+            "issued_on",
+            "expires_on",
+        ),
         AttestationKind.pmark: ("identifier", "issued_on", "expires_on"),
         AttestationKind.ismap: ("identifier", "scope", "issued_on", "expires_on"),
         AttestationKind.csms: ("identifier", "issuer", "scope", "issued_on", "expires_on"),
@@ -265,6 +289,33 @@ class AttestationForm(ModelForm):
             "issued_on",
             "expires_on",
         ),
+        AttestationKind.scs: (
+            "scs_level",
+            "evaluation",
+            "identifier",
+            "ledger_ref",
+            "scope",
+            "issued_on",
+            "expires_on",
+        ),
+        AttestationKind.tech_info_mgmt: (
+            "identifier",
+            "issuer",
+            "scope",
+            "covers_service",
+            "issued_on",
+            "expires_on",
+        ),
+        AttestationKind.tisax: ("identifier", "issuer", "scope", "issued_on", "expires_on"),
+        AttestationKind.iso27701: (
+            "identifier",
+            "issuer",
+            "scope",
+            "covers_service",
+            "issued_on",
+            "expires_on",
+        ),
+        AttestationKind.pci_dss: ("identifier", "issuer", "scope", "issued_on", "expires_on"),
         AttestationKind.other: ("name", "identifier", "issuer", "scope", "issued_on", "expires_on"),
     }
     ALWAYS = ("csrf_token", "kind", "notes", "evidence", "submit")
@@ -295,7 +346,13 @@ class AttestationForm(ModelForm):
         data = super().model_data()
         for name in data:
             if not self.shown(name):
-                data[name] = "" if isinstance(self[name], StringField) else None
+                data[name] = (
+                    ""
+                    if isinstance(self[name], StringField)
+                    else False
+                    if isinstance(self[name], BooleanField)
+                    else None
+                )
         return data
 
     def validate(self, extra_validators=None) -> bool:
@@ -303,6 +360,8 @@ class AttestationForm(ModelForm):
         kind = self.chosen_kind()
         if kind is None:
             return False
+        if kind is not AttestationKind.scs:
+            self.scs_level.data = self.evaluation.data = None
         for name in self.REQUIRED[kind]:
             field = self[name]
             if field.data in (None, ""):
@@ -383,7 +442,10 @@ class FilterForm(FlaskForm):
             [
                 ("", _l("Any")),
                 ("meets", _l("Meets the required level")),
+                ("unmet", _l("Does not hold the required level")),
                 ("below", _l("Below the required level")),
+                ("not_running", _l("Not yet evaluated (scheme not started)")),
+                ("interim", _l("Interim: ISMS covering the service")),
             ]
         ),
     )
@@ -534,3 +596,14 @@ class TierForm(FlaskForm):
     )
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=2000)])
     submit = SubmitField(_l("Set the tier"))
+
+
+class RequiredLevelForm(FlaskForm):
+    """Ask a higher SCS level than the rules do (★3 → ★4), with the reason kept in its history."""
+
+    level = SelectField(
+        _l("Level to ask for"),
+        choices=options((level.value, LABELS[Level][level]) for level in SCS_LEVELS[1:]),
+    )
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=2000)])
+    submit = SubmitField(_l("Ask this level"))

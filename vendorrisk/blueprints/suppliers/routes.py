@@ -6,6 +6,7 @@ from vendorrisk import clock
 from vendorrisk.access import READERS, REGISTER_EDITORS, TIER_EDITORS, access
 from vendorrisk.blueprints.common import transfer
 from vendorrisk.blueprints.common.transfer import send_export, store_upload
+from vendorrisk.blueprints.common.unit_of_work import fails_to
 from vendorrisk.blueprints.suppliers import bp
 from vendorrisk.blueprints.suppliers.forms import (
     AttestationForm,
@@ -13,13 +14,15 @@ from vendorrisk.blueprints.suppliers.forms import (
     ContractForm,
     DeleteForm,
     FilterForm,
+    RequiredLevelForm,
     SupplierForm,
     TierForm,
 )
 from vendorrisk.extensions import db
 from vendorrisk.models import Attestation, AttestationKind, Contact, Contract, StoredFile, Supplier
+from vendorrisk.scoring.tiers import required_level
 from vendorrisk.services import files
-from vendorrisk.services.register import d9, suppliers
+from vendorrisk.services.register import d9, scs, suppliers
 from vendorrisk.services.reporting import exports
 from vendorrisk.services.review import tiers
 
@@ -94,6 +97,9 @@ def detail(supplier_id: int):
         risk=tiers.risk_view(supplier, today),
         tier_history=tiers.tier_history(supplier_id),
         tier_form=TierForm(tier=supplier.tier),
+        level_form=RequiredLevelForm(),
+        level_history=scs.level_history(supplier_id),
+        declaration_check_due=scs.declaration_check_due,
         d9=d9.status_of(supplier, today),
     )
 
@@ -181,6 +187,19 @@ def attestation_form(supplier_id: int, attestation_id: int | None = None):
     )
 
 
+@bp.route("/<int:supplier_id>/attestations/<int:attestation_id>/confirm", methods=["POST"])
+@access(write=REGISTER_EDITORS)
+def confirm_declaration(supplier_id: int, attestation_id: int):
+    """The owner checked IPA's list: the SECURITY ACTION declaration is still there today."""
+    attestation = _child(Attestation, supplier_id, attestation_id)
+    if attestation.kind is not AttestationKind.security_action:
+        abort(404)
+    if DeleteForm().validate_on_submit():
+        attestation.confirmed_on = clock.today()
+        flash(_("The declaration is recorded as still listed today."), "success")
+    return redirect(url_for(".detail", supplier_id=supplier_id, _anchor="attestations"))
+
+
 CHILD_MODELS = {"contacts": Contact, "contracts": Contract, "attestations": Attestation}
 
 
@@ -230,6 +249,37 @@ def tier_by_rules(supplier_id: int):
     if DeleteForm().validate_on_submit():
         tiers.clear_override(supplier, current_user, clock.now())
         flash(_("The tier follows the rules again."), "success")
+    return redirect(url_for(".detail", supplier_id=supplier_id, _anchor="risk"))
+
+
+@bp.route("/<int:supplier_id>/level", methods=["POST"])
+@access(write=TIER_EDITORS)
+@fails_to(".detail", anchor="risk")
+def raise_level(supplier_id: int):
+    """Ask a higher SCS level than the rules (★3 → ★4), with the reason kept in its history."""
+    supplier = _supplier(supplier_id)
+    form = RequiredLevelForm()
+    if form.validate_on_submit():
+        by_rule = required_level(tiers.profile_of(supplier))[0]
+        scs.raise_level(
+            supplier, by_rule, form.level.data, form.reason.data, current_user, clock.now()
+        )
+        flash(_("The level asked of this supplier has been raised."), "success")
+    elif form.level.errors:
+        flash(_("Choose a level above the one the rules ask for."), "error")
+    else:
+        flash(_("Give the reason for asking a higher level."), "error")
+    return redirect(url_for(".detail", supplier_id=supplier_id, _anchor="risk"))
+
+
+@bp.route("/<int:supplier_id>/level/rules", methods=["POST"])
+@access(write=TIER_EDITORS)
+def level_by_rules(supplier_id: int):
+    supplier = _supplier(supplier_id)
+    if DeleteForm().validate_on_submit():
+        by_rule, triggers = required_level(tiers.profile_of(supplier))
+        if scs.hand_back(supplier, by_rule, triggers, current_user, clock.now()):
+            flash(_("The rules decide the level asked again."), "success")
     return redirect(url_for(".detail", supplier_id=supplier_id, _anchor="risk"))
 
 

@@ -30,6 +30,16 @@ class Number(AnswerType):
             raise AnswerError(f"{raw!r} is not a number")
         return str(number)
 
+    def score(self, question: Question, value: Any) -> float | None:
+        """The score of the first of the question's bands the number meets (None without bands)."""
+        if not question.bands or value is None:
+            return None
+        try:
+            number = Decimal(str(value))
+        except InvalidOperation:
+            return None
+        return next((band.score for band in question.bands if band.takes(number)), None)
+
     def from_cell(self, question: Question, raw: Any) -> str | None:
         if isinstance(raw, float) and raw.is_integer():
             raw = int(raw)
@@ -39,7 +49,10 @@ class Number(AnswerType):
             raise AnswerError(_("“%(value)s” is not a number.", value=plain(raw))) from exc
 
     def sample(self, question: Question, rng: random.Random | None = None) -> str:
-        return "120"
+        """A plausible answer: one meeting the first score band, or 120 without bands."""
+        first = question.bands[0] if question.bands else None
+        bound = first.min if first and first.min is not None else first.max if first else None
+        return str(bound) if bound is not None else "120"
 
 
 register(Number())

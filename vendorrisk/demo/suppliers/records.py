@@ -68,13 +68,17 @@ def security_action(level: str, identifier: str, *, issued: int) -> dict[str, An
     }
 
 
-def isms(identifier: str, issuer: str, scope: str, *, expires: int) -> dict[str, Any]:
-    """ISMS (ISO/IEC 27001): certificates run for three years."""
+def isms(
+    identifier: str, issuer: str, scope: str, *, expires: int, covers_service: bool = True
+) -> dict[str, Any]:
+    """ISMS (ISO/IEC 27001): certificates run for three years; the demo's scopes cover the
+    services they give us unless said otherwise."""
     return {
         "kind": AttestationKind.isms,
         "identifier": identifier,
         "issuer": issuer,
         "scope": scope,
+        "covers_service": covers_service,
         "issued_on": expires - 3 * 365,
         "expires_on": expires,
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -102,6 +103,18 @@ def previous_in_earlier_edition(supplier_id: int, template: Template):
     return None
 
 
+#: A question numbered in a series both editions share (sup3-x-04 and sup-x-04, lite3-07 and
+#: lite2-07: the same number is the same question), as opposed to one named after its item.
+_PARALLEL = re.compile(r"^(sup|lite|std)[23]?-(x-)?(\d+)$")
+
+
+def counterpart(question_id: str) -> str | None:
+    """The edition-free name of a question of a shared series ("sup3-x-04" and "sup-x-04" are
+    "sup-x-04"); None for any other question."""
+    match = _PARALLEL.match(question_id)
+    return f"{match[1]}-{match[2] or ''}{match[3]}" if match else None
+
+
 def _carry_across(
     assessment: Assessment, previous: Assessment, old: Template, template: Template, crosswalk
 ) -> None:
@@ -110,19 +123,25 @@ def _carry_across(
     item takes the answers of the questions, of the same answer type, that asked the earlier
     items it came from (the weakest of several, their comments labelled with their item); a
     question of no item (the profile, the Direction 9 specifics) the answer of the same question
-    id. An answer the new question cannot hold (a choice it no longer has) is left blank."""
+    id; a question of a series both editions number alike (sup3-x-04, sup-x-04) the answer of
+    its counterpart alone, and such questions are kept out of the item pools. An answer the new
+    question cannot hold (a choice it no longer has) is left blank."""
     answers = {a.question_id: a for a in previous.answers}
     came_from: dict[str, list[str]] = {}
     for row in crosswalk.rows:
         for target in row.target:
             came_from.setdefault(target, []).extend(row.source)
+    counterparts = {counterpart(q.id): q for q in old.questions if counterpart(q.id)}
     old_by_item: dict[str, list] = {}
     for question in old.questions:
-        if question.mapping.item:
+        if question.mapping.item and not counterpart(question.id):
             old_by_item.setdefault(question.mapping.item, []).append(question)
     known = {q.id for q in old.questions}
     for question in template.questions:
-        if question.mapping.item is None:
+        if counterpart(question.id):
+            twin = counterparts.get(counterpart(question.id))
+            candidates = [twin] if twin is not None and twin.type == question.type else []
+        elif question.mapping.item is None:
             candidates = [old.question(question.id)] if question.id in known else []
         else:
             candidates = [
@@ -298,9 +317,13 @@ def cancel(assessment: Assessment, template: Template, now: datetime) -> None:
 
 
 def states_of(assessment: Assessment) -> dict[str, AnswerState]:
+    """What the rules need of each answer; a certificate or check sheet that gave the answer
+    (a cover) is its evidence."""
     return {
         a.question_id: AnswerState(
-            value=a.value, has_files=bool(a.files), carried_over=a.carried_over
+            value=a.value,
+            has_files=bool(a.files) or a.cover_id is not None,
+            carried_over=a.carried_over,
         )
         for a in assessment.answers
     }

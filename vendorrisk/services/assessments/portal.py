@@ -208,7 +208,7 @@ def _same(answer: Answer, value: Any, comment: str) -> bool:
     return answer.value == value and (answer.comment or "") == comment
 
 
-def _claim(answer: Answer) -> bool:
+def claim(answer: Answer) -> bool:
     """UPDATE … SET version = version + 1 WHERE version = the one loaded: True when it was still
     current. The row is then this transaction's until it commits (PostgreSQL locks it, SQLite the
     database), so the ORM's change that follows, audited as ever, cannot lose another's."""
@@ -225,11 +225,18 @@ def _claim(answer: Answer) -> bool:
     return True
 
 
-def _insert_first(
-    assessment: Assessment, qid: str, value: Any, comment: str, contact_id: int | None, now
+def insert_first(
+    assessment: Assessment,
+    qid: str,
+    value: Any,
+    comment: str,
+    contact_id: int | None,
+    now,
+    cover_id: int | None = None,
 ) -> tuple[Answer, bool]:
-    """INSERT … ON CONFLICT DO NOTHING of a question's first answer: (the answer, True), or
-    (the one another first save created meanwhile, False) — never a unique-constraint error."""
+    """INSERT … ON CONFLICT DO NOTHING of a question's first answer (given by the cover
+    `cover_id`, if any): (the answer, True), or (the one another first save created meanwhile,
+    False) — never a unique-constraint error."""
     db.session.flush()
     insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
     new_id = db.session.execute(
@@ -244,6 +251,7 @@ def _insert_first(
             contact_id=contact_id,
             updated_at=now,
             reopened=False,
+            cover_id=cover_id,
         )
         .on_conflict_do_nothing(index_elements=["assessment_id", "question_id"])
         .returning(Answer.id)
@@ -272,7 +280,7 @@ def _write(answer: Answer, value: Any, comment: str, seen: int, contact_id, now)
             return "kept"
         if not same and answer.version != seen:
             return "conflict"
-        if _claim(answer):
+        if claim(answer):
             break
     else:
         return "conflict"
@@ -280,6 +288,8 @@ def _write(answer: Answer, value: Any, comment: str, seen: int, contact_id, now)
         answer.carried_over = False
         answer.updated_at = now
     else:
+        if answer.value != value:  # answered by hand: no longer the cover's answer
+            answer.cover_id = None
         answer.value, answer.comment, answer.carried_over = value, comment, False
         answer.contact_id, answer.updated_at = contact_id, now
     return "saved"
@@ -320,7 +330,7 @@ def save_answers(
         if answer is None:
             if value is None and not comment:
                 continue
-            answer, created = _insert_first(assessment, qid, value, comment, contact_id, now)
+            answer, created = insert_first(assessment, qid, value, comment, contact_id, now)
             outcome = "saved" if created else _write(answer, value, comment, 0, contact_id, now)
         else:
             outcome = _write(answer, value, comment, item.version, contact_id, now)
@@ -336,6 +346,14 @@ def save_answers(
     return result
 
 
+def is_editable(assessment: Assessment, answer: Answer | None) -> bool:
+    """Whether the supplier may change a question's answer now: while the assessment is open,
+    and once it is returned for changes, only the answers returned."""
+    if not assessment.is_open:
+        return False
+    return assessment.status != AssessmentStatus.returned or bool(answer and answer.reopened)
+
+
 def attach_file(
     assessment: Assessment,
     question: Question,
@@ -347,7 +365,7 @@ def attach_file(
     answer = next((a for a in assessment.answers if a.question_id == question.id), None)
     created = False
     if answer is None:
-        answer, created = _insert_first(assessment, question.id, None, "", contact_id, now)
+        answer, created = insert_first(assessment, question.id, None, "", contact_id, now)
     if not created:
         _bump(answer)
     answer.files.append(stored)
@@ -359,7 +377,7 @@ def attach_file(
 def _bump(answer: Answer) -> None:
     """Raise the version of an answer whose files change (adding or removing one conflicts with
     nobody), claimed like a save so that no two changes share a version."""
-    while not _claim(answer):  # lost to a change just committed: claim the version after it
+    while not claim(answer):  # lost to a change just committed: claim the version after it
         pass
 
 

@@ -14,6 +14,7 @@ from vendorrisk.jobs import JobResult
 from vendorrisk.mail import messages, questionnaire
 from vendorrisk.models import (
     Attestation,
+    AttestationKind,
     Contact,
     Contract,
     EvidenceRequest,
@@ -22,6 +23,7 @@ from vendorrisk.models import (
     Supplier,
 )
 from vendorrisk.scoring.stages import CATCH_UP_DAYS, expiry_stage
+from vendorrisk.scoring.tiers import add_months
 from vendorrisk.services.periodic.planning import (
     Planned,
     carry_out,
@@ -32,6 +34,7 @@ from vendorrisk.services.periodic.planning import (
     not_offboarded,
 )
 from vendorrisk.services.periodic.settings import schedule_settings
+from vendorrisk.services.register import scs
 from vendorrisk.services.register.evidence_requests import ask_for_evidence, open_requests_of
 
 
@@ -44,8 +47,42 @@ def expiry_alerts(now: datetime) -> JobResult:
     planned = _attestation_alerts(now, today, offsets, first, last, result)
     planned += _contract_alerts(today, offsets, first, last, result)
     planned += _acceptance_alerts(today, offsets, first, last, result)
+    planned += _declaration_checks(today, result)
     carry_out(planned, result)
     return result
+
+
+def _declaration_checks(today: date, result: JobResult) -> list[Planned]:
+    """Ask the owner to check that declarations not confirmed for a year are still listed."""
+    stale = add_months(today, -scs.DECLARATION_CHECK_MONTHS)
+    declarations = db.session.scalars(
+        sa.select(Attestation)
+        .join(Attestation.supplier)
+        .where(
+            not_offboarded(),
+            Attestation.kind == AttestationKind.security_action,
+            Attestation.valid_on(today),
+            sa.func.coalesce(Attestation.confirmed_on, Attestation.issued_on) <= stale,
+        )
+        .order_by(Attestation.id)
+        .options(contains_eager(Attestation.supplier).joinedload(Supplier.owner))
+    ).unique()
+    planned = []
+    for declaration in declarations:
+        due = scs.declaration_check_due(declaration, today)
+        owner = declaration.supplier.owner
+        if due is None or due > today:
+            continue
+        if owner is None or not owner.active:
+            result.skip(f"declaration #{declaration.id}: no owner to check it")
+            continue
+        planned.append(
+            Planned(
+                messages.declaration_check_key(declaration, due, owner),
+                lambda a=declaration, d=due, o=owner: messages.declaration_check(o, a, d),
+            )
+        )
+    return planned
 
 
 def _expiring_attestations(first: date, last: date) -> list[Attestation]:

@@ -6,10 +6,11 @@ subqueries, so that the supplier list reads a page of suppliers with all of thes
 query, and filters and sorts on them without a query per row.
 
 The Python side is the source of truth: ``scoring.tiers.required_level`` and
-``review.tiers.held_level``, built on the model rules ``Attestation.valid_on``,
-``Contract.in_force_on``, ``Finding.is_open`` and ``Supplier.scs_held_on`` (each a hybrid with its
-own SQL twin). The aggregates below mirror them; tests/services/register/test_d9.py checks that
-both agree on every demo supplier, so a change to a rule must be made on both sides.
+``review.tiers.held_level`` and ``interim_held``, ``scs.required`` and ``scs.state``, built on
+the model rules ``Attestation.valid_on``, ``Contract.in_force_on`` and ``Finding.is_open`` (each
+a hybrid with its own SQL twin). The aggregates below mirror them;
+tests/services/register/test_d9.py checks that both agree on every demo supplier, so a change to
+a rule must be made on both sides.
 """
 
 from __future__ import annotations
@@ -35,11 +36,15 @@ from vendorrisk.models import (
     SecurityActionLevel,
     Supplier,
 )
-from vendorrisk.scoring.tiers import HELD_ORDER, level_gap
+from vendorrisk.scoring.tiers import HELD_ORDER
 from vendorrisk.scoring.tiers import required_level as profile_required_level
+from vendorrisk.services.register import scs
 from vendorrisk.services.review import tiers
 from vendorrisk.vocab import Level, Outage
 
+#: The level filter for every supplier not holding the level asked (short, not yet evaluated or
+#: interim alike).
+UNMET = "unmet"
 #: Days before its expiry from which a certificate or a policy is "expiring soon".
 SOON_DAYS = 60
 _RANK = {level: index for index, level in enumerate(HELD_ORDER)}
@@ -66,14 +71,17 @@ class D9Status:
     missing_clauses: tuple[str, ...]
     #: Findings open or in progress.
     open_findings: int
-    #: SCS level to ask for (scoring.tiers.required_level) and level held (review.tiers.held_level).
+    #: SCS level asked (the rules' or a person's raise, scs.required) and level held
+    #: (review.tiers.held_level).
     required: str
     held: str
+    #: Where it stands against the level asked (scs.LevelState: met, interim, not_running, short).
+    level_state: str = scs.LevelState.met
 
     @property
-    def gap(self) -> int:
-        """Steps the held level is below the required one (0 when met)."""
-        return level_gap(self.required, self.held)
+    def short(self) -> bool:
+        """The scheme runs and it holds less than asked."""
+        return self.level_state == scs.LevelState.short
 
     @property
     def missing_clause_labels(self) -> list[str]:
@@ -91,10 +99,17 @@ class D9Status:
 # -- Python: the source of truth ------------------------------------------------------------
 
 
-def status_of(supplier: Supplier, today: date) -> D9Status:
+def status_of(
+    supplier: Supplier, today: date, scheme: scs.SchemeSettings | None = None
+) -> D9Status:
     """The supplier page's Direction 9 panel, from its loaded attestations and contracts."""
     declaration = _best_declaration(supplier, today)
     contract = _best_contract(supplier, today)
+    asked = scs.required(
+        profile_required_level(tiers.profile_of(supplier))[0], supplier.required_level_raised
+    )
+    held = tiers.held_level(supplier, today)
+    interim = tiers.interim_held(supplier, today)
     return D9Status(
         today=today,
         security_action=declaration.level.value if declaration else "none",
@@ -106,8 +121,9 @@ def status_of(supplier: Supplier, today: date) -> D9Status:
         clauses=contract.clause_count if contract else 0,
         missing_clauses=tuple(c for c in CONTRACT_CLAUSES if not getattr(contract, c, False)),
         open_findings=_open_findings(supplier),
-        required=profile_required_level(tiers.profile_of(supplier))[0],
-        held=tiers.held_level(supplier, today),
+        required=asked,
+        held=held,
+        level_state=scs.state(asked, held, interim, today, scheme or scs.scheme_settings()),
     )
 
 
@@ -241,20 +257,35 @@ def _needs_star4() -> sa.ColumnElement[bool]:
 
 
 def required_rank() -> sa.ColumnElement[int]:
-    return sa.case((_needs_star4(), _RANK[Level.star4]), else_=_RANK[Level.star3])
+    """Mirrors scs.required: the rules' level, or a person's raise above it."""
+    by_rule = sa.case((_needs_star4(), _RANK[Level.star4]), else_=_RANK[Level.star3])
+    raised = sa.case(_RANK, value=Supplier.required_level_raised, else_=0)
+    return sa.case((raised > by_rule, raised), else_=by_rule)
 
 
 def required_level() -> sa.ColumnElement[str]:
-    """Mirrors scoring.tiers.required_level: "star4" on any trigger, else "star3"."""
-    return sa.case((_needs_star4(), Level.star4.value), else_=Level.star3.value)
+    """Mirrors scs.required over scoring.tiers.required_level: one of vocab.SCS_LEVELS."""
+    return sa.case({rank: level for level, rank in _RANK.items()}, value=required_rank())
+
+
+def _attested_rank() -> sa.ColumnElement[int]:
+    """Mirrors review.tiers._attested_level as an index in HELD_ORDER (0 for other kinds)."""
+    return sa.case(
+        (Attestation.kind == AttestationKind.security_action, _star_rank()),
+        (Attestation.kind == AttestationKind.scs, sa.case(_RANK, value=Attestation.scs_level)),
+        else_=0,
+    )
 
 
 def held_rank(today: date) -> sa.ColumnElement[int]:
-    """Mirrors review.tiers.held_level as an index in HELD_ORDER: the higher of SCS and SA held."""
-    scs_rank = sa.case(_RANK, value=Supplier.scs_level, else_=0)
-    scs = sa.case((Supplier.scs_held_on(today), scs_rank), else_=0)
-    declared = security_action_rank(today)
-    return sa.case((scs > declared, scs), else_=declared)
+    """Mirrors review.tiers.held_level as an index in HELD_ORDER: the best declaration or SCS
+    evaluation in force."""
+    best = sa.select(sa.func.max(_attested_rank())).where(
+        Attestation.supplier_id == Supplier.id,
+        Attestation.kind.in_((AttestationKind.security_action, AttestationKind.scs)),
+        Attestation.valid_on(today),
+    )
+    return sa.func.coalesce(best.correlate(Supplier).scalar_subquery(), 0)
 
 
 def held_level(today: date) -> sa.ColumnElement[str]:
@@ -262,6 +293,31 @@ def held_level(today: date) -> sa.ColumnElement[str]:
     return sa.case(
         {rank: level for level, rank in _RANK.items()}, value=held_rank(today), else_="none"
     )
+
+
+def interim_held(today: date) -> sa.ColumnElement[bool]:
+    """Mirrors review.tiers.interim_held: an ISMS certificate in force covering the service."""
+    return sa.exists().where(
+        Attestation.supplier_id == Supplier.id,
+        Attestation.kind == AttestationKind.isms,
+        Attestation.covers_service,
+        Attestation.valid_on(today),
+    )
+
+
+def level_condition(state: str, today: date, scheme: scs.SchemeSettings) -> sa.ColumnElement[bool]:
+    """Mirrors scs.state: the suppliers in `state` (a scs.LevelState)."""
+    below = held_rank(today) < required_rank()
+    interim = sa.and_(below, interim_held(today)) if scheme.interim == "isms" else sa.false()
+    if state == scs.LevelState.met:
+        return sa.not_(below)
+    if scheme.running(today):
+        return below if state == scs.LevelState.short else sa.false()
+    if state == scs.LevelState.interim:
+        return interim
+    if state == scs.LevelState.not_running:
+        return sa.and_(below, sa.not_(interim)) if scheme.interim == "isms" else below
+    return sa.false()
 
 
 def columns(today: date) -> tuple[sa.ColumnElement[Any], ...]:
@@ -277,11 +333,12 @@ def columns(today: date) -> tuple[sa.ColumnElement[Any], ...]:
         open_findings().label("d9_open_findings"),
         required_level().label("d9_required"),
         held_level(today).label("d9_held"),
+        interim_held(today).label("d9_interim"),
     )
 
 
-def status_from_row(today: date, values: Any) -> D9Status:
-    sa_level, sa_id, isms, pmark, insurance, clauses, mask, findings, required, held = values
+def status_from_row(today: date, values: Any, scheme: scs.SchemeSettings) -> D9Status:
+    sa_level, sa_id, isms, pmark, insurance, clauses, mask, findings, asked, held, interim = values
     return D9Status(
         today=today,
         security_action=sa_level,
@@ -295,8 +352,9 @@ def status_from_row(today: date, values: Any) -> D9Status:
             c for i, c in enumerate(CONTRACT_CLAUSES) if not (mask or 0) & (1 << i)
         ),
         open_findings=findings,
-        required=required,
+        required=asked,
         held=held,
+        level_state=scs.state(asked, held, bool(interim), today, scheme),
     )
 
 
@@ -323,12 +381,14 @@ def conditions(
     level: str = "",
     findings: str = "",
     overdue: bool = False,
+    scheme: scs.SchemeSettings | None = None,
 ) -> list[sa.ColumnElement[bool]]:
     """WHERE conditions for the Direction 9 filters; empty or unknown values add none.
 
     insurance, isms: "valid" or "missing" (expired or none); security_action: "none", "star1"
     (one star or more) or "star2"; clause_missing: a CONTRACT_CLAUSES name the best contract in
-    force lacks (or there is none); level: "meets" or "below" the required level; findings:
+    force lacks (or there is none); level: a scs.LevelState ("meets" is "met", "below" is "short")
+    or UNMET (not holding the level asked, whatever the reason); findings:
     "open" (some open) or "none"; overdue: the next re-check is past.
     """
     found = [
@@ -344,9 +404,12 @@ def conditions(
     if clause_missing in CONTRACT_CLAUSES:
         bit = 1 << CONTRACT_CLAUSES.index(clause_missing)
         found.append(sa.func.coalesce(clause_mask(today), 0).bitwise_and(bit) == 0)
-    if level in ("meets", "below"):
+    level = {"meets": scs.LevelState.met, "below": scs.LevelState.short}.get(level, level)
+    if level in (scs.LevelState.met, UNMET):  # whatever the scheme's state: no settings read
         below = held_rank(today) < required_rank()
-        found.append(below if level == "below" else sa.not_(below))
+        found.append(below if level == UNMET else sa.not_(below))
+    elif level in tuple(scs.LevelState):
+        found.append(level_condition(level, today, scheme or scs.scheme_settings()))
     if findings in ("open", "none"):
         count = open_findings()
         found.append(count > 0 if findings == "open" else count == 0)
@@ -402,5 +465,6 @@ def list_rows(stmt: sa.Select, today: date, page: int, per_page: int) -> Page:
     rows = db.session.execute(
         stmt.add_columns(*columns(today)).limit(per_page).offset((page - 1) * per_page)
     )
-    items = [Row(row[0], status_from_row(today, row[1:])) for row in rows]
+    scheme = scs.scheme_settings()
+    items = [Row(row[0], status_from_row(today, row[1:], scheme)) for row in rows]
     return Page(items, page, per_page, total)

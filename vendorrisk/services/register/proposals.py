@@ -161,10 +161,9 @@ def _stated_value(field: str, value: Any) -> Any:
 
 def register_value(supplier: Supplier, attestation: Attestation | None, kind: str, field: str):
     """What the register holds now, in the form proposals store (dates as YYYY-MM-DD)."""
-    if kind == SCS:
-        value = supplier.scs_level if field == "level" else supplier.scs_expires_on
-    else:
-        value = getattr(attestation, field, None) if attestation is not None else None
+    if kind == SCS and field == "level":
+        field = "scs_level"  # an SCS proposal's level is the attestation's scs_level
+    value = getattr(attestation, field, None) if attestation is not None else None
     if isinstance(value, date):
         return value.isoformat()
     return getattr(value, "value", value)
@@ -178,7 +177,7 @@ def current_attestation(supplier: Supplier, kind: str) -> Attestation | None:
 
 
 def _differences(stated: Stated, answers: dict[str, Any], supplier: Supplier) -> dict[str, Any]:
-    attestation = None if stated.kind == SCS else current_attestation(supplier, stated.kind)
+    attestation = current_attestation(supplier, stated.kind)
     changed = {}
     for qid, field in stated.fields.items():
         value = _stated_value(field, answers.get(qid))
@@ -208,7 +207,7 @@ def propose_from_answers(assessment: Assessment, now: datetime) -> list[Attestat
         if pending is not None:
             pending.fields = changed
         elif changed:
-            attestation = None if stated.kind == SCS else current_attestation(supplier, stated.kind)
+            attestation = current_attestation(supplier, stated.kind)
             pending = AttestationProposal(
                 supplier=supplier,
                 kind=str(stated.kind),
@@ -302,10 +301,7 @@ def accept(proposal: AttestationProposal, user: User, now: datetime) -> None:
         raise ProposalError(too_long[0])
     _decide(proposal, ProposalStatus.accepted, user, now)
     supplier = proposal.supplier
-    if proposal.kind == SCS:
-        _apply_scs(supplier, proposal.fields)
-    else:
-        _apply_attestation(proposal)
+    _apply_attestation(proposal)
     audit.record("proposal_accepted", proposal, summary=_summary(proposal))
     db.session.flush()
     tiers.apply_tier_rules(supplier, tiers.tier_rules(), now)
@@ -326,13 +322,6 @@ def _summary(proposal: AttestationProposal) -> str:
     return ", ".join(f"{k}: {v}" for k, v in sorted(proposal.fields.items()))
 
 
-def _apply_scs(supplier: Supplier, fields: dict[str, Any]) -> None:
-    if "level" in fields:
-        supplier.scs_level = fields["level"]
-    if "expires_on" in fields:
-        supplier.scs_expires_on = as_date(fields["expires_on"])
-
-
 def _apply_attestation(proposal: AttestationProposal) -> None:
     attestation = proposal.attestation
     if attestation is None:
@@ -342,6 +331,9 @@ def _apply_attestation(proposal: AttestationProposal) -> None:
     for field, value in proposal.fields.items():
         if field in ("issued_on", "expires_on"):
             value = as_date(value)
+        elif field == "level" and proposal.kind == SCS:
+            # ★3 is evaluated by the supplier itself, ★4 and ★5 by a third party.
+            field, values["evaluation"] = "scs_level", "self" if value == "star3" else "third_party"
         elif field == "level":
             value = SecurityActionLevel(value)
         values[field] = value

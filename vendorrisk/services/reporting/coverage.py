@@ -7,12 +7,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import sqlalchemy as sa
 
 from vendorrisk.extensions import db
 from vendorrisk.models import CONTRACT_CLAUSES, AttestationKind
-from vendorrisk.services.register import d9
+from vendorrisk.services.register import d9, scs
 from vendorrisk.services.reporting.counts import (
     SUPPLIERS,
     Number,
@@ -36,6 +37,35 @@ class Coverage:
     rows: list[CoverageRow]
     #: One per CONTRACT_CLAUSES: suppliers whose best contract in force has it.
     clauses: list[CoverageRow]
+    #: Rows that cannot count anyone in the SCS scheme's state (short before it runs, not yet
+    #: evaluated once it does): left off the page, kept in exports so that columns stay put.
+    moot: frozenset[str] = frozenset()
+
+    @property
+    def shown(self) -> list[CoverageRow]:
+        return [row for row in self.rows if row.key not in self.moot]
+
+
+def _level_rows(c: Any, today: date, scheme: scs.SchemeSettings) -> dict[str, Any]:
+    """Mirror scs.state over the facts: short of the level asked only once the scheme runs;
+    before, not yet evaluated (or the interim equivalent): never an alarm without information.
+    The same four rows whatever the scheme's state, so that exports keep their columns."""
+    below = c.held < c.required
+    running = scheme.running(today)
+    interim = (
+        sa.and_(below, c.interim == sa.true())
+        if not running and scheme.interim == "isms"
+        else sa.false()
+    )
+    return {
+        "level_meets": (sa.not_(below), {"level": "meets"}),
+        "level_below": (below if running else sa.false(), {"level": "below"}),
+        "level_interim": (interim, {"level": "interim"}),
+        "level_not_running": (
+            sa.false() if running else sa.and_(below, sa.not_(interim)),
+            {"level": "not_running"},
+        ),
+    }
 
 
 def coverage(today: date, filters: Scope) -> Coverage:
@@ -48,6 +78,7 @@ def coverage(today: date, filters: Scope) -> Coverage:
             d9.clause_mask(today).label("mask"),
             d9.held_rank(today).label("held"),
             d9.required_rank().label("required"),
+            d9.interim_held(today).label("interim"),
         )
         .where(*live_in_scope(filters))
         # Materialized: SQLite would otherwise inline it and run each twin once per use.
@@ -61,8 +92,7 @@ def coverage(today: date, filters: Scope) -> Coverage:
         "security_action_star2": (c.sa >= 2, {"security_action": "star2"}),
         "isms_valid": (c.isms >= today, {"isms": "valid"}),
         "insurance_valid": (c.insurance >= today, {"insurance": "valid"}),
-        "level_meets": (c.held >= c.required, {"level": "meets"}),
-        "level_below": (c.held < c.required, {"level": "below"}),
+        **_level_rows(c, today, scs.scheme_settings()),
     }
     clauses = {
         name: (mask.bitwise_and(1 << i) != 0, {"clause": name})
@@ -84,8 +114,10 @@ def coverage(today: date, filters: Scope) -> Coverage:
         return out
 
     split = 1 + len(conditions)
+    running = scs.scheme_settings().running(today)
     return Coverage(
         live=live,
         rows=rows(conditions, row[1:split]),
         clauses=rows(clauses, row[split:]),
+        moot=frozenset({"level_interim", "level_not_running"} if running else {"level_below"}),
     )

@@ -22,7 +22,7 @@ from vendorrisk.catalog import catalog
 from vendorrisk.extensions import db
 from vendorrisk.models import Answer, Assessment, Finding, Supplier, User
 from vendorrisk.services import spreadsheets
-from vendorrisk.services.register import d9, suppliers
+from vendorrisk.services.register import d9, scs, suppliers
 from vendorrisk.services.register.suppliers import SupplierFilter
 from vendorrisk.services.reporting import frames
 from vendorrisk.services.reporting.scope import Scope
@@ -39,8 +39,8 @@ COLUMNS = {
     "suppliers": (
         "supplier_id", "name_ja", "name_en", "corporate_number", "category", "status",
         "criticality", "tier", "owner", "latest_score", "latest_score_on", "next_review_on",
-        "required_level", "held_level", "security_action", "security_action_id", "isms_until",
-        "pmark_until", "insurance_until", "contract_in_force", "contract_clauses",
+        "required_level", "held_level", "level_state", "security_action", "security_action_id",
+        "isms_until", "pmark_until", "insurance_until", "contract_in_force", "contract_clauses",
         "missing_clauses", "open_findings",
     ),
     "assessments": (
@@ -172,8 +172,9 @@ def _row(mapping: Any) -> dict[str, Any]:
 def _supplier_rows(today: date, criteria: SupplierFilter) -> Iterator[dict[str, Any]]:
     """The filtered supplier list with its Direction 9 status: one query, as the list page."""
     stmt = suppliers.search(criteria, today).add_columns(*d9.columns(today))
+    scheme = scs.scheme_settings()
     for row in db.session.execute(stmt):
-        s, status = row[0], d9.status_from_row(today, row[1:])
+        s, status = row[0], d9.status_from_row(today, row[1:], scheme)
         yield _row(
             {
                 "supplier_id": s.id,
@@ -190,6 +191,7 @@ def _supplier_rows(today: date, criteria: SupplierFilter) -> Iterator[dict[str, 
                 "next_review_on": s.next_review_on,
                 "required_level": status.required,
                 "held_level": status.held,
+                "level_state": status.level_state,
                 "security_action": status.security_action,
                 "security_action_id": status.security_action_id,
                 "isms_until": status.isms_until,

@@ -137,8 +137,9 @@ def _findings_frame(panel: FindingPanel) -> pd.DataFrame:
 
 
 def _trends_frame(points: list[TrendPoint]) -> pd.DataFrame:
-    shares = [*COVERAGE_LABELS, "clauses_all"]
-    shares.remove("level_below")
+    # The snapshots keep whether the level was met, not why it was not.
+    below = {"level_below", "level_interim", "level_not_running"}
+    shares = [key for key in (*COVERAGE_LABELS, "clauses_all") if key not in below]
     columns = [
         "quarter",
         "period_start",

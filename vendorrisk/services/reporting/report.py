@@ -36,9 +36,9 @@ from vendorrisk.models import (
     User,
     localized_name,
 )
-from vendorrisk.scoring.tiers import DEFAULT_TEMPLATE, LEVELS, level_gap
+from vendorrisk.scoring.tiers import DEFAULT_TEMPLATE, LEVELS
 from vendorrisk.services import spreadsheets
-from vendorrisk.services.register import d9
+from vendorrisk.services.register import d9, scs
 from vendorrisk.services.reporting import areas, exports, rollup
 from vendorrisk.services.reporting.scope import Scope
 from vendorrisk.services.selfassessment.summary import Summary, summary
@@ -62,10 +62,8 @@ class RiskySupplier:
     held: str
     serious_findings: int
     open_findings: int
-
-    @property
-    def gap(self) -> int:
-        return level_gap(self.required, self.held)
+    #: The SCS scheme runs and it holds less than the level asked (never a step count).
+    short: bool
 
     def name_for(self, locale: str) -> str:
         return localized_name(self.name_ja, self.name_en, locale)
@@ -105,8 +103,10 @@ def _serious_findings() -> sa.ScalarSelect[int]:
 
 
 def risky_suppliers(today: date, limit: int = TOP) -> list[RiskySupplier]:
-    """Live suppliers ranked by tier, level gap, serious open findings, then lowest score."""
+    """Live suppliers ranked by tier, short of the SCS level asked, serious open findings, then
+    lowest score."""
     serious = _serious_findings()
+    short = d9.level_condition(scs.LevelState.short, today, scs.scheme_settings())
     gap = d9.required_rank() - d9.held_rank(today)
     stmt = (
         sa.select(
@@ -119,14 +119,15 @@ def risky_suppliers(today: date, limit: int = TOP) -> list[RiskySupplier]:
             d9.held_level(today),
             serious,
             d9.open_findings(),
+            short,
         )
         .where(
             Supplier.status != SupplierStatus.offboarded,
-            sa.or_(Supplier.tier.in_(("high", "critical")), gap > 0, serious > 0),
+            sa.or_(Supplier.tier.in_(("high", "critical")), short, serious > 0),
         )
         .order_by(
             _TIER_RANK.desc(),
-            sa.case((gap > 0, gap), else_=0).desc(),
+            sa.case((short, gap), else_=0).desc(),
             serious.desc(),
             Supplier.latest_score.is_(None).desc(),
             Supplier.latest_score.asc(),
@@ -268,7 +269,7 @@ def _rollup_frames(facts: Report) -> dict[str, pd.DataFrame]:
         ),
         *(
             {figure: str(COVERAGE_LABELS[c.key]), count: c.count.value, share: c.share}
-            for c in data.coverage.rows
+            for c in data.coverage.shown
         ),
         *(
             {figure: str(CLAUSE_LABELS[c.key]), count: c.count.value, share: c.share}

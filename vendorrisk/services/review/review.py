@@ -21,6 +21,7 @@ from vendorrisk.models import (
     Assessment,
     AssessmentStatus,
     Attestation,
+    Cover,
     Decision,
     User,
 )
@@ -66,6 +67,19 @@ class Flags:
     expired_attestations: tuple[Attestation, ...]
     #: (question id, why) for each stated date already past or implausible.
     stated_dates: tuple[tuple[str, str], ...] = ()
+    #: Certificates or check sheets given as answers, waiting to be accepted or rejected.
+    pending_covers: tuple[Cover, ...] = ()
+
+    @property
+    def raised(self) -> bool:
+        """Whether anything is flagged."""
+        return bool(
+            self.critical_failures
+            or self.missing_evidence
+            or self.expired_attestations
+            or self.stated_dates
+            or self.pending_covers
+        )
 
 
 def flags(assessment: Assessment, template: Template, result: ScoreResult, today: date) -> Flags:
@@ -76,7 +90,9 @@ def flags(assessment: Assessment, template: Template, result: ScoreResult, today
         if needs_evidence(q, states.get(q.id)) and not states[q.id].has_files
     )
     expired = tuple(a for a in assessment.supplier.attestations if not a.valid_on(today))
-    return Flags(result.critical_failures, missing, expired, _stated_dates(template, states, today))
+    stated = _stated_dates(template, states, today)
+    covers = tuple(c for c in assessment.covers if c.is_pending)
+    return Flags(result.critical_failures, missing, expired, stated, covers)
 
 
 def _stated_dates(template: Template, states: dict, today: date) -> tuple[tuple[str, str], ...]:
@@ -133,6 +149,13 @@ def complete(
     clarifications.require_status(assessment, AssessmentStatus.submitted)
     if decision != Decision.approved and not note.strip():
         raise AssessmentError(gettext("Give the conditions or the reasons for this decision."))
+    if any(c.is_pending for c in assessment.covers):  # their answers count only once reviewed
+        raise AssessmentError(
+            gettext(
+                "Accept or reject each certificate or check sheet given as answers before "
+                "completing the review."
+            )
+        )
     result = score(template, values_of(assessment))
     assessment.score = result.overall
     assessment.score_detail = result.to_dict()

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask_babel import gettext
 
 from vendorrisk.extensions import db
-from vendorrisk.models import Setting, Supplier, TierChange, User
+from vendorrisk.models import Attestation, AttestationKind, Setting, Supplier, TierChange, User
 from vendorrisk.models.setting import save as save_setting
 from vendorrisk.scoring.tiers import (
     DEFAULT_RULES,
@@ -22,10 +22,10 @@ from vendorrisk.scoring.tiers import (
     TierRules,
     decide_tier,
     inherent_risk,
-    level_gap,
     required_level,
 )
 from vendorrisk.services.assessments.lifecycle import AssessmentError
+from vendorrisk.services.register import scs
 from vendorrisk.vocab import Outage, Replaceability, TierSource
 
 TIER_RULES_KEY = "tier_rules"
@@ -60,14 +60,30 @@ def profile_of(supplier: Supplier) -> Profile:
 
 
 def held_level(supplier: Supplier, today: date) -> str:
-    """The highest of a valid SCS evaluation and a SECURITY ACTION declaration."""
+    """The highest of the SECURITY ACTION declarations and SCS evaluations in force."""
     held = "none"
     for a in supplier.attestations:
-        if a.kind.value == "security_action" and a.level and a.valid_on(today):
-            held = max(held, a.level.value, key=HELD_ORDER.index)
-    if supplier.scs_held_on(today):
-        held = max(held, supplier.scs_level, key=HELD_ORDER.index)
+        level = _attested_level(a)
+        if level and a.valid_on(today):
+            held = max(held, level, key=HELD_ORDER.index)
     return held
+
+
+def _attested_level(attestation: Attestation) -> str | None:
+    if attestation.kind is AttestationKind.security_action and attestation.level:
+        return attestation.level.value
+    if attestation.kind is AttestationKind.scs:
+        return attestation.scs_level
+    return None
+
+
+def interim_held(supplier: Supplier, today: date) -> bool:
+    """It holds an ISMS certificate in force whose scope covers the service (the interim
+    equivalent of the level asked while the SCS scheme does not run)."""
+    return any(
+        a.kind is AttestationKind.isms and a.covers_service and a.valid_on(today)
+        for a in supplier.attestations
+    )
 
 
 def _record_tier(
@@ -117,11 +133,18 @@ def clear_override(supplier: Supplier, user: User, now: datetime) -> None:
 @dataclass(frozen=True)
 class RiskView:
     inherent: InherentRisk
+    #: The SCS level asked (the rules', or a person's raise above it) and the rules' own.
     required: str
+    required_by_rule: str
     required_reasons: tuple[str, ...]
     held: str
-    gap: int
+    #: Where the supplier stands against the level asked (scs.LevelState).
+    state: str
     rule_decision: TierDecision
+
+    @property
+    def raised(self) -> bool:
+        return self.required != self.required_by_rule
 
 
 def risk_view(supplier: Supplier, today: date) -> RiskView:
@@ -129,14 +152,16 @@ def risk_view(supplier: Supplier, today: date) -> RiskView:
     rules = tier_rules()
     profile = profile_of(supplier)
     inherent = inherent_risk(profile, rules)
-    required, reasons = required_level(profile)
+    by_rule, reasons = required_level(profile)
+    asked = scs.required(by_rule, supplier.required_level_raised)
     held = held_level(supplier, today)
     return RiskView(
         inherent,
-        required,
+        asked,
+        by_rule,
         reasons,
         held,
-        level_gap(required, held),
+        scs.state(asked, held, interim_held(supplier, today), today, scs.scheme_settings()),
         decide_tier(inherent, supplier.latest_score, rules),
     )
 

@@ -120,8 +120,8 @@ INDICATORS = (
         _l("Active suppliers holding the evaluation level they are required"),
         _ACTIVE,
         _d9_filter(level="meets"),
-        {"level": "below"},
-        _l("below the required level"),
+        {"level": "unmet"},
+        _l("not holding it"),
     ),
 )
 SPEC_BY_KEY = {s.key: s for s in INDICATORS}
@@ -186,6 +186,12 @@ class D9Indicators:
             (clause, [by_key[(clause, tier)] for tier in CLAUSE_TIERS if (clause, tier) in by_key])
             for clause in CONTRACT_CLAUSES
         ]
+
+    def tier_total(self, tier: str) -> int | None:
+        """The active suppliers of `tier`: those its clause gaps count among (the panel's own
+        total of that tier's every-clause indicator)."""
+        population = _ACTIVE | {"tier": tier}
+        return next((v.total for v in self.values if v.spec.population == population), None)
 
     def to_snapshot(self) -> dict[str, Any]:
         return {

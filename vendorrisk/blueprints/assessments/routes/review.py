@@ -1,5 +1,6 @@
 """The reviewer's side: the assessments list and page, clarification requests (確認依頼),
-returning answers for changes and completing the review."""
+certificates and check sheets given as answers (covers), returning answers for changes and
+completing the review."""
 
 import sqlalchemy as sa
 from flask import abort, current_app, render_template, request
@@ -12,6 +13,7 @@ from vendorrisk.blueprints.assessments import bp
 from vendorrisk.blueprints.assessments.forms import (
     ActionForm,
     AssessmentFilterForm,
+    CoverRejectForm,
     ExtendForm,
     InviteForm,
     review_forms,
@@ -25,9 +27,11 @@ from vendorrisk.blueprints.assessments.lookups import (
 from vendorrisk.blueprints.common.forms import flash_errors
 from vendorrisk.blueprints.common.unit_of_work import fails_to
 from vendorrisk.catalog import catalog
+from vendorrisk.catalog.scs import COVER_KINDS
 from vendorrisk.extensions import db
 from vendorrisk.i18n import choices
-from vendorrisk.models import Answer, Assessment, AssessmentStatus, Decision, Finding
+from vendorrisk.models import Answer, Assessment, AssessmentStatus, Cover, Decision, Finding
+from vendorrisk.services.assessments import covers
 from vendorrisk.services.assessments import lifecycle as assessments
 from vendorrisk.services.register import suppliers
 from vendorrisk.services.reporting import scope
@@ -102,6 +106,21 @@ def _review_context(assessment: Assessment, template) -> dict:
         "findings": db.session.scalars(
             sa.select(Finding).where(Finding.assessment_id == assessment.id).order_by(Finding.id)
         ).all(),
+        **_covers_context(assessment),
+    }
+
+
+def _covers_context(assessment: Assessment) -> dict:
+    """The certificates and check sheets given as answers, each with the questions it answers
+    and (while it waits and the review is not completed) its rejection form."""
+    return {
+        "cover_kinds": COVER_KINDS,
+        "cover_questions": {c.id: covers.questions_of(c) for c in assessment.covers},
+        "cover_forms": {
+            c.id: CoverRejectForm(prefix=f"cover{c.id}")
+            for c in assessment.covers
+            if c.is_pending and assessment.status in covers.REVIEWABLE
+        },
     }
 
 
@@ -182,3 +201,40 @@ def complete(assessment_id: int):
     decision, note = Decision(form.decision.data), form.note.data or ""
     review.complete(assessment, template, decision, note, current_user, clock.now())
     return back_to_assessment(assessment_id, _("The review has been completed."))
+
+
+def _cover_or_404(assessment_id: int, cover_id: int) -> Cover:
+    cover = db.session.get(Cover, cover_id)
+    if cover is None or cover.assessment_id != assessment_id:
+        abort(404)
+    return cover
+
+
+@bp.route("/assessments/<int:assessment_id>/covers/<int:cover_id>/accept", methods=["POST"])
+@access(write=REVIEWERS)
+@fails_to(".detail", anchor="covers")
+def accept_cover(assessment_id: int, cover_id: int):
+    ActionForm().validate_on_submit() or abort(400)
+    covers.review(_cover_or_404(assessment_id, cover_id), True, "", current_user, clock.now())
+    return back_to_assessment(
+        assessment_id,
+        _("The certificate or check sheet has been accepted; the answers it gave stand."),
+        anchor="covers",
+    )
+
+
+@bp.route("/assessments/<int:assessment_id>/covers/<int:cover_id>/reject", methods=["POST"])
+@access(write=REVIEWERS)
+@fails_to(".detail", anchor="covers")
+def reject_cover(assessment_id: int, cover_id: int):
+    cover = _cover_or_404(assessment_id, cover_id)
+    form = CoverRejectForm(prefix=f"cover{cover_id}")
+    if not form.validate_on_submit():
+        flash_errors(form)
+        return back_to_assessment(assessment_id, anchor="covers")
+    covers.review(cover, False, form.reason.data, current_user, clock.now())
+    return back_to_assessment(
+        assessment_id,
+        _("The certificate or check sheet has been rejected and the answers it gave cleared."),
+        anchor="covers",
+    )

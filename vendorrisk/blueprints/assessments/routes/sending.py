@@ -29,12 +29,19 @@ from vendorrisk.extensions import db
 from vendorrisk.models import Assessment, Invitation, Supplier
 from vendorrisk.services.assessments import lifecycle as assessments
 from vendorrisk.services.register import suppliers
+from vendorrisk.services.review import tiers
+
+
+def _send_form(supplier: Supplier) -> SendForm:
+    """The send form, with the questionnaire the tier rules give the supplier's tier chosen."""
+    suggested = tiers.tier_rules().template_by_tier.get(supplier.tier or "")
+    return SendForm(templates=supplier_templates(), contacts=supplier.contacts, suggested=suggested)
 
 
 def _send_page(supplier_id: int, error: Exception | None = None):
     """The send form, as posted; a refusal of the service is shown on the contacts."""
     supplier = suppliers.get_full(supplier_id) or abort(404)
-    form = SendForm(templates=supplier_templates(), contacts=supplier.contacts)
+    form = _send_form(supplier)
     if error is not None:
         form.contact_ids.errors = [str(error)]
     return render_template("assessments/send.html", form=form, supplier=supplier)
@@ -46,7 +53,7 @@ def _send_page(supplier_id: int, error: Exception | None = None):
 def send(supplier_id: int):
     """Where procurement expects it: on the supplier, under /suppliers/<id>/send."""
     supplier = suppliers.get_full(supplier_id) or abort(404)
-    form = SendForm(templates=supplier_templates(), contacts=supplier.contacts)
+    form = _send_form(supplier)
     if not form.validate_on_submit():
         return render_template("assessments/send.html", form=form, supplier=supplier)
     recipients = form.recipients(supplier, request.form)
