@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 
+from vendorrisk import clock
 from vendorrisk.catalog import catalog
 from vendorrisk.demo.register import CORPORATE_NUMBER_SEED
 from vendorrisk.extensions import db
@@ -108,7 +109,8 @@ def send_packs(today: date) -> list[Assessment]:
             lifecycle.create_assessment(
                 supplier,
                 template,
-                today + timedelta(days=21),
+                # due after the demo's day and the clock's (a demo loaded as of a past day)
+                max(today, clock.today()) + timedelta(days=21),
                 "",
                 [lifecycle.Recipient(c, c.locale) for c in primary],
                 supplier.owner,

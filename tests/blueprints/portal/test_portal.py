@@ -18,6 +18,7 @@ from vendorrisk.models import (
     Assessment,
     AssessmentStatus,
     AuditEvent,
+    Campaign,
     Invitation,
     OutboxMessage,
     Role,
@@ -540,6 +541,40 @@ def test_a_campaign_sends_to_every_matching_supplier(
     assert len(smtp_server.messages) == 2
     with ctx() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(Assessment)) == 2
+
+
+def test_a_bulk_send_by_tier_asks_each_supplier_its_pack(
+    app, auth, make_supplier, make_contact, smtp_server, ctx
+):
+    auth.login(Role.procurement)
+    tiers = {}
+    for tier in ("low", "medium", "critical", None):
+        supplier = make_supplier(category="cloud_service", status="active", tier=tier)
+        make_contact(supplier, email=f"c{supplier.id}@example.jp", is_primary=True)
+        tiers[supplier.id] = tier
+    data = {
+        "name": "2026年度 リスク区分別の定期評価",
+        "template_id": "by-tier",
+        "category": "cloud_service",
+        "status": "active",
+        "due_on": DUE.isoformat(),
+        "submit": "1",
+    }
+    done = auth.client.post(
+        "/assessments/campaign", data=data, headers={"Accept-Language": "en"}
+    ).get_data(as_text=True)
+    assert "4 assessments have been sent." in done
+    with ctx() as session:
+        sent = {tiers[a.supplier_id]: a.template_id for a in session.scalars(sa.select(Assessment))}
+        campaign = session.scalar(sa.select(Campaign))
+    assert sent == {
+        "low": "csm-v3-supplier-lite",
+        "medium": "csm-v3-supplier-standard",
+        "critical": "csm-v3-supplier",
+        None: "csm-v3-supplier-standard",  # not yet tiered: the medium pack
+    }
+    assert campaign.template_id == "by-tier"
+    assert len(smtp_server.messages) == 4
 
 
 @pytest.fixture(scope="module")

@@ -103,7 +103,15 @@ class CampaignForm(FlaskForm):
     def __init__(self, *args, templates=(), owners=(), **kwargs):
         super().__init__(*args, **kwargs)
         lang = current_locale()
-        self.template_id.choices = options((t.id, t.title.get(lang)) for t in templates)
+        self.template_id.choices = options(
+            [
+                (
+                    assessments.BY_TIER,
+                    _l("Each supplier the questionnaire of its tier (tier rules)"),
+                ),
+                *((t.id, t.title.get(lang)) for t in templates),
+            ]
+        )
         self.owner.choices = options([("", _l("All owners")), *((u.id, u.label) for u in owners)])
 
     def criteria(self) -> suppliers.SupplierFilter:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -364,9 +364,13 @@ class CampaignResult:
     without_contacts: list[Supplier]
 
 
+#: A bulk send's questionnaire when each supplier gets the one the tier rules give its tier.
+BY_TIER = "by-tier"
+
+
 def run_campaign(
     name: str,
-    template: Template,
+    template: Template | Callable[[Supplier], Template | None],
     suppliers: Iterable[Supplier],
     due_on: date,
     message: str,
@@ -374,10 +378,12 @@ def run_campaign(
     criteria: dict,
     now: datetime,
 ) -> CampaignResult:
-    """Send one template to many suppliers: each one's primary contact (else all contacts)."""
+    """Send one template to many suppliers — or to each the template `template(supplier)` picks
+    (its tier's pack) — each one's primary contact (else all contacts)."""
+    pick = template if callable(template) else lambda _supplier: template
     campaign = Campaign(
         name=name,
-        template_id=template.id,
+        template_id=BY_TIER if callable(template) else template.id,
         criteria=criteria,
         created_by_id=created_by.id if created_by else None,
     )
@@ -387,13 +393,14 @@ def run_campaign(
         contacts = [c for c in supplier.contacts if c.undeliverable_at is None]
         primary = [c for c in contacts if c.is_primary]
         chosen = primary or contacts
-        if not chosen:
+        chosen_template = pick(supplier)
+        if not chosen or chosen_template is None:
             skipped.append(supplier)
             continue
         sent.append(
             create_assessment(
                 supplier,
-                template,
+                chosen_template,
                 due_on,
                 message,
                 [Recipient(c, c.locale) for c in chosen],

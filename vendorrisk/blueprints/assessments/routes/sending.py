@@ -81,9 +81,16 @@ def campaign():
     matched = list(db.session.scalars(stmt).unique())
     if not (form.submit.data and matched):
         return render_template("assessments/campaign.html", form=form, matched=matched)
+    if form.template_id.data == assessments.BY_TIER:
+        rules = tiers.tier_rules()
+
+        def chosen(supplier: Supplier):  # a supplier not yet tiered is asked the medium pack
+            return catalog().get(rules.template_by_tier.get(supplier.tier or "medium", ""))
+    else:
+        chosen = catalog().get(form.template_id.data)
     result = assessments.run_campaign(
         form.name.data,
-        catalog().get(form.template_id.data),
+        chosen,
         matched,
         form.due_on.data,
         form.message.data or "",
