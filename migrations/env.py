@@ -90,19 +90,28 @@ def run_migrations_online():
             # SQLite alters a table by copying it and dropping the old one; with foreign keys
             # enforced, dropping a parent (suppliers) would cascade and delete its children
             # (attestations, contracts...). Off for the migration (it must be set outside a
-            # transaction), checked after it, and on again for the app's own connections.
+            # transaction), on again afterwards whatever happens; a migration that leaves a row
+            # pointing nowhere (that was not so before) is refused inside its transaction.
             connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            before = _broken(connection)
             connection.commit()  # end the transaction the PRAGMA began: the migration runs its own
-        context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
+        try:
+            context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
+            with context.begin_transaction():
+                context.run_migrations()
+                if sqlite and (new := _broken(connection) - before):
+                    raise RuntimeError(f"the migration left rows pointing nowhere: {sorted(new)}")
+        finally:
+            if sqlite:
+                connection.rollback()
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
 
-        with context.begin_transaction():
-            context.run_migrations()
-        if sqlite:
-            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
-            connection.commit()
-            if broken:
-                raise RuntimeError(f"the migration left rows with broken foreign keys: {broken}")
+
+def _broken(connection) -> set:
+    """SQLite's foreign-key violations: (table, rowid, parent) of each row pointing nowhere."""
+    rows = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    return {tuple(row[:3]) for row in rows}
 
 
 if context.is_offline_mode():

@@ -93,8 +93,42 @@ def test_scs_levels_move_to_attestations_and_children_survive(tmp_path_factory, 
                     sa.text(supplier), {"name": name, "level": level, "until": until, "at": at}
                 )
             conn.execute(sa.text(isms), {"until": "2027-06-30", "at": at})
+            conn.execute(  # a submitted questionnaire stating a renewed SCS evaluation …
+                sa.text(
+                    "INSERT INTO assessments (supplier_id, template_id, template_version, "
+                    "status, due_on, message, review_note, created_at, updated_at) SELECT id, "
+                    "'csm-v2-supplier', 1, 'submitted', '2026-02-01', '', '', :at, :at "
+                    "FROM suppliers WHERE name_ja = '四星'"
+                ),
+                {"at": at},
+            )
+            conn.execute(  # … and the proposal it made while the level lived on the supplier
+                sa.text(
+                    "INSERT INTO attestation_proposals (supplier_id, kind, fields, status, "
+                    "reason, assessment_id, created_at) SELECT supplier_id, 'scs', :fields, "
+                    "'pending', '', id, :at FROM assessments"
+                ),
+                {"fields": '{"expires_on": "2029-03-31"}', "at": at},
+            )
         upgrade(revision="a17a00000001")
         with db.engine.connect() as conn:
+            linked = conn.execute(
+                sa.text(
+                    "SELECT a.kind, a.scs_level FROM attestation_proposals p "
+                    "JOIN attestations a ON a.id = p.attestation_id WHERE p.kind = 'scs'"
+                )
+            ).all()
+            assert [tuple(r) for r in linked] == [("scs", "star4")]  # it renews that evaluation
+            conn.execute(  # a renewal asked by link of an SCS evaluation, then a downgrade
+                sa.text(
+                    "INSERT INTO evidence_requests (attestation_id, contact_id, email, locale, "
+                    "token_hash, expires_at, created_at) SELECT a.id, NULL, 'x@example.jp', "
+                    "'ja', :hash, :at, :at FROM attestations a "
+                    "WHERE a.kind = 'scs' AND a.scs_level = 'star4'"
+                ),
+                {"hash": "e" * 64, "at": at},
+            )
+            conn.commit()
             rows = conn.execute(
                 sa.text(
                     "SELECT s.name_ja, a.kind, a.scs_level, a.evaluation, a.expires_on "
@@ -117,6 +151,12 @@ def test_scs_levels_move_to_attestations_and_children_survive(tmp_path_factory, 
             ).all()
             kinds = conn.execute(sa.text("SELECT kind FROM attestations ORDER BY id")).scalars()
             assert [str(k) for k in kinds] == ["isms", "isms", "isms"]
+            requests = conn.execute(sa.text("SELECT count(*) FROM evidence_requests")).scalar()
+            proposal = conn.execute(
+                sa.text("SELECT kind, attestation_id FROM attestation_proposals")
+            ).all()
+            assert requests == 0  # went with the SCS evaluation it asked to renew
+            assert [tuple(p) for p in proposal] == [("scs", None)]  # back to the supplier
         assert [(n, lv, str(e) if e else None) for n, lv, e in back] == [
             ("三星", "star3", "2028-03-31"),
             ("四星", "star4", "2028-03-31"),

@@ -84,6 +84,14 @@ def upgrade():
         "CURRENT_TIMESTAMP FROM suppliers WHERE scs_level IS NOT NULL"
     )
 
+    # A pending SCS proposal (made when the level lived on the supplier) now changes that
+    # supplier's SCS attestation.
+    op.execute(
+        "UPDATE attestation_proposals SET attestation_id = (SELECT MAX(a.id) FROM attestations a "
+        "WHERE a.supplier_id = attestation_proposals.supplier_id AND a.kind = 'scs') "
+        "WHERE kind = 'scs' AND attestation_id IS NULL"
+    )
+
     with op.batch_alter_table('contracts', schema=None) as batch_op:
         batch_op.add_column(sa.Column('required_scs_level', sa.String(length=10), nullable=True))
         batch_op.add_column(sa.Column('required_scs_by', sa.Date(), nullable=True))
@@ -117,6 +125,15 @@ def downgrade():
         "WHERE a.supplier_id = suppliers.id AND a.kind = 'scs'), scs_expires_on = (SELECT "
         "MAX(a.expires_on) FROM attestations a WHERE a.supplier_id = suppliers.id AND a.kind = 'scs')"
     )
+    # What pointed at the attestations of the new kinds goes with them (foreign keys are off
+    # while SQLite migrates, so nothing cascades): SCS proposals go back to the supplier.
+    gone = "SELECT id FROM attestations WHERE " + _kinds(set(NEW_KINDS) - set(OLD_KINDS))
+    op.execute("UPDATE attestation_proposals SET attestation_id = NULL WHERE kind = 'scs'")
+    op.execute(
+        f"DELETE FROM attestation_proposals WHERE attestation_id IN ({gone}) OR "
+        f"evidence_request_id IN (SELECT id FROM evidence_requests WHERE attestation_id IN ({gone}))"
+    )
+    op.execute(f"DELETE FROM evidence_requests WHERE attestation_id IN ({gone})")
     op.execute("DELETE FROM attestations WHERE " + _kinds(set(NEW_KINDS) - set(OLD_KINDS)))
     op.execute("DELETE FROM attestation_proposals WHERE " + _kinds(set(NEW_KINDS) - set(OLD_KINDS) - {'scs'}))
     with op.batch_alter_table('attestation_proposals', schema=None) as batch_op:

@@ -11,6 +11,7 @@ import pytest
 from tests.catalog.test_catalog import QUESTIONNAIRES, _minimal, _write
 from vendorrisk.catalog import Catalog, CatalogError, load_template
 from vendorrisk.catalog.scs import COVER_KINDS, PACKS, SCS_AREAS
+from vendorrisk.catalog.types import AnswerError
 from vendorrisk.scoring.scores import score
 
 EDITIONS = {"csm-2.0": "csm-v2-supplier", "csm-3.0": "csm-v3-supplier"}
@@ -96,6 +97,9 @@ def test_number_bands_score_the_answer(tmp_path):
     assert days.scored and days.bands[0].max == Decimal(14)
     scores = [days.kind.score(days, value) for value in ("7", "14", "14.5", "30", "31")]
     assert scores == [1, 1, 0.5, 0.5, 0]
+    with pytest.raises(AnswerError, match="0 or more"):
+        days.kind.normalize(days, "-3")  # a count of days is never negative
+    assert days.kind.normalize(days, "0") == "0"
     result = score(template, {"q1": "yes", "q2": "a", "days": "20"})
     assert result.overall == pytest.approx((1 + 1 + 0.5 * 2) / 4 * 100)
 

@@ -230,6 +230,25 @@ def test_the_reviewer_sees_the_cover_and_accepts_it(app, auth, today):
     assert len(_covered(app, assessment_id)) == len(ISMS) - 1
 
 
+def test_a_cover_is_reviewed_only_through_its_own_assessment(app, auth, today, make_supplier):
+    assessment_id = _submitted_with_cover(app, today)
+    with app.app_context():
+        cover_id = db.session.scalar(sa.select(Cover.id))
+        other = make_assessment(make_supplier(), TEMPLATE, status=AssessmentStatus.submitted)
+        db.session.commit()
+        other_id = other.id
+    auth.login(Role.reviewer)
+    for action in ("accept", "reject"):
+        response = auth.client.post(
+            f"/assessments/{other_id}/covers/{cover_id}/{action}",
+            data={f"cover{cover_id}-reason": "範囲外"},
+        )
+        assert response.status_code == 404, action
+    with app.app_context():
+        assert db.session.get(Cover, cover_id).status == CoverStatus.pending
+    assert len(_covered(app, assessment_id)) == len(ISMS) - 1
+
+
 def test_the_reviewer_rejects_it_with_a_reason_and_its_answers_are_cleared(app, auth, today):
     assessment_id = _submitted_with_cover(app, today)
     with app.app_context():

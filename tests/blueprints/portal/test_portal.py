@@ -575,6 +575,22 @@ def test_a_bulk_send_by_tier_asks_each_supplier_its_pack(
     }
     assert campaign.template_id == "by-tier"
     assert len(smtp_server.messages) == 4
+    # A tier whose questionnaire the catalog lacks: named apart, not as "without a contact".
+    with ctx() as session:
+        from vendorrisk.services.review import tiers as tier_rules
+
+        rules = tier_rules.tier_rules().to_dict()
+        rules["template_by_tier"]["low"] = "no-such-questionnaire"
+        tier_rules.save_tier_rules(tier_rules.TierRules.from_dict(rules))
+        session.commit()
+    done = auth.client.post(
+        "/assessments/campaign",
+        data=data | {"name": "2回目"},
+        headers={"Accept-Language": "en"},
+    ).get_data(as_text=True)
+    assert "3 assessments have been sent." in done
+    assert "Not sent: no questionnaire for their tier" in done
+    assert "Not sent: suppliers without a contact" not in done
 
 
 @pytest.fixture(scope="module")

@@ -258,6 +258,43 @@ def test_a_later_cover_takes_the_questions_an_earlier_one_answered(app, world):
         assert left == {q.id for q in ISMS} - scs - {TYPED, TYPED_TOO}
 
 
+def test_a_later_cover_takes_nothing_an_accepted_one_answered(app, world):
+    """A reviewer's acceptance stands: in the standard pack every question an SCS result
+    answers, the accepted ISMS certificate answered already, so the SCS result is refused (it
+    would otherwise take those answers, and its rejection would clear them)."""
+    with app.app_context():
+        first = _attach(world, "isms")
+        db.session.commit()
+        reviewer = db.session.get(User, world.reviewer_id)
+        covers.review(db.session.get(Cover, first.cover.id), True, "", reviewer, NOW)
+        db.session.commit()
+        accepted = {a.question_id for a in _answers(world.assessment_id).values() if a.cover_id}
+        assert {q.id for q in TEMPLATE.questions if "scs" in q.covered_by} - {
+            TYPED, TYPED_TOO, CARRIED} <= accepted  # fmt: skip
+        with pytest.raises(covers.CoverError, match="already been answered"):
+            _attach(world, "scs")
+        db.session.rollback()
+        answers = _answers(world.assessment_id)
+        assert {qid for qid, a in answers.items() if a.cover_id == first.cover.id} == accepted
+        assert all(answers[qid].value == "yes" for qid in accepted)
+
+
+def test_a_rejected_cover_on_a_submitted_assessment_must_be_returned_first(app, world):
+    with app.app_context():
+        attached = _attach(world)
+        assessment, _ = _load(world)
+        assessment.status, assessment.submitted_at = AssessmentStatus.submitted, NOW
+        db.session.commit()
+        reviewer = db.session.get(User, world.reviewer_id)
+        covers.review(db.session.get(Cover, attached.cover.id), False, "範囲外", reviewer, NOW)
+        db.session.commit()
+        assessment, _ = _load(world)
+        with pytest.raises(AssessmentError, match="return the assessment for changes"):
+            review.complete(assessment, TEMPLATE, Decision.approved, "", reviewer, NOW)
+        db.session.rollback()
+        assert db.session.get(Assessment, world.assessment_id).status == AssessmentStatus.submitted
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [

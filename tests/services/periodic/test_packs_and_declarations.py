@@ -16,6 +16,7 @@ from vendorrisk.models import Assessment, Attestation, AttestationKind, Role, Su
 from vendorrisk.scoring.tiers import DEFAULT_PACKS
 from vendorrisk.services.periodic.expiry_alerts import expiry_alerts
 from vendorrisk.services.periodic.recheck import recheck
+from vendorrisk.services.register import scs
 
 
 def test_each_tier_is_asked_its_own_pack(app, make_user, make_supplier, make_contact):
@@ -94,3 +95,24 @@ def test_a_declaration_unconfirmed_for_a_year_asks_its_owner_once(
         assert asked_about(S - timedelta(days=30) + timedelta(days=366)) == [str(fresh.id)]
         assert asked_about(confirmed + timedelta(days=364)) == []
         assert asked_about(confirmed + timedelta(days=366)) == [str(old.id)]
+
+
+def test_a_declaration_without_its_date_is_checked_a_year_after_it_was_recorded(
+    app, make_user, make_supplier, make_attestation
+):
+    """The page and the job agree: with neither a confirmation nor a declaration date, the
+    check is due a year after the declaration was recorded."""
+    owner = make_user(Role.procurement)
+    supplier = make_supplier(status=SupplierStatus.active, owner_id=owner.id)
+    undated = make_attestation(supplier, issued_on=None, identifier="40000000099")
+    with app.app_context():
+        recorded = db.session.get(Attestation, undated.id).created_at
+        due = scs.declaration_check_due(db.session.get(Attestation, undated.id), recorded.date())
+        expiry_alerts(at(due - timedelta(days=2)))
+        db.session.commit()
+        assert _rows(kind="declaration_check") == []
+        expiry_alerts(at(due + timedelta(days=1)))
+        db.session.commit()
+        assert [m.dedupe_key.split(":")[1] for m in _rows(kind="declaration_check")] == [
+            str(undated.id)
+        ]

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+from vendorrisk.extensions import db
 from vendorrisk.models import AttestationKind, RequiredLevelChange, Role, Supplier
 from vendorrisk.services.register import d9, scs, suppliers
 from vendorrisk.services.register.scs import LevelState, SchemeSettings
@@ -61,6 +62,10 @@ def three(make_supplier, make_attestation, today):
     )
     nothing = make_supplier(name_ja="未評価株式会社", shares_confidential_info=True)
     return {"interim": covered.id, "not_running": elsewhere.id, "bare": nothing.id}
+
+
+def today_of(moment: datetime):
+    return moment.date()
 
 
 def _states(ctx, today, ids):
@@ -173,6 +178,10 @@ def test_a_raise_shows_in_the_list_filter_and_the_sql_twin(ctx, make_supplier, m
     with ctx() as session:
         asked = session.scalar(sa.select(d9.required_level()).where(Supplier.id == supplier.id))
         assert asked == "star4"
+        unmet = session.scalars(
+            sa.select(Supplier.id).where(*d9.conditions(today_of(now), level=d9.UNMET))
+        ).all()
+        assert unmet == [supplier.id]  # the list's filter asks the raised level too
         with pytest.raises(scs.LevelError):
             scs.raise_level(session.get(Supplier, supplier.id), "star4", "star4", "x", None, now)
 
@@ -221,39 +230,75 @@ def test_the_scheme_settings_are_saved_by_an_admin(auth, ctx, today, three):
     assert set(_states(ctx, today, three).values()) == {LevelState.short}
 
 
-def test_new_attestation_kinds_are_recorded(auth, ctx, make_supplier, today):
+@pytest.mark.parametrize(
+    ("kind", "fields"),
+    [
+        ("tech_info_mgmt", {"identifier": "TI-1", "issuer": "認証機関"}),
+        ("tisax", {"identifier": "S2ABCD", "scope": "設計拠点"}),
+        ("iso27701", {"identifier": "PIMS 001", "issuer": "認証機関", "scope": "全社"}),
+        ("pci_dss", {"issuer": "QSA株式会社", "issued_on": "2026-04-01"}),
+    ],
+)
+def test_new_attestation_kinds_are_recorded(auth, ctx, make_supplier, today, kind, fields):
     supplier = make_supplier()
     auth.login(Role.procurement)
-    url = f"/suppliers/{supplier.id}/attestations/new?kind="
     until = (today + timedelta(days=365)).isoformat()
+    url = f"/suppliers/{supplier.id}/attestations/new?kind={kind}"
+    page = auth.client.post(url, data={"kind": kind}, headers=EN, follow_redirects=True)
+    assert "Required for" in page.get_data(as_text=True)  # each kind's own required fields
+    auth.client.post(url, data={"kind": kind, "expires_on": until} | fields)
+    with ctx():
+        [held] = suppliers.get_full(supplier.id).attestations
+        assert (held.kind.value, held.expires_on.isoformat(), held.scs_level) == (kind, until, None)
+    page = auth.client.get(f"/suppliers/{supplier.id}", headers=JA).get_data(as_text=True)
+    label = {"tech_info_mgmt": "技術情報管理認証", "tisax": "TISAX", "iso27701": "ISO/IEC 27701",
+             "pci_dss": "PCI DSS"}[kind]  # fmt: skip
+    assert label in page
+
+
+def test_an_scs_evaluation_is_recorded_with_its_level_and_register_entry(
+    auth, ctx, make_supplier, today
+):
+    supplier = make_supplier(has_admin_access=True)
+    auth.login(Role.procurement)
+    url = f"/suppliers/{supplier.id}/attestations/new?kind=scs"
+    until = (today + timedelta(days=365)).isoformat()
+    page = auth.client.post(
+        url, data={"kind": "scs", "identifier": "x"}, headers=EN, follow_redirects=True
+    ).get_data(as_text=True)
+    assert "Required for SCS evaluation" in page
     auth.client.post(
-        url + "scs",
+        url,
         data={
             "kind": "scs",
-            "scs_level": "star3",
-            "evaluation": "self",
-            "identifier": "SCS3-000123",
+            "scs_level": "star4",
+            "evaluation": "third_party",
+            "identifier": "SCS4-000123",
             "ledger_ref": "https://example.jp/ledger/000123",
             "expires_on": until,
         },
     )
-    auth.client.post(
-        url + "tech_info_mgmt",
-        data={
-            "kind": "tech_info_mgmt",
-            "identifier": "TI-1",
-            "issuer": "認証機関",
-            "expires_on": until,
-        },
-    )
-    page = auth.client.post(
-        url + "scs", data={"kind": "scs", "identifier": "x"}, headers=EN, follow_redirects=True
-    ).get_data(as_text=True)
-    assert "Required for SCS evaluation" in page
-    with ctx() as session:
-        kinds = sorted(
-            (a.kind.value, a.scs_level, a.evaluation)
-            for a in suppliers.get_full(supplier.id).attestations
-        )
-        assert kinds == [("scs", "star3", "self"), ("tech_info_mgmt", None, None)]
-        assert session.get(Supplier, supplier.id) is not None
+    with ctx():
+        [held] = suppliers.get_full(supplier.id).attestations
+        assert (held.kind, held.scs_level, held.evaluation) == (
+            AttestationKind.scs, "star4", "third_party"
+        )  # fmt: skip
+    page = auth.client.get(f"/suppliers/{supplier.id}", headers=EN).get_data(as_text=True)
+    assert "Third-party evaluation" in page and "https://example.jp/ledger/000123" in page
+    assert '<span class="badge good">Meets</span>' in page  # ★4 asked (admin access), ★4 held
+
+
+def test_the_contract_level_is_past_due_only_once_the_scheme_runs(
+    auth, ctx, make_supplier, make_contract, today, app
+):
+    supplier = make_supplier(scs_level="star3")  # the rules ask ★3, which it holds
+    make_contract(supplier, required_scs_level="star4", required_scs_by=today - timedelta(days=1))
+    auth.login(Role.procurement)
+    page = auth.client.get(f"/suppliers/{supplier.id}", headers=EN).get_data(as_text=True)
+    assert "Requires ★4" in page and "Past due" not in page  # nobody can hold ★4 yet
+    with ctx():
+        scs.save_scheme_settings(SchemeSettings(started_on=today - timedelta(days=30)))
+        db.session.commit()
+    page = auth.client.get(f"/suppliers/{supplier.id}", headers=EN).get_data(as_text=True)
+    assert '<span class="badge good">Meets</span>' in page  # what the rules ask …
+    assert "Past due" in page  # … but not the ★4 the contract requires

@@ -85,11 +85,15 @@ def new():
 def detail(supplier_id: int):
     supplier = suppliers.get_full(supplier_id) or abort(404)
     today = clock.today()
+    scheme = scs.scheme_settings()
+    status = d9.status_of(supplier, today, scheme)
+    contract = suppliers.active_contract(supplier, today)
     return render_template(
         "suppliers/detail.html",
         supplier=supplier,
         today=today,
-        active_contract=suppliers.active_contract(supplier, today),
+        active_contract=contract,
+        contract_level_missed=scs.contract_level_missed(contract, status.held, today, scheme),
         history=suppliers.history(supplier_id),
         kinds=AttestationKind,
         delete_form=DeleteForm(),
@@ -100,7 +104,7 @@ def detail(supplier_id: int):
         level_form=RequiredLevelForm(),
         level_history=scs.level_history(supplier_id),
         declaration_check_due=scs.declaration_check_due,
-        d9=d9.status_of(supplier, today),
+        d9=status,
     )
 
 

@@ -16,6 +16,10 @@ if TYPE_CHECKING:
     from vendorrisk.catalog.model import Question
 
 
+class BelowZero(AnswerError):
+    """A count (days, months) scored by bands given below zero."""
+
+
 class Number(AnswerType):
     name = "number"
     title = _l("Number")
@@ -28,6 +32,8 @@ class Number(AnswerType):
             raise AnswerError(f"{raw!r} is not a number") from exc
         if not number.is_finite():
             raise AnswerError(f"{raw!r} is not a number")
+        if question.bands and number < 0:  # days, months: a count is never below zero
+            raise BelowZero(_("Enter 0 or more."))
         return str(number)
 
     def score(self, question: Question, value: Any) -> float | None:
@@ -45,6 +51,8 @@ class Number(AnswerType):
             raw = int(raw)
         try:
             return self.normalize(question, raw)
+        except BelowZero as exc:
+            raise AnswerError(_("“%(value)s”: enter 0 or more.", value=plain(raw))) from exc
         except AnswerError as exc:
             raise AnswerError(_("“%(value)s” is not a number.", value=plain(raw))) from exc
 

@@ -69,10 +69,14 @@ def best_value(question: Question) -> str | None:
 
 
 def _open_to_cover(assessment: Assessment, answer: Answer | None) -> bool:
-    """Not answered by the supplier (blank, carried over, or an earlier cover's), and changeable."""
+    """Not answered by the supplier (blank, carried over, or an earlier cover's still waiting
+    for review), and changeable. An answer a reviewer accepted stays with its cover: a later
+    one rejected must not clear it."""
     if not is_editable(assessment, answer):
         return False
-    if answer is None or answer.cover_id is not None or answer.carried_over:
+    if answer is not None and answer.cover_id is not None:
+        return answer.cover is not None and answer.cover.is_pending
+    if answer is None or answer.carried_over:
         return True
     return answer.value in (None, "", [])
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -362,6 +362,8 @@ class CampaignResult:
     campaign: Campaign
     sent: list[Assessment]
     without_contacts: list[Supplier]
+    #: Suppliers whose tier the rules give no questionnaire the catalog holds (bulk send by tier).
+    without_questionnaire: list[Supplier] = field(default_factory=list)
 
 
 #: A bulk send's questionnaire when each supplier gets the one the tier rules give its tier.
@@ -388,13 +390,16 @@ def run_campaign(
         created_by_id=created_by.id if created_by else None,
     )
     db.session.add(campaign)
-    sent, skipped = [], []
+    sent, skipped, unasked = [], [], []
     for supplier in suppliers:
         contacts = [c for c in supplier.contacts if c.undeliverable_at is None]
         primary = [c for c in contacts if c.is_primary]
         chosen = primary or contacts
         chosen_template = pick(supplier)
-        if not chosen or chosen_template is None:
+        if chosen_template is None:
+            unasked.append(supplier)
+            continue
+        if not chosen:
             skipped.append(supplier)
             continue
         sent.append(
@@ -409,7 +414,9 @@ def run_campaign(
                 campaign=campaign,
             )
         )
-    return CampaignResult(campaign=campaign, sent=sent, without_contacts=skipped)
+    return CampaignResult(
+        campaign=campaign, sent=sent, without_contacts=skipped, without_questionnaire=unasked
+    )
 
 
 def record_action(assessment: Assessment, action: str, summary: str = "") -> None:

@@ -313,7 +313,7 @@ def save_answers(
         except AnswerError as exc:  # a format's rule says why; otherwise one plain message
             result.errors[qid] = (
                 str(exc)
-                if question.format
+                if question.format or question.bands
                 else str(_l("This answer is not valid for the question."))
             )
             continue

@@ -62,7 +62,12 @@ def _declaration_checks(today: date, result: JobResult) -> list[Planned]:
             not_offboarded(),
             Attestation.kind == AttestationKind.security_action,
             Attestation.valid_on(today),
-            sa.func.coalesce(Attestation.confirmed_on, Attestation.issued_on) <= stale,
+            sa.func.coalesce(
+                Attestation.confirmed_on,
+                Attestation.issued_on,
+                sa.func.date(Attestation.created_at),
+            )
+            <= stale,
         )
         .order_by(Attestation.id)
         .options(contains_eager(Attestation.supplier).joinedload(Supplier.owner))

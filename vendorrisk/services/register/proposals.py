@@ -337,6 +337,10 @@ def _apply_attestation(proposal: AttestationProposal) -> None:
         elif field == "level":
             value = SecurityActionLevel(value)
         values[field] = value
+    if proposal.kind == SCS and not (values.get("scs_level") or attestation.scs_level):
+        raise ProposalError(
+            gettext("An SCS evaluation needs its level: the statement gives none to record.")
+        )
     suppliers.apply(attestation, values)
     suppliers.replace_file(attestation, "evidence", proposal.evidence)
 

@@ -29,6 +29,7 @@ from vendorrisk.extensions import db
 from vendorrisk.models import (
     Attestation,
     AttestationKind,
+    Contract,
     RequiredLevelChange,
     Setting,
     Supplier,
@@ -126,6 +127,20 @@ def state(
     if interim_held and scheme.interim == "isms":
         return LevelState.interim
     return LevelState.not_running
+
+
+def contract_level_missed(
+    contract: Contract | None, held: str, today: date, scheme: SchemeSettings
+) -> bool:
+    """The contract in force requires a level by a day now past, the scheme runs, and the
+    supplier holds less than that level (before the scheme runs nobody can hold it)."""
+    if contract is None or not contract.required_scs_level or not contract.required_scs_by:
+        return False
+    return (
+        contract.required_scs_by < today
+        and scheme.running(today)
+        and rank(held) < rank(contract.required_scs_level)
+    )
 
 
 # -- SECURITY ACTION: still declared? ------------------------------------------------------------

@@ -156,6 +156,13 @@ def complete(
                 "completing the review."
             )
         )
+    if any(a.reopened and a.value is None and a.cover_id is None for a in assessment.answers):
+        raise AssessmentError(  # a rejected cover's answers: the supplier must answer them
+            gettext(
+                "A rejected certificate or check sheet left questions unanswered: return the "
+                "assessment for changes so that the supplier answers them."
+            )
+        )
     result = score(template, values_of(assessment))
     assessment.score = result.overall
     assessment.score_detail = result.to_dict()
