@@ -163,3 +163,58 @@ def test_scs_levels_move_to_attestations_and_children_survive(tmp_path_factory, 
             ("無し", None, None),
         ]
         db.engine.dispose()
+
+
+def test_offboarding_goes_back_to_active_and_its_rows_go_on_downgrade(
+    tmp_path_factory, empty_database
+):
+    """a19b: a supplier whose checklist was open is `active` again, an offboarded one stays so;
+    the checklists, their steps, links and certificates' rows go; upgrading again works."""
+    app = build_app(tmp_path_factory, SQLALCHEMY_DATABASE_URI=empty_database)
+    supplier = (
+        "INSERT INTO suppliers (name_ja, name_en, category, status, criticality, services, "
+        "country, website, shares_personal_info, shares_confidential_info, has_network_access, "
+        "has_admin_access, notes, max_outage, replaceability, created_at, updated_at) VALUES "
+        "(:name, '', 'other', :status, 'low', '', 'JP', '', false, false, false, false, '', "
+        "'weeks', 'easy', :at, :at)"
+    )
+    at = "2027-03-01 00:00:00"
+    with app.app_context():
+        upgrade(revision="a19b00000002")
+        with db.engine.begin() as conn:
+            for name, status in (("手続中", "offboarding"), ("終了済", "offboarded")):
+                conn.execute(sa.text(supplier), {"name": name, "status": status, "at": at})
+            conn.execute(
+                sa.text(
+                    "INSERT INTO stored_files (storage_key, original_name, content_type, size, "
+                    "sha256, created_at) VALUES ('k1', 'cert.pdf', 'application/pdf', 1, 'x', :at)"
+                ),
+                {"at": at},
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO offboardings (supplier_id, reason, note, started_at, "
+                    "exception_reason) SELECT id, 'retired', '', :at, '' FROM suppliers"
+                ),
+                {"at": at},
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO offboarding_steps (offboarding_id, key, note, stored_file_id) "
+                    "SELECT id, 'erasure_certificate', '', (SELECT id FROM stored_files) "
+                    "FROM offboardings"
+                )
+            )
+        downgrade(revision="-1")
+        with db.engine.connect() as conn:
+            statuses = conn.execute(
+                sa.text("SELECT name_ja, status FROM suppliers ORDER BY id")
+            ).all()
+            files_left = conn.execute(sa.text("SELECT count(*) FROM stored_files")).scalar()
+        assert [tuple(row) for row in statuses] == [("手続中", "active"), ("終了済", "offboarded")]
+        assert files_left == 0
+        assert {"offboardings", "offboarding_steps", "erasure_requests"}.isdisjoint(
+            _tables(empty_database)
+        )
+        upgrade()
+        db.engine.dispose()

@@ -24,6 +24,9 @@ REVIEWERS = frozenset({Role.admin, Role.reviewer, Role.ciso})
 FINDING_EDITORS = frozenset({Role.admin, Role.reviewer, Role.ciso, Role.procurement})
 #: Who may accept a residual risk (残留リスク).
 RISK_APPROVERS = frozenset({Role.ciso})
+#: Who may offboard a supplier whose offboarding checklist still has open steps (an exception,
+#: with a reason; services.register.offboarding.EXCEPTION_ROLES checks the same).
+OFFBOARDING_APPROVERS = frozenset({Role.admin, Role.ciso})
 #: Who may set a supplier's tier by hand.
 TIER_EDITORS = frozenset({Role.admin, Role.procurement, Role.ciso})
 #: Who may read the settings (tier rules, cadences); only admins change them.

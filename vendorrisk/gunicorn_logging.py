@@ -1,11 +1,11 @@
 """Logs without emailed links: a link's token in a log opens what the link opens.
 
-The portal's links (`/portal/<token>`, `/portal/e/<token>`, and `/portal/<token>/renew`) carry
-their secret in the path, so every access log would keep it. `Logger` is gunicorn's logger with
-each line's tokens replaced by `[link]` (access and error log alike); `install` puts the same
-filter on the app's own loggers (the development server's request lines). gunicorn reads
-`logger_class` from gunicorn.conf.py in the project folder; with another configuration file,
-pass `--logger-class vendorrisk.gunicorn_logging.Logger`.
+The portal's links (`/portal/<token>`, `/portal/e/<token>`, `/portal/erasure/<token>` and
+`/portal/<token>/renew`) carry their secret in the path, so every access log would keep it.
+`Logger` is gunicorn's logger with each line's tokens replaced by `[link]` (access and error log
+alike); `install` puts the same filter on the app's own loggers (the development server's request
+lines). gunicorn reads `logger_class` from gunicorn.conf.py in the project folder; with another
+configuration file, pass `--logger-class vendorrisk.gunicorn_logging.Logger`.
 
 Proxies in front of the app log the path too, out of our reach: the portal itself limits what a
 logged link can still do (`services.assessments.portal.may_open`).
@@ -18,9 +18,9 @@ import re
 
 from gunicorn.glogging import Logger as _GunicornLogger
 
-_EVIDENCE = re.compile(r"(/portal/e/)[^/?#\s\"']+")
-#: Any first segment under /portal/ but the pages' own (q/, e/, finished).
-_LINK = re.compile(r"(/portal/)(?!(?:q|e|finished)(?=[/?#\s\"']|$))[^/?#\s\"']+")
+_EVIDENCE = re.compile(r"(/portal/(?:e|erasure)/)[^/?#\s\"']+")
+#: Any first segment under /portal/ but the pages' own (q/, e/, erasure/, finished).
+_LINK = re.compile(r"(/portal/)(?!(?:q|e|erasure|finished)(?=[/?#\s\"']|$))[^/?#\s\"']+")
 #: What a token is replaced by.
 HIDDEN = "[link]"
 

@@ -109,6 +109,12 @@ JOBS: tuple[Job, ...] = (
         _l("Alert on expiring certifications, insurance, contracts and risk acceptances"),
     ),
     Job(
+        "offboarding-reminders",
+        "vendorrisk.services.periodic.offboarding_reminders:offboarding_reminders",
+        {"type": "cron", "hour": 9, "minute": 45},
+        _l("Remind owners of the offboarding steps still open"),
+    ),
+    Job(
         "rollup-snapshot",
         "vendorrisk.services.reporting.history:snapshot",
         {"type": "cron", "hour": 2, "minute": 0},

@@ -361,7 +361,7 @@ def _answer_everything(client) -> None:
         for q in section.questions:
             data[f"v-{q.id}"] = "0"
             if (value := q.kind.sample(q)) is not None:
-                data[f"a-{q.id}"] = value
+                data.update(q.kind.to_form(q, f"a-{q.id}", value))
             if q.kind.holds_files or q.evidence:
                 data[f"f-{q.id}"] = (io.BytesIO(PDF), f"{q.id}.pdf")
         response = client.post(

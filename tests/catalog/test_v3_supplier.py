@@ -160,8 +160,9 @@ def test_item_questions_are_named_after_their_ver_3_item_and_map_its_vocabularie
             reference.cis,
         ), q.id
         assert not q.text.working and not (q.help and q.help.working), q.id
-        if q.type == "text":
-            # an x question's free-text follow-up (x-02, x-13, x-15) asks for details politely
+        if q.type in ("text", "table"):
+            # an x question's free-text follow-up (x-02, x-13) and the subcontractor table (x-15)
+            # ask for details politely
             assert q.id.startswith("sup3-x-") and q.text.ja.endswith("ご記入ください。"), q.id
         elif q.type != "file":
             assert q.text.ja.startswith("貴社") and q.text.ja.endswith("か。"), q.id

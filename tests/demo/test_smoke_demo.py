@@ -65,3 +65,49 @@ def test_every_demo_page_renders_for_an_admin(app, runner, auth, ctx):
     for url in pages:
         response = auth.client.get(url)
         assert response.status_code == 200, url
+
+
+def test_the_demo_critical_contractor_lists_its_subcontractors_and_the_roll_up_agrees(
+    app, runner, auth, ctx
+):
+    """After its review, the payroll BPO has the two subcontractors its answers list (a Japanese
+    printer with its 法人番号, an offshore data-entry firm handling personal information), and
+    each of the roll-up's chain figures opens a list of that many suppliers."""
+    from vendorrisk.services.register import chain
+    from vendorrisk.services.reporting import chain_panel
+    from vendorrisk.services.reporting.scope import Scope
+
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    with ctx() as session:
+        bpo = session.scalars(
+            sa.select(Supplier).where(Supplier.name_ja == "株式会社こよみビジネスアウトソーシング")
+        ).one()
+        assert bpo.tier == "critical"
+        below = {m.supplier.name_ja: m for m in chain.descendants(bpo.id)}
+        assert set(below) == {"株式会社ふみづき印刷", "Pasig Payroll Services Inc."}
+        printer, offshore = (below[n].supplier for n in sorted(below, reverse=True))
+        assert printer.corporate_number == "1804126357902" and printer.country == "JP"
+        assert printer.subcontracting_approved_on is not None
+        assert offshore.country == "PH" and offshore.shares_personal_info
+        assert offshore.subcontracting_approved_on is None
+        for member in below.values():
+            assert member.depth == 1 and member.supplier.chain_review_pending
+            assert member.supplier.owner_id == bpo.owner_id
+            assert member.supplier.reported_in_assessment_id is not None
+        others = session.scalars(
+            sa.select(Supplier).where(Supplier.reported_by_parent, Supplier.parent_id != bpo.id)
+        ).all()
+        assert others == []  # the other suppliers list none
+    with app.test_request_context():
+        panel = chain_panel.chain_panel(Scope())
+        links = [(row.suppliers.value, row.suppliers.args) for row in panel.rows]
+        links += [(n.value, n.args) for row in panel.rows for _, n in row.counts()]
+        critical = panel.rows[0]
+        assert critical.tier == "critical" and critical.personal_abroad.value >= 1
+        assert critical.listed.value >= 1 and panel.deepest == 1
+    auth.login(Role.ciso, locale="en")
+    for value, args in links:
+        query = "&".join(f"{k}={v}" for k, v in args.items())
+        page = auth.client.get(f"/suppliers/?{query}", headers={"Accept-Language": "en"})
+        found = re.search(r"(\d+) suppliers found", page.get_data(as_text=True))
+        assert (int(found.group(1)) if found else 0) == value, args

@@ -102,7 +102,21 @@ D9_SPECIFICS = {
     "sup-d9s-14": "none",
     "sup-d9s-16": "yes",
     "sup-d9s-16b": "yes",
-    "sup-x-15": "株式会社ミナト保守（データセンターでの運用監視。御社データへのアクセスなし）",
+    "sup-x-15": [  # the subcontractors, a row each
+        {
+            "name": "株式会社ミナト保守",
+            "country": "JP",
+            "work": "データセンターでの運用監視",
+            "our_data": "none",
+            "approved_on": "2025-04-01",
+        },
+        {
+            "name": "Harbor Cloud Pte. Ltd.",
+            "country": "SG",
+            "work": "バックアップの保管",
+            "our_data": "confidential",
+        },
+    ],
     "sup-d9s-17": "yes",
     "sup-d9s-18": "24",
     "sup-d9s-19": "yes",
@@ -174,7 +188,15 @@ class Autosaves:
 
 def answer(page, question: str, value, comment: str | None = None) -> None:
     block = page.locator(f"#q-{question}")
-    if isinstance(value, list):
+    if isinstance(value, list) and value and isinstance(value[0], dict):  # a table, row by row
+        for i, row in enumerate(value):
+            for column, cell in row.items():
+                field = block.locator(f"[name='a-{question}-{i}-{column}']")
+                if field.evaluate("e => e.tagName") == "SELECT":
+                    field.select_option(cell)
+                else:
+                    field.fill(cell)
+    elif isinstance(value, list):
         for choice in value:
             block.locator(f"input[type=checkbox][value='{choice}']").check()
     elif block.locator("input[type=radio]").count():

@@ -157,7 +157,7 @@ def _answer(client, section, stated: dict | None = None) -> None:
         data[f"v-{q.id}"] = "0"
         value = (stated or {}).get(q.id, q.kind.sample(q))
         if value is not None:
-            data[f"a-{q.id}"] = value
+            data.update(q.kind.to_form(q, f"a-{q.id}", value))
         if q.kind.holds_files or q.evidence:
             data[f"f-{q.id}"] = (io.BytesIO(PDF), f"{q.id}.pdf")
     response = client.post(

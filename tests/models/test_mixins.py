@@ -8,7 +8,13 @@ import sqlalchemy as sa
 
 from tests.factories import make_assessment
 from vendorrisk.extensions import db
-from vendorrisk.models import EvidenceRequest, Invitation, PortalSitting, UserSession
+from vendorrisk.models import (
+    ErasureRequest,
+    EvidenceRequest,
+    Invitation,
+    PortalSitting,
+    UserSession,
+)
 from vendorrisk.models.base import utcnow
 from vendorrisk.models.mixins import hash_token
 
@@ -16,7 +22,7 @@ from vendorrisk.models.mixins import hash_token
 def test_every_token_table_stores_only_the_hash(app):
     tables = {
         model.__tablename__: db.metadata.tables[model.__tablename__]
-        for model in (Invitation, EvidenceRequest, PortalSitting, UserSession)
+        for model in (Invitation, EvidenceRequest, ErasureRequest, PortalSitting, UserSession)
     }
     for name, table in tables.items():
         assert "token" not in table.c, name
@@ -55,7 +61,7 @@ def _issue_and_find(assessment, contact, now):
 
 
 def test_emailed_links_share_one_locale_check(app):
-    for model in (Invitation, EvidenceRequest):
+    for model in (Invitation, EvidenceRequest, ErasureRequest):
         checks = {
             str(c.sqltext)
             for c in db.metadata.tables[model.__tablename__].constraints

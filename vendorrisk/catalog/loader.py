@@ -11,7 +11,16 @@ import yaml
 
 from vendorrisk.catalog.editions import CSF, DEFAULT_EDITION, EDITIONS, Edition
 from vendorrisk.catalog.formats import DATE_FORMATS, TEXT_FORMATS
-from vendorrisk.catalog.model import Band, Choice, Mapping, Question, Section, ShowIf, Template
+from vendorrisk.catalog.model import (
+    Band,
+    Choice,
+    Column,
+    Mapping,
+    Question,
+    Section,
+    ShowIf,
+    Template,
+)
 from vendorrisk.catalog.scs import COVER_KINDS, PACKS, SCS_AREAS
 from vendorrisk.catalog.text import Text
 from vendorrisk.catalog.types import QUESTION_TYPES
@@ -55,9 +64,22 @@ QUESTION_KEYS = {
     "format",
     "bands",
     "covered_by",
+    "columns",
+    "max_rows",
 }
 #: The `format:` values each answer type can apply.
 TYPE_FORMATS = {"text": TEXT_FORMATS, "date": tuple(DATE_FORMATS)}
+#: The answer type whose question declares `columns` (and may cap its rows, `max_rows`).
+TABLE = "table"
+COLUMN_KEYS = {"id", "type", "label", "required", "format", "choices"}
+#: The types a table's column may have: each cell is read as an answer of its column's type.
+COLUMN_TYPES = ("text", "date", "number", "single_choice")
+#: A table's limits. Its portal form posts a field per cell (werkzeug reads 1,000 at most, the
+#: rest of the section included), and its workbook answer is one cell (32,767 characters).
+MAX_COLUMNS = 8
+MAX_ROWS = 50
+#: The rows a table question takes when it does not say (`max_rows:`).
+DEFAULT_MAX_ROWS = 30
 MAPPING_KEYS = {"directive", "principle", "item", "csf", "iso", "cis", "scs"}
 AUDIENCES = {"supplier", "internal"}
 
@@ -210,16 +232,18 @@ def _references(
     )
 
 
-def _choices(c: _Checker, where: str, data: Any) -> tuple[Choice, ...]:
+def _choices(c: _Checker, where: str, data: Any, scored: bool = True) -> tuple[Choice, ...]:
+    """A question's choices, each with its score; a table column's (`scored=False`) without."""
     if not isinstance(data, list) or not data:
         c.fail(where, "choices must be a non-empty list")
         return ()
+    keys = {"value", "label", "score"} if scored else {"value", "label"}
     choices = []
     for i, raw in enumerate(data, start=1):
         cw = f"{where}: choice {i}"
-        if not c.keys(cw, raw, {"value", "label", "score"}, {"value", "label", "score"}):
+        if not c.keys(cw, raw, keys, keys):
             continue
-        value, score = raw["value"], raw["score"]
+        value, score = raw["value"], raw.get("score", 0)
         if not isinstance(value, str) or not VALUE_RE.match(value):
             c.fail(cw, f"value {value!r} must be lower-case letters, digits and _")
         if isinstance(score, bool) or not isinstance(score, int | float) or not 0 <= score <= 1:
@@ -270,6 +294,59 @@ def _bands(c: _Checker, where: str, data: dict, type_name: str) -> tuple[Band, .
             )
         )
     return tuple(bands)
+
+
+def _columns(
+    c: _Checker, where: str, data: dict, type_name: str
+) -> tuple[tuple[Column, ...], int | None]:
+    """A table's columns and the most rows it takes; other types have neither."""
+    if type_name != TABLE:
+        for key in sorted({"columns", "max_rows"} & set(data)):
+            c.fail(where, f"{key} is for table questions, not {type_name}")
+        return (), None
+    raw = data.get("columns")
+    if not isinstance(raw, list) or not raw:
+        c.fail(where, "a table question needs columns: a non-empty list")
+        return (), None
+    if len(raw) > MAX_COLUMNS:
+        c.fail(where, f"a table has at most {MAX_COLUMNS} columns, not {len(raw)}")
+    columns = [_column(c, where, item, i) for i, item in enumerate(raw, start=1)]
+    ids = [column.id for column in columns if column is not None]
+    for cid in sorted({cid for cid in ids if ids.count(cid) > 1}):
+        c.fail(where, f"duplicate column id {cid!r}")
+    rows = data.get("max_rows", DEFAULT_MAX_ROWS)
+    if isinstance(rows, bool) or not isinstance(rows, int) or not 1 <= rows <= MAX_ROWS:
+        c.fail(where, f"max_rows {rows!r} must be a whole number from 1 to {MAX_ROWS}")
+    return tuple(column for column in columns if column is not None), rows
+
+
+def _column(c: _Checker, where: str, data: Any, index: int) -> Column | None:
+    cid = data.get("id") if isinstance(data, dict) else None
+    where = f"{where}: column {cid!r}" if isinstance(cid, str) else f"{where}: column #{index}"
+    if not c.keys(where, data, COLUMN_KEYS, {"id", "type", "label"}):
+        return None
+    before = len(c.problems)
+    if not isinstance(cid, str) or not VALUE_RE.match(cid):
+        c.fail(where, "id must be lower-case letters, digits and _")
+    ctype = data["type"]
+    if not isinstance(ctype, str) or ctype not in COLUMN_TYPES:
+        c.fail(where, f"unknown column type {ctype!r} (known: {', '.join(COLUMN_TYPES)})")
+        return None
+    if ctype == "single_choice":
+        choices = _choices(c, where, data.get("choices"), scored=False)
+    else:
+        choices = ()
+        if "choices" in data:
+            c.fail(where, f"choices are for single_choice columns, not {ctype}")
+    column = Column(
+        id=str(cid),
+        type=ctype,
+        label=c.text(f"{where}: label", data["label"]) or Text("", ""),
+        required=c.flag(where, data, "required", False),
+        format=_format(c, where, data, ctype),
+        choices=choices,
+    )
+    return column if len(c.problems) == before else None
 
 
 def _covered_by(c: _Checker, where: str, data: dict, scored: bool) -> tuple[str, ...]:
@@ -354,6 +431,7 @@ def _question(c: _Checker, data: Any, index: int, earlier: dict[str, Question]) 
     text = c.text(f"{where}: text", data["text"])
     help_text = c.text(f"{where}: help", data.get("help"), optional=True)
     mapping = _mapping(c, where, data["mapping"])
+    columns, max_rows = _columns(c, where, data, qtype.name)
     question = Question(
         id=str(qid),
         type=qtype.name,
@@ -368,6 +446,8 @@ def _question(c: _Checker, data: Any, index: int, earlier: dict[str, Question]) 
         format=_format(c, where, data, qtype.name),
         bands=bands,
         covered_by=_covered_by(c, where, data, scored),
+        columns=columns,
+        max_rows=max_rows,
     )
     show_if = _show_if(c, where, data.get("show_if"), earlier)
     if len(c.problems) > before:

@@ -18,6 +18,29 @@ class Choice:
 
 
 @dataclass(frozen=True)
+class Column:
+    """One column of a table question: each cell is read as an answer of the column's type
+    (text, date, number, single_choice), which takes the column for its question."""
+
+    #: Lower-case letters, digits and _: the key of the cell in a stored row.
+    id: str
+    type: str
+    label: Text
+    #: Every row that is not blank must fill this cell.
+    required: bool = False
+    #: The rule a text or date cell must follow (catalog/formats.py), or None.
+    format: str | None = None
+    #: A single_choice column's choices (their scores are 0: a table is not scored).
+    choices: tuple[Choice, ...] = ()
+    #: What the answer types read of a question and a column has not (a cell is never banded).
+    bands = ()
+
+    @property
+    def kind(self) -> AnswerType:
+        return question_type(self.type)
+
+
+@dataclass(frozen=True)
 class Mapping:
     #: The direction (1-10); None for a principle item of Ver 3.0's Appendix A-1.
     directive: int | None
@@ -78,6 +101,10 @@ class Question:
     bands: tuple[Band, ...] = ()
     #: What a supplier may already hold that answers it (catalog/scs.py COVER_KINDS).
     covered_by: tuple[str, ...] = ()
+    #: A table question's columns, in their order.
+    columns: tuple[Column, ...] = ()
+    #: The most rows a table question's answer may have (None for the other types).
+    max_rows: int | None = None
 
     @property
     def kind(self) -> AnswerType:

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from vendorrisk import clock
 from vendorrisk.catalog import catalog
 from vendorrisk.demo.register import CORPORATE_NUMBER_SEED
+from vendorrisk.demo.suppliers import SUPPLIERS
 from vendorrisk.extensions import db
 from vendorrisk.models import (
     Answer,
@@ -24,6 +25,7 @@ from vendorrisk.models import (
 )
 from vendorrisk.models.assessment import OPEN_STATUSES
 from vendorrisk.services.assessments import lifecycle
+from vendorrisk.services.register import subcontractors
 from vendorrisk.services.review import review, tiers
 from vendorrisk.services.review.findings import (
     accept_risk,
@@ -64,8 +66,9 @@ def profiles_and_reviews(users: list[User], today: date) -> None:
             created_by=supplier.owner,
         )
         db.session.add(assessment)
+        listed = LISTED.get(supplier.name_ja)
         for question in template.questions:
-            value = _demo_answer(question, rng)
+            value = _listing(question, _demo_answer(question, rng), listed, today)
             if value is not None:
                 assessment.answers.append(Answer(question_id=question.id, value=value))
         db.session.flush()
@@ -169,6 +172,28 @@ def findings(users: list[User], today: date) -> None:
                 )  # fmt: skip
             elif state != "open":
                 move_finding(finding, FindingStatus(state), now)
+
+
+#: The subcontractors (再委託先) a supplier lists in its answers, by its Japanese name (none:
+#: it subcontracts none of our work); the others leave the list empty.
+LISTED = {spec["name_ja"]: spec["subcontractors"] for spec in SUPPLIERS if "subcontractors" in spec}
+
+
+def _listing(question, drawn, listed: tuple[dict, ...] | None, today: date):
+    """The answers about subcontracting: "not applicable" and no list for a supplier that uses
+    none, its list (subcontracting partly approved in advance) for one that does, no list for
+    the others; any other answer as drawn."""
+    if question.id == subcontractors.SUBCONTRACTING_QUESTION and listed is not None:
+        return "partial" if listed else "na"
+    if not subcontractors.is_subcontractor_list(question):
+        return drawn
+    rows = [
+        {k: v for k, v in row.items() if k != "approved"}
+        | ({"approved_on": (today + timedelta(days=row["approved"])).isoformat()}
+           if row.get("approved") is not None else {})
+        for row in listed or ()
+    ]  # fmt: skip
+    return rows or None
 
 
 def _demo_answer(question, rng: random.Random):

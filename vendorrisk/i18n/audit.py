@@ -25,6 +25,7 @@ from wtforms.fields.core import UnboundField
 from vendorrisk.i18n.labels import (
     ITEM_STATUS_LABELS,
     LABELS,
+    OFFBOARDING_STEP_LABELS,
     OUTBOX_STATUS_LABELS,
     direction_title,
 )
@@ -34,6 +35,7 @@ from vendorrisk.models import (
     Criticality,
     Decision,
     FindingStatus,
+    OffboardingReason,
     Role,
     ScsEvaluation,
     SecurityActionLevel,
@@ -50,6 +52,12 @@ FIELD_LABELS: dict[str, object] = {}
 COLUMN_LABELS: dict[str, object] = {
     "tier": _l("Risk tier"),
     "tier_source": _l("Risk tier set by"),
+    "reported_by_parent": _l("Reported by its parent"),
+    "chain_reviewed_at": _l("Reviewed by procurement at"),
+    "reported_in_assessment_id": _l("Reported in the assessment"),
+    "subcontractors_new": _l("Subcontractors recorded"),
+    "subcontractors_matched": _l("Subcontractors matched"),
+    "subcontractors_unlinked": _l("Subcontractors left unlinked"),
     "severity": _l("Severity"),
     "decision": _l("Decision"),
     "score": _l("Score"),
@@ -105,6 +113,17 @@ COLUMN_LABELS: dict[str, object] = {
     "method": _l("Method"),
     "path": _l("Address"),
     "endpoint": _l("Page"),
+    "started_by_id": _l("Started by"),
+    "started_at": _l("Started at"),
+    "exception_reason": _l("Reason for the exception"),
+    "exception_by_id": _l("Exception approved by"),
+    "exception_at": _l("Exception approved at"),
+    "done_by_id": _l("Done by"),
+    "done_at": _l("Done at"),
+    "requested_by_id": _l("Requested by"),
+    "fulfilled_at": _l("Received at"),
+    "stored_file_id": _l("File"),
+    "offboarding_id": _l("Offboarding"),
 }
 #: One column name that means different things in different tables: (table, column) -> label.
 TABLE_COLUMN_LABELS: dict[tuple[str, str], object] = {
@@ -115,6 +134,8 @@ TABLE_COLUMN_LABELS: dict[tuple[str, str], object] = {
     ("answers", "value"): _l("Answer"),
     ("self_assessment_kpis", "value"): _l("Value"),
     ("self_assessment_cycles", "name"): _l("Cycle"),
+    ("offboardings", "reason"): _l("Why the supplier leaves"),
+    ("offboarding_steps", "key"): _l("Step"),
 }
 
 #: Columns holding a user id: shown as the user's name.
@@ -130,8 +151,14 @@ USER_COLUMNS = frozenset(
         "uploaded_by_id",
         "changed_by_id",
         "reviewed_by_id",
+        "started_by_id",
+        "exception_by_id",
+        "done_by_id",
+        "requested_by_id",
     }
 )
+#: Columns holding a supplier id, by table: shown as the supplier's name.
+SUPPLIER_COLUMNS = frozenset({("suppliers", "parent_id")})
 #: Where a column holds an enum value: (table, column) or ("", column) for every table.
 VALUE_LABELS: dict[tuple[str, str], dict] = {
     ("suppliers", "status"): LABELS[SupplierStatus],
@@ -139,6 +166,8 @@ VALUE_LABELS: dict[tuple[str, str], dict] = {
     ("findings", "status"): LABELS[FindingStatus],
     ("self_assessment_items", "status"): ITEM_STATUS_LABELS,
     ("outbox_messages", "status"): OUTBOX_STATUS_LABELS,
+    ("offboardings", "reason"): LABELS[OffboardingReason],
+    ("offboarding_steps", "key"): {key: words[0] for key, words in OFFBOARDING_STEP_LABELS.items()},
     ("attestations", "level"): LABELS[SecurityActionLevel],
     ("", "tier"): LABELS[Tier],
     ("", "severity"): LABELS[Severity],
@@ -203,6 +232,15 @@ ACTION_LABELS = {
     "second_factor_throttled": _l("Second factor delayed after failures"),
     "session_ended": _l("Session ended"),
     "sessions_ended": _l("Other sessions ended"),
+    "subcontractors_recorded": _l("Subcontractors recorded from the answers"),
+    "offboarding_started": _l("Offboarding started"),
+    "offboarding_step_done": _l("Offboarding step done"),
+    "offboarding_links_revoked": _l("Open links revoked for offboarding"),
+    "erasure_certificate_requested": _l("Erasure certificate requested"),
+    "erasure_certificate_received": _l("Erasure certificate received"),
+    "offboarding_completed": _l("Offboarding completed"),
+    "offboarding_exception": _l("Offboarded by an approved exception"),
+    "offboarding_cancelled": _l("Offboarding stopped"),
 }
 
 
@@ -225,6 +263,9 @@ OBJECT_LABELS = {
     "campaigns": _l("Bulk send"),
     "outbox_messages": _l("Mail"),
     "evidence_requests": _l("Evidence request"),
+    "offboardings": _l("Offboarding"),
+    "offboarding_steps": _l("Offboarding step"),
+    "erasure_requests": _l("Erasure certificate request"),
     "clarifications": _l("Clarification"),
     "clarification_messages": _l("Clarification message"),
     "findings": _l("Finding"),
@@ -269,6 +310,8 @@ def audit_value(value: object, key: str = "", table: str = "") -> str:
         return _table_date(value)
     if key in USER_COLUMNS and isinstance(value, int):
         return user_name(value)
+    if (table, key) in SUPPLIER_COLUMNS and isinstance(value, int):
+        return supplier_name(value)
     if isinstance(value, dict | list):
         return folded(value)
     labels = VALUE_LABELS.get((table, key)) or VALUE_LABELS.get(("", key))
@@ -295,6 +338,21 @@ def user_name(user_id: int) -> str:
     """A user's name; the names of every account come in one query per request."""
     names = _user_names()
     return names.get(user_id) or _("user #%(id)s", id=user_id)
+
+
+def supplier_name(supplier_id: int) -> str:
+    """A supplier's name in the reader's language; each one looked up once per request."""
+    from vendorrisk.extensions import db
+    from vendorrisk.i18n import current_locale
+    from vendorrisk.models import Supplier, localized_name
+
+    names = g.setdefault("audit_supplier_names", {}) if has_app_context() else {}
+    if supplier_id not in names:
+        row = db.session.execute(
+            sa.select(Supplier.name_ja, Supplier.name_en).where(Supplier.id == supplier_id)
+        ).first()
+        names[supplier_id] = localized_name(*row, current_locale()) if row else None
+    return names[supplier_id] or _("supplier #%(id)s", id=supplier_id)
 
 
 def _user_names() -> dict[int, str]:

@@ -17,6 +17,7 @@ from vendorrisk.models import (
     Decision,
     FindingStatus,
     ItemStatus,
+    OffboardingReason,
     OutboxStatus,
     Role,
     ScsEvaluation,
@@ -76,7 +77,12 @@ LABELS = {
     SupplierStatus: {
         SupplierStatus.onboarding: _l("Onboarding"),
         SupplierStatus.active: lazy_pgettext("supplier status", "Active"),
+        SupplierStatus.offboarding: lazy_pgettext("supplier status", "Offboarding"),
         SupplierStatus.offboarded: _l("Offboarded"),
+    },
+    OffboardingReason: {
+        OffboardingReason.contract_ended: _l("The contract ended"),
+        OffboardingReason.retired: _l("The supplier is retired"),
     },
     #: Business criticality (事業上の重要度) is an input to the tier on the tier's own scale.
     Criticality: {member: _SCALE[member.value] for member in Criticality},
@@ -226,6 +232,35 @@ CLAUSE_LABELS = {
     "clause_policy_compliance": _l("Policy compliance"),
     "clause_cyber_insurance": _l("Cyber insurance"),
 }
+#: The offboarding checklist's steps (models.offboarding.STEPS): (name, what it asks), in order.
+OFFBOARDING_STEP_LABELS = {
+    "data_returned": (
+        _l("Data returned"),
+        _l("The supplier returned the data we entrusted to it (the contract's return clause)."),
+    ),
+    "erasure_certificate": (
+        _l("Erasure certificate received"),
+        _l(
+            "The supplier certified that it erased our data from its systems and backups; "
+            "the certificate is kept here."
+        ),
+    ),
+    "access_removed": (
+        _l("Accounts and network access removed"),
+        _l("Its accounts on our systems, VPN and network connections, and keys are removed."),
+    ),
+    "links_revoked": (
+        _l("Open links revoked"),
+        _l(
+            "Its questionnaire and renewed-evidence links stop working; questionnaires still "
+            "waiting for answers are withdrawn and its contacts told."
+        ),
+    ),
+    "findings_closed": (
+        _l("Findings closed or accepted"),
+        _l("None of its findings is still open: each is resolved or its risk accepted."),
+    ),
+}
 #: NIST CSF function names.
 CSF_NAMES = {
     "GV": _l("Govern"),
@@ -245,6 +280,14 @@ COVERAGE_LABELS = {
     "level_below": _l("Below the required evaluation level"),
     "level_interim": _l("Interim: ISMS covering the service"),
     "level_not_running": _l("Not yet evaluated (scheme not started)"),
+}
+#: The roll-up's chain panel (services/reporting/chain_panel.py KEYS): what each count counts.
+CHAIN_LABELS = {
+    "known": _l("Subcontractors known"),
+    "listed": _l("Subcontractors registered"),
+    "approved": _l("All subcontractors approved"),
+    "assessed": _l("All subcontractors assessed"),
+    "personal_abroad": _l("Our personal information abroad below it"),
 }
 #: The coverage shares the trends chart, and their names there.
 TREND_SHARES = {

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from vendorrisk import clock
 from vendorrisk.i18n.later import N_, attestation_name, company_name, translated
 from vendorrisk.mail import letter, outbox
 from vendorrisk.mail.questionnaire import attestation_stage
@@ -24,8 +25,10 @@ if TYPE_CHECKING:
         Clarification,
         Contact,
         Contract,
+        ErasureRequest,
         EvidenceRequest,
         Finding,
+        Offboarding,
         OutboxMessage,
         PasswordReset,
         StoredFile,
@@ -366,6 +369,62 @@ def evidence_received(
         stored=stored,
         given=given,
         previous=previous,
+    )
+
+
+def offboarding_reminder_key(offboarding: Offboarding, days: int, user: User) -> str:
+    return f"offboarding-reminder:{offboarding.id}:{days}:{user.id}"
+
+
+def offboarding_reminder(
+    user: User, offboarding: Offboarding, days: int, open_steps: list[str]
+) -> OutboxMessage | None:
+    """The offboarding checklist is still open `days` after it started (once per stage)."""
+    supplier = offboarding.supplier
+
+    def subject(locale: str) -> str:
+        return translated(
+            locale,
+            N_("Offboarding not complete: %(supplier)s (%(count)s steps open)"),
+            supplier=supplier.name_for(locale),
+            count=len(open_steps),
+        )
+
+    return _to_user(
+        user,
+        "offboarding_reminder",
+        offboarding_reminder_key(offboarding, days, user),
+        subject,
+        supplier=supplier,
+        offboarding=offboarding,
+        started_on=clock.local_day(offboarding.started_at),
+        days=days,
+        open_steps=open_steps,
+    )
+
+
+def erasure_certificate_received(
+    user: User, offboarding: Offboarding, request: ErasureRequest, stored: StoredFile
+) -> OutboxMessage | None:
+    """Tell the supplier's owner the erasure certificate came by link, to check (once a link)."""
+    supplier = offboarding.supplier
+
+    def subject(locale: str) -> str:
+        return translated(
+            locale,
+            N_("Erasure certificate received: %(supplier)s"),
+            supplier=supplier.name_for(locale),
+        )
+
+    return _to_user(
+        user,
+        "erasure_received",
+        f"erasure-received:{request.id}:{user.id}",
+        subject,
+        supplier=supplier,
+        offboarding=offboarding,
+        erasure=request,
+        stored=stored,
     )
 
 

@@ -74,8 +74,9 @@ CLAIM_LEASE = timedelta(minutes=10)
 #: seconds: every SMTP wait is cut to it and no message starts too close to it, so that with the
 #: request it stays well inside gunicorn's 30 s worker timeout and no worker is killed mid-send.
 WEB_BUDGET = 15.0
-#: Links whose token opens something (a questionnaire, an evidence upload, a password reset).
-PORTAL_LINK = re.compile(r"(/portal/(?:e/)?|/auth/reset/)[A-Za-z0-9_-]{20,}")
+#: Links whose token opens something (a questionnaire, an evidence or erasure-certificate upload,
+#: a password reset).
+PORTAL_LINK = re.compile(r"(/portal/(?:e/|erasure/)?|/auth/reset/)[A-Za-z0-9_-]{20,}")
 REDACTED_PORTAL_LINK = r"\1[removed after delivery]"
 
 SENT, RETRIED, FAILED = "sent", "retried", "failed"

@@ -269,11 +269,11 @@ def evidence_request(
         attestation_label=name,
         expired=not attestation.valid_on(today),
         link=link,
-        **_link_end(valid_until),
+        **link_end(valid_until),
     )
 
 
-def _link_end(until: datetime) -> dict[str, object]:
+def link_end(until: datetime) -> dict[str, object]:
     """The last local day a link works on (`link_until`) and, unless it works to the end of that
     day, the time it stops (`link_until_time`, "10:30"): a link ending at midnight ends with the
     day before."""

@@ -23,6 +23,13 @@ from vendorrisk.models.evidence_request import EvidenceRequest
 from vendorrisk.models.idempotency_key import IdempotencyKey
 from vendorrisk.models.job_run import JobRun
 from vendorrisk.models.login_throttle import LoginThrottle, ThrottleScope
+from vendorrisk.models.offboarding import STEPS as OFFBOARDING_STEPS
+from vendorrisk.models.offboarding import (
+    ErasureRequest,
+    Offboarding,
+    OffboardingReason,
+    OffboardingStep,
+)
 from vendorrisk.models.outbox import OutboxMessage, OutboxStatus
 from vendorrisk.models.password_reset import PasswordReset
 from vendorrisk.models.proposal import AttestationProposal
@@ -59,6 +66,11 @@ from vendorrisk.models.supplier import (
 from vendorrisk.models.user import RecoveryCode, Role, User, UserSession
 
 __all__ = [
+    "ErasureRequest",
+    "OFFBOARDING_STEPS",
+    "Offboarding",
+    "OffboardingReason",
+    "OffboardingStep",
     "AttestationProposal",
     "OPEN_FINDING_STATUSES",
     "SETTLED_STATUSES",

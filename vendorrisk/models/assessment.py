@@ -108,7 +108,7 @@ class Assessment(TimestampMixin, db.Model):
     #: The whole score, per directive and question, as computed on completion.
     score_detail: Mapped[dict | None] = mapped_column(sa.JSON)
 
-    supplier = relationship("Supplier", back_populates="assessments")
+    supplier = relationship("Supplier", back_populates="assessments", foreign_keys=[supplier_id])
     campaign = relationship("Campaign")
     created_by = relationship("User", foreign_keys=[created_by_id])
     invitations: Mapped[list[Invitation]] = relationship(

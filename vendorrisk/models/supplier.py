@@ -25,6 +25,9 @@ class SupplierCategory(enum.StrEnum):
 class SupplierStatus(enum.StrEnum):
     onboarding = "onboarding"
     active = "active"
+    #: Its offboarding checklist (取引終了手続き) is open: still live in the roll-up.
+    offboarding = "offboarding"
+    #: Its checklist is complete, or an exception was approved (models/offboarding.py).
     offboarded = "offboarded"
 
 
@@ -59,6 +62,7 @@ class Supplier(TimestampMixin, db.Model):
         one_of("replaceability", Replaceability),
         one_of("required_level_raised", SCS_LEVELS, nullable=True),
         one_of("tier", Tier, nullable=True),
+        sa.CheckConstraint("parent_id IS NULL OR parent_id <> id", name="not_own_parent"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -126,6 +130,23 @@ class Supplier(TimestampMixin, db.Model):
     latest_score_on: Mapped[date | None] = mapped_column(sa.Date)
     #: Date of the next periodic re-check (定期再評価).
     next_review_on: Mapped[date | None] = mapped_column(sa.Date, index=True)
+    #: The supplier above it in a chain: its holding company (系列企業) or the supplier that uses
+    #: it as a subcontractor (再委託先); None at the top. No cycle, at most chain.MAX_DEPTH levels
+    #: below the top (services/register/chain.py keeps both rules).
+    parent_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("suppliers.id", ondelete="SET NULL"), index=True
+    )
+    #: The record came from its parent's questionnaire answers, not from our own register work.
+    reported_by_parent: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    #: When procurement looked at a record its parent reported (UTC); None = not yet reviewed.
+    chain_reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The day we approved its use as a subcontractor (再委託) by its parent; None = not known.
+    subcontracting_approved_on: Mapped[date | None] = mapped_column(sa.Date)
+    #: The parent's assessment whose list of subcontractors last reported it (or changed it).
+    #: use_alter: assessments point at suppliers too; the cycle is broken for CREATE and DROP.
+    reported_in_assessment_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("assessments.id", ondelete="SET NULL", use_alter=True), index=True
+    )
 
     owner = relationship("User")
     contacts: Mapped[list[Contact]] = relationship(
@@ -142,6 +163,7 @@ class Supplier(TimestampMixin, db.Model):
         back_populates="supplier",
         cascade="all, delete-orphan",
         order_by="Assessment.id",
+        foreign_keys="Assessment.supplier_id",
     )
     attestations = relationship(
         "Attestation",
@@ -159,6 +181,11 @@ class Supplier(TimestampMixin, db.Model):
     @classmethod
     def _is_review_overdue_sql(cls, today: date) -> sa.ColumnElement[bool]:
         return sa.and_(cls.next_review_on.is_not(None), cls.next_review_on < today)
+
+    @property
+    def chain_review_pending(self) -> bool:
+        """Reported by its parent and not yet looked at by procurement."""
+        return self.reported_by_parent and self.chain_reviewed_at is None
 
     @property
     def display_name(self) -> str:

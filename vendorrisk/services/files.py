@@ -194,14 +194,16 @@ def path_of(stored: StoredFile, upload_dir: str) -> Path:
 
 
 def is_referenced(stored: StoredFile) -> bool:
-    """Whether an attestation, a proposed change, an evidence request, a contract, an answer or
-    a cover (a certificate given as answers) still points at the file."""
+    """Whether an attestation, a proposed change, an evidence request, a contract, an answer,
+    a cover (a certificate given as answers) or an offboarding step (an erasure certificate)
+    still points at the file."""
     from vendorrisk.models import (
         Attestation,
         AttestationProposal,
         Contract,
         Cover,
         EvidenceRequest,
+        OffboardingStep,
         answer_files,
     )
 
@@ -212,6 +214,7 @@ def is_referenced(stored: StoredFile) -> bool:
         sa.select(EvidenceRequest.id).where(EvidenceRequest.stored_file_id == stored.id),
         sa.select(Contract.id).where(Contract.document_id == stored.id),
         sa.select(answer_files.c.answer_id).where(answer_files.c.stored_file_id == stored.id),
+        sa.select(OffboardingStep.id).where(OffboardingStep.stored_file_id == stored.id),
     )
     return any(db.session.execute(check.limit(1)).first() for check in checks)
 

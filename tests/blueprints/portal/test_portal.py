@@ -94,7 +94,7 @@ def _answer_section(client, section, extra=None):
         data[f"v-{q.id}"] = "0"
         value = _value_for(q)
         if value is not None:
-            data[f"a-{q.id}"] = value
+            data.update(q.kind.to_form(q, f"a-{q.id}", value))
         if q.kind.holds_files or q.evidence:
             data[f"f-{q.id}"] = (io.BytesIO(PDF), f"{q.id}.pdf")
     data.update(extra or {})

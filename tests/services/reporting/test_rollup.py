@@ -1084,6 +1084,7 @@ def test_export_frames_hold_every_panel_with_stable_english_columns(app, chain):
         "findings",
         "acceptances",
         "trends",
+        "chain",
     ]
     tiers = tables["tiers"].set_index("tier")
     assert tiers.loc["high", "outsourcing_contractor"] == 1 and tiers.loc["total", "total"] == 2

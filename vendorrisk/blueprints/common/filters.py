@@ -16,7 +16,8 @@ from wtforms.fields.core import UnboundField
 from vendorrisk.i18n import choices, current_locale, options
 from vendorrisk.i18n.audit import label_of
 from vendorrisk.i18n.labels import LABELS
-from vendorrisk.models import SupplierCategory
+from vendorrisk.models import SupplierCategory, localized_name
+from vendorrisk.services.register import chain
 from vendorrisk.services.reporting.scope import Scope
 from vendorrisk.vocab import Tier
 
@@ -67,7 +68,8 @@ class KnownChoiceField(SelectField):
 
 
 class ScopeFilterForm(FlaskForm):
-    """Category, tier, owner and questionnaire of the suppliers (the query string is the filter).
+    """Category, tier, owner, questionnaire and group of the suppliers (the query string is the
+    filter).
 
     A value that is not one of the choices is ignored rather than refused: a link or bookmark
     that has gone stale still shows a page. Every select of this form and its subclasses is bound
@@ -93,9 +95,10 @@ class ScopeFilterForm(FlaskForm):
     tier = SelectField(_l("Tier"), choices=options(TIER_CHOICES))
     owner = SelectField(_l("Owner"), coerce=optional_int)
     template = SelectField(_l("Questionnaire"))
+    group = SelectField(_l("Within the group or chain of"), coerce=optional_int)
 
     #: The fields of the scope, in the order the page shows them.
-    SCOPE_FIELDS = ("category", "tier", "owner", "template")
+    SCOPE_FIELDS = ("category", "tier", "owner", "template", "group")
 
     def __init__(self, *args: Any, owners=(), templates=(), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -104,6 +107,8 @@ class ScopeFilterForm(FlaskForm):
         self.template.choices = options(
             [("", _l("All questionnaires")), *((t.id, t.title.get(lang)) for t in templates)]
         )
+        heads = [(sid, localized_name(ja, en, lang)) for sid, ja, en in chain.group_heads()]
+        self.group.choices = options([("", _l("Any")), *heads])
         self._valid: dict[str, Any] | None = None
 
     def valid(self) -> dict[str, Any]:
@@ -124,6 +129,7 @@ class ScopeFilterForm(FlaskForm):
             tier=values.get("tier", ""),
             owner_id=values.get("owner"),
             template=values.get("template", ""),
+            group_id=values.get("group"),
         )
 
     def summary(self) -> list[str]:

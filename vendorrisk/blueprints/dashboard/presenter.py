@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from vendorrisk.i18n import current_locale
 from vendorrisk.i18n.labels import (
     ACCEPTANCE_LABELS,
+    CHAIN_LABELS,
     CLAUSE_LABELS,
     COVERAGE_LABELS,
     CSF_NAMES,
@@ -61,6 +62,15 @@ class Labels:
     @staticmethod
     def acceptance(state: str) -> str:
         return str(ACCEPTANCE_LABELS[state])
+
+    @staticmethod
+    def chain(key: str) -> str:
+        return str(CHAIN_LABELS[key])
+
+    @staticmethod
+    def layer(depth: int | None) -> str:
+        """The deepest layer below a supplier of ours (第1層): depth 1 is 第2層."""
+        return _("None recorded") if depth is None else _("Layer %(n)d", n=depth + 1)
 
 
 def charts(data: Rollup, labels: Labels) -> dict[str, Any]:

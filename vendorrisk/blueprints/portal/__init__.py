@@ -7,4 +7,4 @@ from vendorrisk import gunicorn_logging
 bp = Blueprint("portal", __name__)
 bp.record_once(lambda state: gunicorn_logging.install())  # its links' tokens stay out of logs
 
-from vendorrisk.blueprints.portal import delegation, evidence, routes  # noqa: E402,F401
+from vendorrisk.blueprints.portal import delegation, erasure, evidence, routes  # noqa: E402,F401

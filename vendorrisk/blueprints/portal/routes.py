@@ -390,6 +390,10 @@ def save_section(section_id: str):
 
 def _after_save(section, action: str) -> str:
     prev_id, next_id = _neighbours(section)
+    if action.startswith("rows:"):  # a table's "Add a row" ("rows:<question id>:<rows>")
+        asked = action.removeprefix("rows:")
+        anchor = "q-" + asked.partition(":")[0]
+        return url_for(".section", section_id=section.id, rows=asked, _anchor=anchor)
     if action == "next" and next_id:
         return url_for(".section", section_id=next_id)
     if action == "prev" and prev_id:

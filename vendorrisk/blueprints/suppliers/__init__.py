@@ -4,7 +4,12 @@ from flask import Blueprint
 
 bp = Blueprint("suppliers", __name__)
 
-from vendorrisk.blueprints.suppliers import imports, proposals, routes  # noqa: E402,F401
+from vendorrisk.blueprints.suppliers import (  # noqa: E402,F401
+    imports,
+    offboarding,
+    proposals,
+    routes,
+)
 from vendorrisk.blueprints.suppliers.forms import (  # noqa: E402
     AttestationForm,
     ContactForm,

@@ -6,6 +6,7 @@ from wtforms import (
     BooleanField,
     DateField,
     EmailField,
+    HiddenField,
     IntegerField,
     SelectField,
     StringField,
@@ -39,7 +40,9 @@ from vendorrisk.models import (
     Supplier,
     SupplierCategory,
     SupplierStatus,
+    localized_name,
 )
+from vendorrisk.services.register import chain
 from vendorrisk.services.register.suppliers import SupplierFilter
 from vendorrisk.services.reporting import scope
 from vendorrisk.validation import (
@@ -48,6 +51,14 @@ from vendorrisk.validation import (
     normalize_corporate_number,
 )
 from vendorrisk.vocab import SCS_LEVELS, Level, Locale, Outage, Replaceability, Tier
+
+
+def optional_int_or_none(value):
+    """A hidden field's number, or None when it is empty or not a number."""
+    try:
+        return int(value) if value else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _strip(value):
@@ -80,6 +91,22 @@ class SupplierForm(ModelForm):
         filters=[lambda v: normalize_corporate_number(v) or None if v else None],
     )
     category = SelectField(_l("Category"), choices=choices(SupplierCategory))
+    parent_id = SelectField(
+        _l("Parent company or contractor"),
+        description=_l(
+            "Its holding company, for a group company; the supplier that uses it, for a "
+            "subcontractor. Leave it empty at the top of a chain."
+        ),
+        coerce=optional_int,
+    )
+    subcontracting_approved_on = DateField(
+        _l("Subcontracting approved on"),
+        description=_l(
+            "For a subcontractor: the day we approved its parent's use of it. Empty while "
+            "not approved or not known."
+        ),
+        validators=[Optional()],
+    )
     status = SelectField(_l("Status"), choices=choices(SupplierStatus))
     owner_id = SelectField(_l("Owner"), coerce=optional_int, validate_choice=True)
     criticality = SelectField(
@@ -118,6 +145,16 @@ class SupplierForm(ModelForm):
         super().__init__(*args, **kwargs)
         self.supplier_id = supplier_id
         self.owner_id.choices = options([("", "—"), *((u.id, u.label) for u in owners)])
+        lang = current_locale()
+        self.parent_id.choices = options(
+            [
+                ("", "—"),
+                *(
+                    (sid, localized_name(ja, en, lang))
+                    for sid, ja, en in chain.parent_choices(supplier_id)
+                ),
+            ]
+        )
 
     def model_data(self) -> dict:
         data = super().model_data()
@@ -139,6 +176,13 @@ class SupplierForm(ModelForm):
         )
         if clash:
             raise ValidationError(_l("Another supplier already has this corporate number."))
+
+    def validate_parent_id(self, field):
+        try:
+            chain.check_parent(self.supplier_id, field.data)
+        except chain.ChainError as error:
+            field.errors.clear()  # the chain's reason says more than "not a valid choice"
+            raise ValidationError(str(error)) from None
 
 
 class ContactForm(ModelForm):
@@ -484,6 +528,20 @@ class FilterForm(FlaskForm):
             ]
         ),
     )
+    group = SelectField(_l("Within the group or chain of"), coerce=optional_int)
+    subcontractors = SelectField(
+        _l("Subcontractors"),
+        choices=options(
+            [
+                ("", _l("Any")),
+                ("known", _l("Known (listed, or none used)")),
+                ("listed", _l("At least one registered below it")),
+                ("approved", _l("All approved")),
+                ("assessed", _l("All assessed")),
+                ("personal_abroad", _l("Personal information held abroad below it")),
+            ]
+        ),
+    )
     within = SelectField(
         _l("Expiring within"),
         coerce=optional_int,
@@ -530,6 +588,8 @@ class FilterForm(FlaskForm):
         "clause",
         "expiring",
         "within",
+        "group",
+        "subcontractors",
     )
 
     def __init__(self, *args, owners=(), **kwargs):
@@ -540,6 +600,8 @@ class FilterForm(FlaskForm):
         self.template.choices = options(
             [("", _l("Any")), *((t.id, t.title.get(lang)) for t in templates)]
         )
+        heads = [(sid, localized_name(ja, en, lang)) for sid, ja, en in chain.group_heads()]
+        self.group.choices = options([("", _l("Any")), *heads])
         self._chosen: dict | None = None
 
     def chosen(self) -> dict:
@@ -555,11 +617,12 @@ class FilterForm(FlaskForm):
     def criteria(self) -> SupplierFilter:
         """The filter from the query string; a value that is not one of the choices is ignored."""
         values = self.chosen()
-        special = ("owner", "review", "within")
+        special = ("owner", "review", "within", "group")
         text = {n: values.get(n, "") for n in self.FILTERS if n not in special}
         return SupplierFilter(
             **text,
             owner_id=values.get("owner"),
+            group_id=values.get("group"),
             overdue=values.get("review") == "overdue",
             within=values.get("within") or scope.EXPIRING_DAYS[-1],
             sort=values.get("sort", "name"),
@@ -585,6 +648,13 @@ class FilterForm(FlaskForm):
 
 class DeleteForm(FlaskForm):
     submit = SubmitField(_l("Delete"))
+
+
+class ChainReviewForm(FlaskForm):
+    """Procurement has looked at a supplier its parent reported; back to the page it was on."""
+
+    back_to = HiddenField(filters=[optional_int_or_none])
+    submit = SubmitField(_l("Mark as reviewed"))
 
 
 class TierForm(FlaskForm):

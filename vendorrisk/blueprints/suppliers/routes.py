@@ -10,6 +10,7 @@ from vendorrisk.blueprints.common.unit_of_work import fails_to
 from vendorrisk.blueprints.suppliers import bp
 from vendorrisk.blueprints.suppliers.forms import (
     AttestationForm,
+    ChainReviewForm,
     ContactForm,
     ContractForm,
     DeleteForm,
@@ -22,7 +23,7 @@ from vendorrisk.extensions import db
 from vendorrisk.models import Attestation, AttestationKind, Contact, Contract, StoredFile, Supplier
 from vendorrisk.scoring.tiers import required_level
 from vendorrisk.services import files
-from vendorrisk.services.register import d9, scs, suppliers
+from vendorrisk.services.register import chain, d9, scs, suppliers
 from vendorrisk.services.reporting import exports
 from vendorrisk.services.review import tiers
 
@@ -70,6 +71,7 @@ def index():
 
 @bp.route("/new", methods=["GET", "POST"])
 @access(write=REGISTER_EDITORS)
+@fails_to(".new")  # a chain changed by someone else since the form checked the parent
 def new():
     form = SupplierForm(owners=suppliers.owners(), owner_id=current_user.id)
     if form.validate_on_submit():
@@ -105,11 +107,14 @@ def detail(supplier_id: int):
         level_history=scs.level_history(supplier_id),
         declaration_check_due=scs.declaration_check_due,
         d9=status,
+        chain=chain.chain_view(supplier),
+        chain_form=ChainReviewForm(),
     )
 
 
 @bp.route("/<int:supplier_id>/edit", methods=["GET", "POST"])
 @access(write=REGISTER_EDITORS)
+@fails_to(".edit")  # a chain changed by someone else since the form checked the parent
 def edit(supplier_id: int):
     supplier = _supplier(supplier_id)
     form = SupplierForm(
@@ -299,3 +304,17 @@ def export(fmt: str):
         return len(df)
 
     return send_export("suppliers", fmt, write)
+
+
+@bp.route("/<int:supplier_id>/chain/reviewed", methods=["POST"])
+@access(write=REGISTER_EDITORS)
+@fails_to(".detail", anchor="chain")
+def chain_reviewed(supplier_id: int):
+    """Procurement has looked at a supplier its parent reported (再委託先・系列企業)."""
+    supplier = _supplier(supplier_id)
+    form = ChainReviewForm()
+    if form.validate_on_submit():
+        chain.mark_reviewed(supplier, clock.now())
+        flash(_("The supplier is recorded as reviewed."), "success")
+    back = form.back_to.data or supplier_id
+    return redirect(url_for(".detail", supplier_id=back, _anchor="chain"))

@@ -109,6 +109,11 @@ class AnswerType:
         """The raw answer posted in the portal's field `name`."""
         return form.get(name)
 
+    def to_form(self, question: Question, name: str, value: Any) -> dict[str, Any]:
+        """The fields a browser posts for `value` in the portal's field `name` (from_form's
+        inverse: what scripts and tests send)."""
+        return {name: value}
+
     # ---------------------------------------------------------------- the workbook
 
     def cell(self, question: Question, value: Any) -> str:

@@ -15,7 +15,12 @@ if TYPE_CHECKING:
     from vendorrisk.catalog.model import Question
 
 #: A valid answer of each text format (the demo's and the tests').
-SAMPLES = {"security_action_id": "50000228580", "certificate_number": "IS 123456"}
+SAMPLES = {
+    "security_action_id": "50000228580",
+    "certificate_number": "IS 123456",
+    "corporate_number": "7000012050002",
+    "country": "JP",
+}
 
 
 class FreeText(AnswerType):

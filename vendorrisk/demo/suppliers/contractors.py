@@ -46,6 +46,24 @@ SUPPLIERS: tuple[dict[str, Any], ...] = (
             isms("IS 588204", JQA, "データセンターにおけるシステム運用サービス", expires=38),
             cyber_insurance(MIZUNAMI, "MZ-2081733", 500_000_000, expires=200),
         ),
+        # Its answers, waiting for review, list a supplier we already use and an offshore one:
+        # the review page shows what completing will record (a match and a new record).
+        "subcontractors": (
+            {
+                "name": "株式会社やまびこインフラサービス",
+                "country": "JP",
+                "work": "データセンター内ネットワーク機器の保守",
+                "our_data": "confidential",
+                "approved": -300,
+            },
+            {
+                "name": "Hanoi Night Ops JSC",
+                "country": "VN",
+                "work": "夜間監視の一次対応（オフショア）",
+                "our_data": "confidential",
+                "approved": None,
+            },
+        ),
     },
     {
         "slug": "shiosai-software",
@@ -92,6 +110,25 @@ SUPPLIERS: tuple[dict[str, Any], ...] = (
             pmark("第20001562(07)号", "給与計算・年末調整業務の受託", expires=300),
             isms("IS 640077", JQA, "給与計算アウトソーシングサービス", expires=700),
             cyber_insurance(HARUKAZE, "HK-CY-0074410", 100_000_000, expires=90),
+        ),
+        # Its answers list these 再委託先 (sup-x-15); the review records them under it.
+        # `approved` is our approval of the subcontracting, in days from today (None: not yet).
+        "subcontractors": (
+            {
+                "name": "株式会社ふみづき印刷",
+                "corporate_number": "1804126357902",
+                "country": "JP",
+                "work": "給与明細の印刷・封入・発送",
+                "our_data": "personal",
+                "approved": -420,
+            },
+            {
+                "name": "Pasig Payroll Services Inc.",
+                "country": "PH",
+                "work": "給与計算データの入力・照合（オフショア）",
+                "our_data": "personal",
+                "approved": None,
+            },
         ),
     },
     {

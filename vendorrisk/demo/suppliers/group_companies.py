@@ -25,6 +25,8 @@ SUPPLIERS: tuple[dict[str, Any], ...] = (
         "services": "グループ基幹システム（販売・会計）の開発・運用保守、社内ネットワークの管理",
         "sharing": ("personal", "confidential", "network", "admin"),
         "notes": "グループ全体の情報システムを担う中核会社。特権IDは毎月棚卸しを実施。",
+        # It subcontracts none of our work: it answers so, and lists no subcontractor.
+        "subcontractors": (),
         "contacts": (
             ("中村 大輔", "d.nakamura", "情報セキュリティ推進室", "室長"),
             ("小林 由美", "y.kobayashi", "システム運用部", "課長"),

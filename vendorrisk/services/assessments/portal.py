@@ -310,10 +310,10 @@ def save_answers(
         question = template.question(qid)
         try:
             value = question.kind.normalize(question, item.value)
-        except AnswerError as exc:  # a format's rule says why; otherwise one plain message
+        except AnswerError as exc:  # a format's or a table's rules say why; else one message
             result.errors[qid] = (
                 str(exc)
-                if question.format or question.bands
+                if question.format or question.bands or question.columns
                 else str(_l("This answer is not valid for the question."))
             )
             continue

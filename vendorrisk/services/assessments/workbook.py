@@ -260,10 +260,8 @@ def _question_row(
     _put(ws, row, ID, question.id)
     _put(ws, row, TEXT_JA, _with_help(question.text.ja, help_text.ja, "※ "))
     _put(ws, row, TEXT_EN, _with_help(question.text.en, help_text.en, "Note: "))
-    kind = bilingual(question.kind.hint)
-    _put(ws, row, TYPE, f"{kind}\n{bilingual(REQUIRED)}" if question.required else kind)
-    allowed = "\n".join(bilingual(t) for t in question.kind.labels(question).values())
-    _put(ws, row, ALLOWED, "\n\n".join(filter(None, [allowed, condition])))
+    _put(ws, row, TYPE, _type_cell(question))
+    _put(ws, row, ALLOWED, "\n\n".join(filter(None, [_allowed(question), condition])))
     _put(ws, row, ANSWER, question.kind.cell(question, answer.value if answer else None))
     _put(ws, row, COMMENT, answer.comment if answer else "")
     _put(ws, row, VERSION, answer.version if answer else 0)
@@ -273,6 +271,26 @@ def _question_row(
     for column in editable:
         cell = ws.cell(row, column)
         cell.protection, cell.fill, cell.number_format = Protection(locked=False), INPUT_FILL, "@"
+
+
+def _type_cell(question: Question) -> str:
+    """What the answer takes: the type's hint, whether it is required, and a table's columns
+    in the order each of its lines gives them (in each language)."""
+    lines = [bilingual(question.kind.hint)] + ([bilingual(REQUIRED)] if question.required else [])
+    if question.columns:
+        header = question.kind.header(question)
+        lines += ["", header.ja, header.en]
+    return "\n".join(lines)
+
+
+def _allowed(question: Question) -> str:
+    """The answers a choice accepts; for a table, those of each of its choice columns."""
+    lines = [bilingual(t) for t in question.kind.labels(question).values()]
+    for column in question.columns:
+        if column.choices:
+            choices = "; ".join(bilingual(c.label) for c in column.choices)
+            lines.append(f"{bilingual(column.label)}: {choices}")
+    return "\n".join(lines)
 
 
 def _condition(template: Template, question: Question) -> str:

@@ -26,8 +26,8 @@ from vendorrisk.models import (
 )
 from vendorrisk.scoring.tiers import LEVELS
 from vendorrisk.services import files
-from vendorrisk.services.register import d9
-from vendorrisk.services.reporting import scope
+from vendorrisk.services.register import chain, d9, offboarding
+from vendorrisk.services.reporting import chain_panel, scope
 from vendorrisk.validation import normalize_corporate_number
 
 _CRITICALITY_ORDER = sa.case(
@@ -89,6 +89,11 @@ class SupplierFilter:
     expiring: str = ""
     within: int = 90
     clause: str = ""
+    #: Within the group or chain of this supplier: it and every supplier below it.
+    group_id: int | None = None
+    #: What is known of its subcontractors (reporting/chain_panel.py KEYS: "known", "listed",
+    #: "approved", "assessed", "personal_abroad"), the roll-up's chain panel.
+    subcontractors: str = ""
 
     def d9_filters(self) -> dict[str, Any]:
         return {
@@ -143,6 +148,8 @@ def _drilldown_conditions(f: SupplierFilter, today: date) -> list[sa.ColumnEleme
         scope.score_condition(f.score) if f.score else None,
         scope.expiring_condition(f.expiring, f.within, today) if f.expiring else None,
         scope.clause_condition(f.clause, today) if f.clause else None,
+        chain.subtree_ids_condition(f.group_id) if f.group_id else None,
+        chain_panel.condition(f.subcontractors) if f.subcontractors else None,
     ]
     return [condition for condition in found if condition is not None]
 
@@ -191,7 +198,14 @@ def owners(keep_id: int | None = None) -> list[User]:
 
 
 def apply(obj: Any, fields: dict[str, Any]) -> Any:
-    """Set the given columns on a model and add it to the session."""
+    """Set the given columns on a model and add it to the session.
+
+    A new parent of a supplier is checked first (chain.check_parent refuses a cycle or a chain
+    too deep with a chain.ChainError), and a status only the offboarding checklist sets is
+    refused (offboarding.StatusFollowsChecklist), so that nothing is changed when refused."""
+    offboarding.check_status_change(obj, fields)
+    if isinstance(obj, Supplier) and fields.get("parent_id", obj.parent_id) != obj.parent_id:
+        chain.check_parent(obj.id, fields["parent_id"])
     for key, value in fields.items():
         setattr(obj, key, value)
     db.session.add(obj)
@@ -236,6 +250,8 @@ def add_attestation(supplier: Supplier, fields: dict[str, Any]) -> Attestation:
 def delete(obj: Any) -> None:
     """Delete a supplier or one of its parts, with the files only it held."""
     held = _files_held_by(obj)
+    if isinstance(obj, Supplier):
+        chain.detach_children(obj)
     db.session.delete(obj)
     db.session.flush()
     for stored in held:

@@ -269,9 +269,12 @@ def _question(template: Any, question_id: str) -> Any:
 
 
 def _answer_text(value: Any) -> Any:
-    """An answer's value as one cell: lists joined with ";", objects as JSON, None empty."""
+    """An answer's value as one cell: lists joined with ";" (a table's rows as JSON objects, one
+    per line), objects as JSON, None empty."""
     if value is None:
         return ""
+    if isinstance(value, list) and any(isinstance(v, dict) for v in value):
+        return "\n".join(json.dumps(v, ensure_ascii=False, sort_keys=True) for v in value)
     if isinstance(value, list):
         return ";".join(str(v) for v in value)
     if isinstance(value, dict):

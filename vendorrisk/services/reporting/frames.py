@@ -8,8 +8,9 @@ from datetime import date
 import pandas as pd
 
 from vendorrisk.i18n.labels import CLAUSE_LABELS, COVERAGE_LABELS
-from vendorrisk.services.reporting import rollup, scope
+from vendorrisk.services.reporting import chain_panel, rollup, scope
 from vendorrisk.services.reporting.areas import DIRECTIVES, AreaRow, HeatMap
+from vendorrisk.services.reporting.chain_panel import ChainPanel
 from vendorrisk.services.reporting.coverage import Coverage
 from vendorrisk.services.reporting.rollup import ExpiringRow, FindingPanel, Rollup, TierTable
 from vendorrisk.services.reporting.scope import Scope
@@ -42,7 +43,20 @@ def export_frames(today: date, filters: Scope) -> dict[str, pd.DataFrame]:
             [{"state": state, "findings": n.value} for state, n in data.findings.acceptances]
         ),
         "trends": _trends_frame(data.trends),
+        "chain": _chain_frame(data.chain),
     }
+
+
+def _chain_frame(panel: ChainPanel) -> pd.DataFrame:
+    """A row per tier: its live suppliers, the counts of chain_panel.KEYS, the deepest level."""
+    columns = ["tier", "suppliers", *chain_panel.KEYS, "deepest_levels_below"]
+    return pd.DataFrame(
+        [
+            [r.tier, r.suppliers.value, *(n.value for _, n in r.counts()), r.deepest]
+            for r in panel.rows
+        ],
+        columns=columns,
+    )
 
 
 def _scores_frame(data: Rollup) -> pd.DataFrame:

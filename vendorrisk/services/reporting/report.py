@@ -21,6 +21,7 @@ from vendorrisk import clock
 from vendorrisk.catalog import catalog
 from vendorrisk.extensions import db
 from vendorrisk.i18n.labels import (
+    CHAIN_LABELS,
     CLAUSE_LABELS,
     COVERAGE_LABELS,
     direction_title,
@@ -281,6 +282,12 @@ def _rollup_frames(facts: Report) -> dict[str, pd.DataFrame]:
             {figure: gettext("Open findings: %(severity)s", severity=label(r.severity)),
              count: r.total.value}
             for r in data.findings.rows
+        ),
+        *(
+            {figure: f"{tier_name(r.tier)}: {CHAIN_LABELS[key]}", count: n.value,
+             share: r.share(key)}
+            for r in data.chain.rows
+            for key, n in r.counts()
         ),
     ]  # fmt: skip
     directives = pd.DataFrame(

@@ -9,8 +9,8 @@ queries is the same for ten suppliers and for ten thousand.
 This module holds the whole (`compute`) and the register panels: tiers by category, score
 buckets, what is overdue, cover expiring, open findings by age. The other panels have a module
 each: areas.py (directives, CSF functions, the heat map), coverage.py (Direction 9), trends.py
-(the quarterly snapshots); frames.py turns the whole into tables. Every count is a
-counts.Number, which links to the list behind it.
+(the quarterly snapshots), chain_panel.py (the subcontractors of the top tiers); frames.py turns
+the whole into tables. Every count is a counts.Number, which links to the list behind it.
 """
 
 from __future__ import annotations
@@ -34,8 +34,9 @@ from vendorrisk.models import (
     Supplier,
     SupplierCategory,
 )
-from vendorrisk.services.reporting import areas, coverage, scope, trends
+from vendorrisk.services.reporting import areas, chain_panel, coverage, scope, trends
 from vendorrisk.services.reporting.areas import AreaRow, HeatMap
+from vendorrisk.services.reporting.chain_panel import ChainPanel
 from vendorrisk.services.reporting.counts import (
     ASSESSMENTS,
     FINDINGS,
@@ -130,6 +131,8 @@ class Rollup:
     expiring: list[ExpiringRow]
     findings: FindingPanel
     trends: list[TrendPoint]
+    #: The subcontractors of the critical and high tiers (chain_panel.py).
+    chain: ChainPanel = field(default_factory=lambda: ChainPanel([]))
     #: The editions the latest scores are on, oldest first: more than one means the averages
     #: mix editions, and the pages say so (with each edition's own figures).
     editions: list[EditionScores] = field(default_factory=list)
@@ -158,6 +161,7 @@ def compute(today: date, filters: Scope) -> Rollup:
         expiring=expiring(today, filters),
         findings=finding_panel(today, filters),
         trends=trends.trends(filters),
+        chain=chain_panel.chain_panel(filters),
         editions=edition_scores(filters),
     )
 
@@ -266,7 +270,7 @@ def overdue(today: date, filters: Scope) -> Overdue:
     With a questionnaire in the filters, an assessment counts when it is of that questionnaire
     (not when its supplier's latest completed one is, as in the other panels): the page says so.
     """
-    supplier_scope = Scope(filters.category, filters.tier, filters.owner_id)
+    supplier_scope = filters.of_suppliers()
     template = [Assessment.template_id == filters.template] if filters.template else []
     late = db.session.scalar(
         sa.select(sa.func.count())

@@ -8,7 +8,7 @@ select of Supplier, as the SQL twins of services/d9.py are.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -30,7 +30,7 @@ from vendorrisk.models import (
     SupplierStatus,
 )
 from vendorrisk.scoring.tiers import LEVELS
-from vendorrisk.services.register import d9
+from vendorrisk.services.register import chain, d9
 
 #: Score buckets of the latest completed score: name -> [low, high) ("80-100" includes 100).
 SCORE_BUCKETS = {
@@ -61,6 +61,8 @@ class Scope:
     owner_id: int | None = None
     #: Template id of the supplier's latest completed assessment.
     template: str = ""
+    #: Within the group or chain of this supplier: it and every supplier below it.
+    group_id: int | None = None
 
     def args(self) -> dict[str, Any]:
         """The query-string arguments of this scope, as the lists and the roll-up name them."""
@@ -69,8 +71,14 @@ class Scope:
             "tier": self.tier,
             "owner": self.owner_id,
             "template": self.template,
+            "group": self.group_id,
         }
         return {key: value for key, value in pairs.items() if value}
+
+    def of_suppliers(self) -> Scope:
+        """This scope without its questionnaire, for lists where an assessment's own
+        questionnaire is meant rather than the supplier's latest completed one."""
+        return replace(self, template="")
 
 
 # -- suppliers -------------------------------------------------------------------------------
@@ -96,14 +104,18 @@ def supplier_conditions(scope: Scope) -> list[sa.ColumnElement[bool]]:
         tier=Supplier.tier,
         owner_id=Supplier.owner_id,
         template=lambda: latest_completed(Assessment.template_id),
+        supplier_id=Supplier.id,
     )
 
 
 def conditions_on(
-    scope: Scope, *, category: Any, tier: Any, owner_id: Any, template: Any
+    scope: Scope, *, category: Any, tier: Any, owner_id: Any, template: Any, supplier_id: Any
 ) -> list[sa.ColumnElement[bool]]:
-    """The scope's conditions on the given columns (`template` is called only when needed)."""
+    """The scope's conditions on the given columns (`template` is called only when needed;
+    `supplier_id` is the column the group's subtree is looked up by)."""
     found: list[sa.ColumnElement[bool]] = []
+    if scope.group_id:
+        found.append(chain.subtree_ids_condition(scope.group_id, supplier_id))
     if scope.category:
         found.append(category == scope.category)
     if scope.tier == "none":
@@ -233,8 +245,7 @@ def assessment_conditions(
 
     The scope's template is left to the list (an assessment's own questionnaire)."""
     found = [assessment_overdue(today)] if overdue else []
-    within = within or Scope()
-    suppliers = Scope(within.category, within.tier, within.owner_id)
+    suppliers = (within or Scope()).of_suppliers()
     if suppliers.args() or live:
         found.append(Assessment.supplier_id.in_(in_scope(suppliers, live=live)))
     return found

@@ -42,6 +42,8 @@ def _snapshot_conditions(filters: Scope) -> list[sa.ColumnElement[bool]]:
         tier=s.tier,
         owner_id=s.owner_id,
         template=lambda: s.template_id,
+        # The group as it is now: a snapshot keeps no parent.
+        supplier_id=s.supplier_id,
     )
 
 

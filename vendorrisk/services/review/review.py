@@ -30,7 +30,7 @@ from vendorrisk.scoring.scores import ScoreResult, area_scores, score
 from vendorrisk.scoring.tiers import next_review
 from vendorrisk.services import audit
 from vendorrisk.services.assessments.lifecycle import AssessmentError, states_of
-from vendorrisk.services.register import proposals
+from vendorrisk.services.register import proposals, subcontractors
 from vendorrisk.services.review import clarifications, findings, tiers
 
 
@@ -145,7 +145,8 @@ def complete(
     reviewer: User,
     now: datetime,
 ) -> ScoreResult:
-    """Decide, store the score with the template version, and update the supplier's tier."""
+    """Decide, store the score with the template version, update the supplier's tier, and record
+    the subcontractors its answers list (services/register/subcontractors.py)."""
     clarifications.require_status(assessment, AssessmentStatus.submitted)
     if decision != Decision.approved and not note.strip():
         raise AssessmentError(gettext("Give the conditions or the reasons for this decision."))
@@ -181,6 +182,7 @@ def complete(
     tiers.apply_tier_rules(supplier, rules, now)
     supplier.next_review_on = next_review(clock.today(), supplier.tier, rules)
     db.session.flush()
+    subcontractors.record_reported(assessment, template, now)  # 再委託先 under the supplier
     findings.tell_result(assessment, template, now)  # 評価結果のご連絡
     return result
 

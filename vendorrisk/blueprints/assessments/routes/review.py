@@ -33,7 +33,7 @@ from vendorrisk.i18n import choices
 from vendorrisk.models import Answer, Assessment, AssessmentStatus, Cover, Decision, Finding
 from vendorrisk.services.assessments import covers
 from vendorrisk.services.assessments import lifecycle as assessments
-from vendorrisk.services.register import suppliers
+from vendorrisk.services.register import subcontractors, suppliers
 from vendorrisk.services.reporting import scope
 from vendorrisk.services.review import clarifications, review
 from vendorrisk.services.review import findings as finding_service
@@ -102,6 +102,9 @@ def _review_context(assessment: Assessment, template) -> dict:
         if reviewed
         else [],
         "previous": previous,
+        "subcontractors": subcontractors.preview(assessment, template)
+        if assessment.status == AssessmentStatus.submitted
+        else None,
         "previous_answers": {a.question_id: a for a in previous.answers} if previous else {},
         "findings": db.session.scalars(
             sa.select(Finding).where(Finding.assessment_id == assessment.id).order_by(Finding.id)

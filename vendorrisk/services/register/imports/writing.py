@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from vendorrisk.extensions import db
 from vendorrisk.models import Contact, Supplier, SupplierCategory, TierChange
 from vendorrisk.services import audit
+from vendorrisk.services.register import offboarding
 from vendorrisk.services.register.imports.planning import Plan, Summary, SupplierPlan
 from vendorrisk.services.review import tiers
 
@@ -82,6 +83,8 @@ _NEW_SUPPLIER = {
 def _write_supplier(planned: SupplierPlan) -> tuple[Supplier, bool]:
     changes = planned.changes()
     supplier = planned.existing
+    # A status only the offboarding checklist sets refuses the whole import (all or nothing).
+    offboarding.check_status_change(supplier or Supplier(), changes)
     if supplier is None:
         supplier = Supplier(**(_NEW_SUPPLIER | changes))
         db.session.add(supplier)
