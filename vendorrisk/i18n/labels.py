@@ -7,7 +7,7 @@ vendorrisk/translations: change a word here and in the catalogue together.
 
 from __future__ import annotations
 
-from flask_babel import gettext, lazy_pgettext
+from flask_babel import get_locale, gettext, lazy_pgettext
 from flask_babel import lazy_gettext as _l
 
 from vendorrisk.models import (
@@ -305,10 +305,21 @@ ACCEPTANCE_LABELS = {
 }
 
 
+_LABELS_IN: dict[tuple[str, type, object], str] = {}
+
+
 def label(value: object) -> str:
-    """The translated label of an enum value."""
-    table = LABELS.get(type(value))
-    return str(table[value]) if table and value in table else str(value)
+    """The translated label of an enum value (looked up once per language: lists show one on
+    every row)."""
+    kind = type(value)
+    table = LABELS.get(kind)
+    if not table or value not in table:
+        return str(value)
+    key = (str(get_locale()), kind, value)
+    text = _LABELS_IN.get(key)
+    if text is None:
+        text = _LABELS_IN[key] = str(table[value])
+    return text
 
 
 def risk_reason(key: str) -> str:

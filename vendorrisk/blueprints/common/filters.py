@@ -5,12 +5,14 @@ Not a blueprint: the dashboard, assessments and findings pages each build their 
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 from wtforms import SelectField
+from wtforms.fields.choices import SelectChoice
 from wtforms.fields.core import UnboundField
 
 from vendorrisk.i18n import choices, current_locale, options
@@ -67,7 +69,35 @@ class KnownChoiceField(SelectField):
         self.__dict__["_given"] = value
 
 
-class ScopeFilterForm(FlaskForm):
+_PLAIN: dict[tuple[type, str], dict[str, list[SelectChoice]]] = {}
+
+
+class PlainChoices:
+    """A form mixin: the choices declared on the class (labels lazily translated) are turned into
+    plain strings once per language and shared by every instance, instead of each option's label
+    being looked up again on every page (a list's filter form shows some 130 options). Choices
+    set per instance (owners, questionnaires, groups) are left as given."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        key = (type(self), current_locale())
+        plain = _PLAIN.get(key)
+        if plain is None:
+            plain = {
+                name: [
+                    dataclasses.replace(choice, label=str(choice.label)) for choice in field.choices
+                ]
+                for name, field in self._fields.items()
+                if isinstance(field, SelectField)
+                and isinstance(field.choices, list)
+                and all(isinstance(choice, SelectChoice) for choice in field.choices)
+            }
+            _PLAIN[key] = plain
+        for name, choices_ in plain.items():
+            self[name].choices = choices_
+
+
+class ScopeFilterForm(PlainChoices, FlaskForm):
     """Category, tier, owner, questionnaire and group of the suppliers (the query string is the
     filter).
 

@@ -24,7 +24,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from vendorrisk.blueprints.common.filters import TIER_CHOICES, optional_int
+from vendorrisk.blueprints.common.filters import TIER_CHOICES, PlainChoices, optional_int
 from vendorrisk.catalog import catalog
 from vendorrisk.extensions import db
 from vendorrisk.i18n import choices, current_locale, options
@@ -428,7 +428,7 @@ class AttestationForm(ModelForm):
         return ok
 
 
-class FilterForm(FlaskForm):
+class FilterForm(PlainChoices, FlaskForm):
     """The supplier list's search and filters (GET: the query string is the saved filter)."""
 
     class Meta:

@@ -161,11 +161,13 @@ def chain_view(supplier: Supplier) -> ChainView:
 def group_heads() -> list[tuple[int, str, str]]:
     """(id, name_ja, name_en) of the suppliers with another one below them, by name: the
     choices of the "within the group or chain of" filters (one query)."""
+    # Not a correlated EXISTS: with most parent_id NULL, SQLite's statistics call the index on
+    # it useless and the EXISTS scanned the table once per supplier (43 s at 10,000 suppliers).
     child = aliased(Supplier, name="child")
-    has_child = sa.exists().where(child.parent_id == Supplier.id)
+    parents = sa.select(child.parent_id).where(child.parent_id.is_not(None))
     rows = db.session.execute(
         sa.select(Supplier.id, Supplier.name_ja, Supplier.name_en)
-        .where(has_child)
+        .where(Supplier.id.in_(parents))
         .order_by(Supplier.name_ja, Supplier.id)
     )
     return [tuple(row) for row in rows]

@@ -19,7 +19,7 @@ import math
 import operator
 from dataclasses import dataclass
 from datetime import date
-from functools import reduce
+from functools import lru_cache, reduce
 from typing import Any
 
 import sqlalchemy as sa
@@ -320,8 +320,10 @@ def level_condition(state: str, today: date, scheme: scs.SchemeSettings) -> sa.C
     return sa.false()
 
 
+@lru_cache(maxsize=4)
 def columns(today: date) -> tuple[sa.ColumnElement[Any], ...]:
-    """The SQL twins of D9Status's fields, in the order `status_from_row` reads them."""
+    """The SQL twins of D9Status's fields, in the order `status_from_row` reads them (built once
+    a day: building these expressions cost the supplier list more than running them)."""
     return (
         security_action_level(today).label("d9_security_action"),
         security_action_id(today).label("d9_security_action_id"),

@@ -55,16 +55,21 @@ _GUARD = 32
 # -- the conditions (on Supplier, correlated like scope.py's) ---------------------------------
 
 
-def _child() -> tuple[Any, tuple[sa.ColumnElement[bool], ...]]:
-    """A record directly below the enclosing Supplier, not offboarded."""
+def _parents(condition: Callable[[Any], sa.ColumnElement[bool]] | None = None) -> sa.Select:
+    """The parent ids of the records not offboarded (meeting `condition`, given the aliased
+    Supplier). Used as `Supplier.id IN (...)`, not as a correlated EXISTS: with most parent_id
+    NULL, SQLite's statistics call the index on it useless and an EXISTS scanned the whole table
+    once per supplier (seconds at 10,000 suppliers)."""
     child = aliased(Supplier)
-    return child, (child.parent_id == Supplier.id, child.status != SupplierStatus.offboarded)
+    stmt = sa.select(child.parent_id).where(
+        child.parent_id.is_not(None), child.status != SupplierStatus.offboarded
+    )
+    return stmt.where(condition(child)) if condition is not None else stmt
 
 
 def listed() -> sa.ColumnElement[bool]:
     """At least one record directly below it."""
-    _, below = _child()
-    return sa.exists().where(*below)
+    return Supplier.id.in_(_parents())
 
 
 def says_none() -> sa.ColumnElement[bool]:
@@ -78,8 +83,8 @@ def says_none() -> sa.ColumnElement[bool]:
 
 def _every_child(condition: Any) -> sa.ColumnElement[bool]:
     """Listed, and no record directly below it fails `condition(child)`."""
-    child, below = _child()
-    return sa.and_(listed(), ~sa.exists().where(*below, sa.not_(condition(child))))
+    failing = _parents(lambda child: sa.not_(condition(child)))
+    return sa.and_(listed(), Supplier.id.not_in(failing))
 
 
 def above(condition: Callable[[Any], sa.ColumnElement[bool]], name: str) -> sa.CTE:
