@@ -619,3 +619,28 @@ def test_outbox_rows_are_written_with_the_change(app, sent, ctx):
         ).all()
     assert {r.locale for r in rows} == {"ja", "en"}
     assert all(r.dedupe_key.startswith("invitation:") for r in rows)
+
+
+def test_a_portal_page_and_an_autosave_ask_the_database_little(app, sent, count_queries):
+    """The hottest requests of the product (issue 19): the sitting comes with its invitation
+    and assessment in one query; a section page and an autosave ask a fixed few, however many
+    answers there are."""
+    section, q = _first_question()
+    client = _open(app, sent.link)
+    assert _answer_section(client, section).status_code == 302
+    client.get(f"/portal/q/section/{section.id}")  # the sitting's once-a-minute touch is done
+
+    with count_queries() as page:
+        assert client.get(f"/portal/q/section/{section.id}").status_code == 200
+    with count_queries() as save:
+        response = client.post(
+            "/portal/q/autosave", data={"question": q.id, f"v-{q.id}": "1", f"a-{q.id}": "no"}
+        )
+        assert response.json["status"] == "saved"
+
+    sittings = [s for s in page.statements + save.statements if "FROM portal_sittings" in s]
+    assert all("JOIN invitations" in s and "JOIN assessments" in s for s in sittings), sittings
+    # The sitting, the answers, their files, a setting, the certificates given as answers.
+    assert page.count <= 5, [s[:60] for s in page.statements]
+    # The sitting, the answer read, its files, the versioned update, the value, the audit row.
+    assert save.count <= 6, save.statements

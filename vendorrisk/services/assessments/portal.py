@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import joinedload
 
 from vendorrisk.catalog import Question, Template
 from vendorrisk.catalog.types import AnswerError
@@ -105,7 +106,13 @@ def open_sitting(invitation: Invitation, ip: str | None, now: datetime) -> str:
 def find_sitting(sitting_token: str) -> PortalSitting | None:
     if not sitting_token or len(sitting_token) > 200:
         return None
-    return db.session.scalar(PortalSitting.with_token(sitting_token))
+    # Every portal request reads the sitting's invitation and its assessment: one query, not
+    # three.
+    return db.session.scalar(
+        PortalSitting.with_token(sitting_token).options(
+            joinedload(PortalSitting.invitation).joinedload(Invitation.assessment)
+        )
+    )
 
 
 def touch(sitting: PortalSitting, now: datetime) -> None:
