@@ -170,6 +170,9 @@ def render_database_unavailable(error: sa.exc.DBAPIError):
     if not error.connection_invalidated and not isinstance(
         error, sa.exc.OperationalError | sa.exc.InterfaceError
     ):
+        # A bug (a statement the database refuses), not an outage: logged with its traceback
+        # as Flask logs every other unhandled error (this handler takes it before Flask would).
+        log.error("error on %s %s", request.method, request.path, exc_info=error)
         return render_internal_error(error)
     log.error("database unavailable: %s", error.orig)
     release_session()
