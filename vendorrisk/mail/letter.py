@@ -4,30 +4,22 @@ how to check that the mail is genuine, closing and signature; 【company】 befo
 
 Each kind of letter is one reviewable template a language, ``mail/supplier/<name>.<locale>.txt``,
 extending ``mail/supplier/base.<locale>.txt``. The HTML part is the same text, set as paragraphs
-with the letter's own links made clickable (`as_html`), so the two parts never say different
-things. Dates in prose use the `longdate` filter (2027年1月4日（月） / Monday, 4 January 2027).
+with the letter's own links made clickable (`render.letter_paragraphs`), so the two parts never
+say different things. Dates in prose use the `longdate` filter (2027年1月4日（月） / Monday, 4
+January 2027). A job's letters are rendered together when its batch ends (`render.many`).
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from flask import render_template
-from flask_babel import force_locale
-from markupsafe import Markup, escape
-
-from vendorrisk.mail import outbox
+from vendorrisk.mail import outbox, render
 from vendorrisk.mail.sender import Sender, sender
 from vendorrisk.vocab import Locale
 
 if TYPE_CHECKING:
     from vendorrisk.catalog import Template
     from vendorrisk.models import Assessment, Contact, Invitation, OutboxMessage, Supplier
-
-#: Something in a letter's text that reads as a link; only the letter's own are made clickable.
-URL = re.compile(r"https?://[^\s<>\"）」]+")
 
 
 def title(template: Template | None, assessment: Assessment, locale: str) -> str:
@@ -58,43 +50,17 @@ def subject_line(sender_: Sender, subject: str, locale: str) -> str:
     return f"【{sender_.company}】{subject}"
 
 
-def as_html(text: str, locale: str, links: Iterable[str | None] = ()) -> str:
-    """The text part as HTML: a paragraph per blank-line block, line breaks kept, and `links`
-    (the letter's own: its portal link, our announcement page) made clickable. Any other
-    address stays text: it may come from what a supplier typed (a name, a department)."""
-    ours = {link for link in links if link}
-
-    def paragraph(block: str) -> str:
-        lines = []
-        for line in block.split("\n"):
-            parts, last = [], 0
-            for match in URL.finditer(line):
-                if match.group(0) not in ours:
-                    continue
-                parts.append(escape(line[last : match.start()]))
-                parts.append(Markup('<a href="{0}">{0}</a>').format(match.group(0)))
-                last = match.end()
-            parts.append(escape(line[last:]))
-            lines.append(Markup("").join(parts))
-        return Markup('<p style="margin:0 0 1em 0;">{}</p>').format(Markup("<br>\n").join(lines))
-
-    blocks = [block.strip("\n") for block in re.split(r"\n\s*\n", text.strip()) if block.strip()]
-    return render_template(
-        "mail/supplier/letter.html",
-        locale=locale,
-        paragraphs=[paragraph(block) for block in blocks],
-    )
+def draft(name: str, locale: str, **context: Any) -> render.Draft:
+    """The letter to write: its `link` and the `sender`'s announcement page are the links made
+    clickable in its HTML part."""
+    who = context.get("sender")
+    links = render.letter_links(context.get("link"), who.announcement_url if who else None)
+    return render.Draft(name, locale, context, letter=True, links=links)
 
 
 def compose(name: str, locale: str, **context: Any) -> tuple[str, str]:
-    """The letter's text and HTML parts in its language; its `link` and the `sender`'s
-    announcement page are the links made clickable."""
-    who = context.get("sender")
-    links = (context.get("link"), who.announcement_url if who else None)
-    with force_locale(locale):
-        text = render_template(f"mail/supplier/{name}.{locale}.txt", locale=locale, **context)
-        html = as_html(text, locale, links)
-    return text, html
+    """The letter's text and HTML parts in its language."""
+    return render.one(draft(name, locale, **context))
 
 
 def send(
@@ -118,7 +84,7 @@ def send(
     contact = to if _is_contact(to) else to.contact
     locale = to.locale
     who = sender(locale)
-    text, html = compose(
+    letter = draft(
         name,
         locale,
         addressee=addressee(supplier, contact, locale),
@@ -131,8 +97,7 @@ def send(
     return outbox.queue(
         recipient=to.email,
         subject=subject_line(who, subject, locale),
-        body_text=text,
-        body_html=html,
+        draft=letter,
         kind=kind,
         dedupe_key=dedupe_key,
         locale=locale,
@@ -143,6 +108,5 @@ def send(
 
 
 def _is_contact(to: Invitation | Contact) -> bool:
-    from vendorrisk.models import Contact
-
-    return isinstance(to, Contact)
+    """A contact (the model or a job's row of it), not a link that names one."""
+    return not hasattr(to, "contact_id")

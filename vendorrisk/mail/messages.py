@@ -8,6 +8,7 @@ contacts are in `mail.questionnaire` and `mail.follow_up`, in Japanese business 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -246,11 +247,9 @@ def _expiry_facts(about: str, context: dict) -> tuple[Supplier, date, Callable[[
     """The supplier, the date and the name (in a language) of what expires."""
     if about in ("attestation", "received"):
         attestation = context["attestation"]
-        return (
-            attestation.supplier,
-            attestation.expires_on,
-            lambda locale: attestation_name(attestation, locale),
-        )
+        # Named by the subject and by both parts: looked up once a language.
+        name = functools.cache(lambda locale: attestation_name(attestation, locale))
+        return attestation.supplier, attestation.expires_on, name
     if about == "contract":
         contract = context["contract"]
         return contract.supplier, contract.ends_on, lambda locale: contract.title

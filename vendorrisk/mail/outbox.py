@@ -29,7 +29,7 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -44,13 +44,12 @@ from flask import (
     current_app,
     g,
     has_request_context,
-    render_template,
 )
-from flask_babel import force_locale
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from vendorrisk.extensions import db
+from vendorrisk.mail import render
 from vendorrisk.models import Contact, OutboxMessage, OutboxStatus
 from vendorrisk.models.base import utcnow
 from vendorrisk.models.outbox import new_message_id
@@ -95,6 +94,8 @@ class Queued:
 class _Batch:
     rows: list[dict[str, Any]]
     keys: set[str]
+    #: The rows whose bodies are written when the batch ends, with their drafts.
+    drafts: list[tuple[dict[str, Any], render.Draft]] = field(default_factory=list)
 
 
 _BATCH: ContextVar[_Batch | None] = ContextVar("outbox_batch", default=None)
@@ -107,8 +108,11 @@ def batched() -> Iterator[None]:
     """Queue the messages of a periodic job together: each `queue` keeps its row, and the batch
     writes them all when it ends (after one flush of the session, in a few multi-row INSERTs with
     the same ON CONFLICT DO NOTHING on the dedupe key), instead of a flush, an INSERT and a read
-    per message. Nothing is written if the block fails: the job's transaction rolls back anyway.
-    In a request (whose mail is handed over after the response, by id) it does nothing."""
+    per message. The bodies of the mails queued as drafts (`send`, `letter.send`) are rendered
+    then, all together (`render.many`: each template once per language), and only for the
+    messages whose key was new. Nothing is written if the block fails: the job's transaction
+    rolls back anyway. In a request (whose mail is handed over after the response, by id) it
+    does nothing."""
     if _BATCH.get() is not None or has_request_context():
         yield
         return
@@ -137,6 +141,9 @@ def _write(batch: _Batch) -> None:
     if not batch.rows:
         return
     db.session.flush()  # what the messages name (new links, contacts) first
+    drafts = [draft for _, draft in batch.drafts]
+    for (row, _), (text, html) in zip(batch.drafts, render.many(drafts), strict=True):
+        row["body_text"], row["body_html"] = text, html
     stmt = _insert(OutboxMessage.__table__)
     for start in range(0, len(batch.rows), BATCH_ROWS):
         db.session.connection().execute(stmt, batch.rows[start : start + BATCH_ROWS])
@@ -146,8 +153,9 @@ def queue(
     *,
     recipient: str,
     subject: str,
-    body_text: str,
+    body_text: str = "",
     body_html: str = "",
+    draft: render.Draft | None = None,
     kind: str,
     dedupe_key: str,
     locale: str = "ja",
@@ -157,10 +165,14 @@ def queue(
 ) -> OutboxMessage | Queued | None:
     """Add a message to the outbox in the current transaction; None if the key was queued.
 
-    INSERT ... ON CONFLICT DO NOTHING on the dedupe key, so two processes queueing the same
-    message at once never both succeed, and neither fails. In a batch (`batched`) the row is
-    kept and written with the others when the batch ends, and a `Queued` stands for it.
+    The bodies are given, or written from a `draft`. INSERT ... ON CONFLICT DO NOTHING on the
+    dedupe key, so two processes queueing the same message at once never both succeed, and
+    neither fails. In a batch (`batched`) the row is kept and written with the others when the
+    batch ends (its draft rendered then), and a `Queued` stands for it.
     """
+    batch = _BATCH.get()
+    if draft is not None and batch is None:
+        body_text, body_html = render.one(draft)
     fields = {
         "message_id": new_message_id(sender=current_app.config["MAIL_SENDER"]),
         "recipient": recipient.strip(),
@@ -179,12 +191,13 @@ def queue(
         "contact_id": contact_id,
         "assessment_id": assessment_id,
     }
-    batch = _BATCH.get()
     if batch is not None:
         if dedupe_key in batch.keys:
             return None
         batch.keys.add(dedupe_key)
         batch.rows.append(fields)
+        if draft is not None:
+            batch.drafts.append((fields, draft))
         return Queued(dedupe_key, fields["recipient"], kind)
     db.session.flush()
     # An ORM INSERT ... RETURNING gives the row itself: no second query to read it back.
@@ -199,10 +212,7 @@ def queue(
 
 def compose(name: str, /, locale: str, **context: Any) -> tuple[str, str]:
     """Render mail/<name>.txt and mail/<name>.html in the mail's language."""
-    with force_locale(locale):
-        text = render_template(f"mail/{name}.txt", locale=locale, **context)
-        html = render_template(f"mail/{name}.html", locale=locale, **context)
-    return text, html
+    return render.one(render.Draft(name, locale, context))
 
 
 def send(
@@ -219,13 +229,12 @@ def send(
     assessment_id: int | None = None,
     **context: Any,
 ) -> OutboxMessage | None:
-    """Compose a mail from its templates and queue it (None if the key was queued)."""
-    text, html = compose(name, locale, **context)
+    """Compose a mail from its templates and queue it (None if the key was queued); in a batch
+    it is composed when the batch ends, with the others."""
     return queue(
         recipient=recipient,
         subject=subject,
-        body_text=text,
-        body_html=html,
+        draft=render.Draft(name, locale, context),
         kind=kind,
         dedupe_key=dedupe_key,
         locale=locale,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 import secrets
 from datetime import datetime
 from email.utils import parseaddr
@@ -23,8 +24,13 @@ class OutboxStatus(enum.StrEnum):
 
 def new_message_id(*, sender: str = "") -> str:
     """A fresh Message-ID in the sender's domain (random: a campaign queues many at once)."""
-    domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
-    return f"<{secrets.token_hex(16)}@{domain}>"
+    return f"<{secrets.token_hex(16)}@{_domain(sender)}>"
+
+
+@functools.lru_cache(maxsize=8)
+def _domain(sender: str) -> str:
+    """The domain of a sender's address (parsed once: a job queues thousands of mails)."""
+    return parseaddr(sender)[1].rpartition("@")[2] or "localhost"
 
 
 class OutboxMessage(db.Model):

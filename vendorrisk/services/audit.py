@@ -169,22 +169,86 @@ def _label(obj: Any) -> str:
     return ""
 
 
-def _row(action: str, obj: Any, changes: dict[str, Any], now: datetime) -> dict[str, Any]:
+def _event(
+    action: str, object_type: str, ids: tuple[Any, Any, Any], summary: str, changes: dict,
+    now: datetime,
+) -> dict[str, Any]:  # fmt: skip
+    """An audit row: `ids` are the object's, its supplier's and its assessment's."""
     actor = current_actor()
+    object_id, supplier_id, assessment_id = ids
     return {
         "occurred_at": now,
         "actor_type": actor.type,
         "actor_user_id": actor.user_id,
         "actor_label": actor.label[:254],
         "action": action,
-        "object_type": obj.__tablename__,
-        "object_id": getattr(obj, "id", None),
-        "supplier_id": _supplier_of(obj),
-        "assessment_id": _assessment_of(obj),
-        "summary": _label(obj),
+        "object_type": object_type,
+        "object_id": object_id,
+        "supplier_id": supplier_id,
+        "assessment_id": assessment_id,
+        "summary": summary,
         "changes": changes,
         "ip": actor.ip,
     }
+
+
+def _row(action: str, obj: Any, changes: dict[str, Any], now: datetime) -> dict[str, Any]:
+    ids = (getattr(obj, "id", None), _supplier_of(obj), _assessment_of(obj))
+    return _event(action, obj.__tablename__, ids, _label(obj), changes, now)
+
+
+# Rows written with Core (a periodic job's batch): the events a flush would have written
+
+
+def _ids_of(table: str, values: dict[str, Any]) -> tuple[Any, Any, Any]:
+    object_id = values.get("id")
+    supplier_id = object_id if table == "suppliers" else values.get("supplier_id")
+    assessment_id = object_id if table == "assessments" else values.get("assessment_id")
+    return object_id, supplier_id, assessment_id
+
+
+def _summary_of(values: dict[str, Any]) -> str:
+    for key in ("display_name", "title", "email", "name", "original_name"):
+        value = values.get(key)
+        if isinstance(value, str) and value:
+            return value[:300]
+    return ""
+
+
+def created_events(model: type, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The "create" events a flush writes for these rows of `model`, inserted with Core: each
+    row holds every column, its id included; the same snapshot, redaction and summary."""
+    now, table = utcnow(), model.__tablename__
+    keys = [a.key for a in inspect(model).column_attrs if a.key not in ("created_at", "updated_at")]
+    redacted = getattr(model, "__audit_redacted__", ())
+    return [
+        _event(
+            "create",
+            table,
+            _ids_of(table, row),
+            _summary_of(row),
+            {k: "•••" if k in redacted else _plain(row[k]) for k in keys},
+            now,
+        )
+        for row in rows
+    ]
+
+
+def changed_event(model: type, values: dict[str, Any], changes: dict[str, list]) -> dict[str, Any]:
+    """The "update" event a flush writes for a row of `model` changed with Core: `values` are
+    the row's (its id, supplier, assessment and what names it), `changes` [old, new] a column."""
+    table, redacted = model.__tablename__, getattr(model, "__audit_redacted__", ())
+    shown = {
+        key: ["•••", "•••"] if key in redacted else [_plain(old), _plain(new)]
+        for key, (old, new) in changes.items()
+    }
+    return _event("update", table, _ids_of(table, values), _summary_of(values), shown, utcnow())
+
+
+def write_events(rows: list[dict[str, Any]]) -> None:
+    """Add many audit rows to the current transaction in one multi-row INSERT."""
+    if rows:
+        db.session.connection().execute(sa.insert(AuditEvent.__table__), rows)
 
 
 def _audited(objs: Any) -> list[Any]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm import aliased
 
 from vendorrisk.extensions import db
 from vendorrisk.jobs import JobResult
@@ -15,15 +15,16 @@ from vendorrisk.mail import messages, questionnaire
 from vendorrisk.models import (
     Attestation,
     AttestationKind,
-    Contact,
     Contract,
     EvidenceRequest,
     Finding,
     FindingStatus,
     Supplier,
+    User,
 )
 from vendorrisk.scoring.stages import CATCH_UP_DAYS, expiry_stage
 from vendorrisk.scoring.tiers import add_months
+from vendorrisk.services.periodic.links import LinkBatch, open_requests
 from vendorrisk.services.periodic.planning import (
     Planned,
     carry_out,
@@ -33,9 +34,18 @@ from vendorrisk.services.periodic.planning import (
     local_today,
     not_offboarded,
 )
+from vendorrisk.services.periodic.rows import (
+    AttestationRow,
+    ContractRow,
+    FindingRow,
+    UserRow,
+    contacts_of,
+    supplier_columns,
+    take_supplier,
+    with_owner,
+)
 from vendorrisk.services.periodic.settings import schedule_settings
 from vendorrisk.services.register import scs
-from vendorrisk.services.register.evidence_requests import ask_for_evidence, open_requests_of
 
 
 def expiry_alerts(now: datetime) -> JobResult:
@@ -44,22 +54,36 @@ def expiry_alerts(now: datetime) -> JobResult:
     offsets = settings.expiry_days_before
     first = today - timedelta(days=CATCH_UP_DAYS)
     last = today + timedelta(days=max(offsets, default=0))
-    planned = _attestation_alerts(now, today, offsets, first, last, result)
+    links = LinkBatch(now)
+    planned = _attestation_alerts(now, today, offsets, first, last, links, result)
     planned += _contract_alerts(today, offsets, first, last, result)
     planned += _acceptance_alerts(today, offsets, first, last, result)
     planned += _declaration_checks(today, result)
     carry_out(planned, result)
+    links.write()
     return result
+
+
+def _attestations(where: sa.ColumnElement[bool]) -> list[AttestationRow]:
+    """Attestations of suppliers still looked after, with supplier and owner (one query)."""
+    query = with_owner(
+        sa.select(*AttestationRow.columns(), *supplier_columns())
+        .join(Supplier, Supplier.id == Attestation.supplier_id)
+        .where(not_offboarded(), where)
+        .order_by(Attestation.id)
+    )
+    suppliers: dict = {}
+    return [
+        AttestationRow.take(row, supplier=take_supplier(row, suppliers))
+        for row in db.session.execute(query)
+    ]
 
 
 def _declaration_checks(today: date, result: JobResult) -> list[Planned]:
     """Ask the owner to check that declarations not confirmed for a year are still listed."""
     stale = add_months(today, -scs.DECLARATION_CHECK_MONTHS)
-    declarations = db.session.scalars(
-        sa.select(Attestation)
-        .join(Attestation.supplier)
-        .where(
-            not_offboarded(),
+    declarations = _attestations(
+        sa.and_(
             Attestation.kind == AttestationKind.security_action,
             Attestation.valid_on(today),
             sa.func.coalesce(
@@ -69,9 +93,7 @@ def _declaration_checks(today: date, result: JobResult) -> list[Planned]:
             )
             <= stale,
         )
-        .order_by(Attestation.id)
-        .options(contains_eager(Attestation.supplier).joinedload(Supplier.owner))
-    ).unique()
+    )
     planned = []
     for declaration in declarations:
         due = scs.declaration_check_due(declaration, today)
@@ -90,47 +112,27 @@ def _declaration_checks(today: date, result: JobResult) -> list[Planned]:
     return planned
 
 
-def _expiring_attestations(first: date, last: date) -> list[Attestation]:
-    return list(
-        db.session.scalars(
-            sa.select(Attestation)
-            .join(Attestation.supplier)
-            .where(not_offboarded(), Attestation.expires_on.between(first, last))
-            .order_by(Attestation.id)
-            .options(contains_eager(Attestation.supplier).joinedload(Supplier.owner))
-        ).unique()
-    )
-
-
-def _contacts_of(supplier_ids: set[int]) -> dict[int, list[Contact]]:
-    found: dict[int, list[Contact]] = {}
-    if supplier_ids:
-        query = sa.select(Contact).where(Contact.supplier_id.in_(supplier_ids)).order_by(Contact.id)
-        for contact in db.session.scalars(query):
-            found.setdefault(contact.supplier_id, []).append(contact)
-    return found
-
-
-def _last_fulfilled(attestation_ids: list[int]) -> dict[int, datetime]:
-    return latest_by(EvidenceRequest.attestation_id, EvidenceRequest.fulfilled_at, attestation_ids)
-
-
 def _attestation_alerts(
     now: datetime,
     today: date,
     offsets: tuple[int, ...],
     first: date,
     last: date,
+    links: LinkBatch,
     result: JobResult,
 ) -> list[Planned]:
+    expiring = Attestation.expires_on.between(first, last)
     staged = [
         (attestation, days)
-        for attestation in _expiring_attestations(first, last)
+        for attestation in _attestations(expiring)
         if (days := expiry_stage(attestation.expires_on, today, offsets)) is not None
     ]
-    fulfilled = _last_fulfilled([a.id for a, _ in staged])
-    contacts_of = _contacts_of({a.supplier_id for a, _ in staged})
-    links_of = open_requests_of([a.id for a, _ in staged], now)
+    if not staged:
+        return []
+    ids = [a.id for a, _ in staged]
+    fulfilled = latest_by(EvidenceRequest.attestation_id, EvidenceRequest.fulfilled_at, ids)
+    contacts_of_supplier = contacts_of({a.supplier_id for a, _ in staged})
+    open_links = open_requests(ids, now)
     cycle_start = timedelta(days=max(offsets, default=0))
     planned: list[Planned] = []
     for attestation, days in staged:
@@ -138,13 +140,18 @@ def _attestation_alerts(
         received = fulfilled.get(attestation.id)
         if local_day(received) < attestation.expires_on - cycle_start:
             received = None  # evidence sent for an earlier expiry, not this one
-        contacts = [] if received else deliverable(contacts_of.get(supplier.id, []))
+        contacts = [] if received else deliverable(contacts_of_supplier.get(supplier.id, []))
         for contact in contacts:
             planned.append(
                 Planned(
                     questionnaire.evidence_request_key(attestation, days, contact),
-                    lambda c=contact, a=attestation, d=days: ask_for_evidence(
-                        a, c, d, today, now, links_of.get((a.id, c.id), [])
+                    lambda c=contact, a=attestation, d=days: links.evidence_request(
+                        a,
+                        c,
+                        open_links.get((a.id, c.id), []),
+                        lambda link, until: questionnaire.evidence_request(
+                            a, c, d, today, link, until
+                        ),
                     ),
                 )
             )
@@ -166,15 +173,16 @@ def _attestation_alerts(
 def _contract_alerts(
     today: date, offsets: tuple[int, ...], first: date, last: date, result: JobResult
 ) -> list[Planned]:
-    contracts = db.session.scalars(
-        sa.select(Contract)
-        .join(Contract.supplier)
+    query = with_owner(
+        sa.select(*ContractRow.columns(), *supplier_columns())
+        .join(Supplier, Supplier.id == Contract.supplier_id)
         .where(not_offboarded(), Contract.ends_on.between(first, last))
         .order_by(Contract.id)
-        .options(contains_eager(Contract.supplier).joinedload(Supplier.owner))
-    ).unique()
+    )
+    suppliers: dict = {}
     planned = []
-    for contract in contracts:
+    for row in db.session.execute(query):
+        contract = ContractRow.take(row, supplier=take_supplier(row, suppliers))
         days = expiry_stage(contract.ends_on, today, offsets)
         if days is None:
             continue
@@ -191,26 +199,39 @@ def _contract_alerts(
     return planned
 
 
+_ACCEPTED_BY = aliased(User, name="accepted_by")
+_FINDING_OWNER = aliased(User, name="finding_owner")
+
+
 def _acceptance_alerts(
     today: date, offsets: tuple[int, ...], first: date, last: date, result: JobResult
 ) -> list[Planned]:
-    findings = db.session.scalars(
-        sa.select(Finding)
-        .join(Finding.supplier)
+    query = (
+        sa.select(
+            *FindingRow.columns(),
+            *supplier_columns(),
+            *UserRow.columns(_FINDING_OWNER, "fo_"),
+            *UserRow.columns(_ACCEPTED_BY, "ab_"),
+        )
+        .join(Supplier, Supplier.id == Finding.supplier_id)
+        .outerjoin(_FINDING_OWNER, _FINDING_OWNER.id == Finding.owner_id)
+        .outerjoin(_ACCEPTED_BY, _ACCEPTED_BY.id == Finding.accepted_by_id)
         .where(
             not_offboarded(),
             Finding.status == FindingStatus.risk_accepted,
             Finding.accepted_until.between(first, last),
         )
         .order_by(Finding.id)
-        .options(
-            contains_eager(Finding.supplier),
-            joinedload(Finding.owner),
-            joinedload(Finding.accepted_by),
-        )
-    ).unique()
+    )
+    suppliers: dict = {}
     planned = []
-    for finding in findings:
+    for row in db.session.execute(with_owner(query)):
+        finding = FindingRow.take(
+            row,
+            supplier=take_supplier(row, suppliers),
+            owner=UserRow.take(row, "fo_"),
+            accepted_by=UserRow.take(row, "ab_"),
+        )
         days = expiry_stage(finding.accepted_until, today, offsets)
         if days is None:
             continue

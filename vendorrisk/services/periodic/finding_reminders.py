@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased
 
 from vendorrisk.catalog import catalog
 from vendorrisk.extensions import db
 from vendorrisk.jobs import JobResult
 from vendorrisk.mail import follow_up
-from vendorrisk.models import Assessment, AssessmentStatus, Finding, Invitation
+from vendorrisk.models import Assessment, AssessmentStatus, Finding, Supplier
+from vendorrisk.services.periodic.links import LinkBatch
 from vendorrisk.services.periodic.planning import (
     Planned,
     carry_out,
@@ -27,7 +28,17 @@ from vendorrisk.services.periodic.planning import (
     local_today,
     not_offboarded,
 )
-from vendorrisk.services.review.findings import contacts_to_tell, link_until, new_link
+from vendorrisk.services.periodic.rows import (
+    OWNER,
+    AssessmentRow,
+    FindingRow,
+    LinkRow,
+    SupplierRow,
+    UserRow,
+    links_of,
+    take_supplier,
+)
+from vendorrisk.services.review.findings import contacts_to_tell, link_until
 
 #: Reminders this many days before the remediation due date.
 BEFORE_DAYS = (7,)
@@ -68,34 +79,53 @@ def answer_by(today: date) -> date:
     return day + timedelta(days=7 - day.weekday()) if day.weekday() >= 5 else day
 
 
-def _due_findings(today: date) -> list[Finding]:
-    """Open findings shown to the supplier of a completed assessment, due within the window."""
+_ASSESSED = aliased(Supplier, name="assessed")
+
+
+def _due_findings(today: date) -> list[FindingRow]:
+    """Open findings shown to the supplier of a completed assessment, due within the window;
+    each with its assessment, whose supplier, owner and links are read too (two queries)."""
     earliest = today - timedelta(days=max(AFTER_DAYS) + CATCH_UP_DAYS)
     latest = today + timedelta(days=max(BEFORE_DAYS))
-    return list(
-        db.session.scalars(
-            sa.select(Finding)
-            .join(Finding.assessment)
-            .join(Finding.supplier)
-            .where(
-                Finding.visible_to_supplier,
-                Finding.is_open,
-                Finding.due_on.between(earliest, latest),
-                Assessment.status == AssessmentStatus.completed,
-                not_offboarded(),
-            )
-            .order_by(Finding.assessment_id, Finding.due_on, Finding.id)
-            .options(
-                joinedload(Finding.assessment).joinedload(Assessment.supplier),
-                joinedload(Finding.assessment)
-                .selectinload(Assessment.invitations)
-                .joinedload(Invitation.contact),
-            )
-        )
+    due = sa.and_(
+        Finding.visible_to_supplier,
+        Finding.is_open,
+        Finding.due_on.between(earliest, latest),
+        Assessment.status == AssessmentStatus.completed,
+        not_offboarded(),
     )
+    query = (
+        sa.select(
+            *FindingRow.columns(),
+            *AssessmentRow.columns(prefix="a_"),
+            *SupplierRow.columns(_ASSESSED, "s_"),
+            *UserRow.columns(OWNER, "o_"),
+        )
+        .join(Assessment, Assessment.id == Finding.assessment_id)
+        .join(Supplier, Supplier.id == Finding.supplier_id)
+        .outerjoin(_ASSESSED, _ASSESSED.id == Assessment.supplier_id)
+        .outerjoin(OWNER, OWNER.id == _ASSESSED.owner_id)
+        .where(due)
+        .order_by(Finding.assessment_id, Finding.due_on, Finding.id)
+    )
+    assessments: dict[int, AssessmentRow] = {}
+    suppliers: dict[int, SupplierRow] = {}
+    findings = []
+    for row in db.session.execute(query):
+        assessment = assessments.get(row.assessment_id)
+        if assessment is None:
+            supplier = take_supplier(row, suppliers) if row.s_id is not None else None
+            assessment = assessments[row.assessment_id] = AssessmentRow.take(
+                row, "a_", supplier=supplier
+            )
+        findings.append(FindingRow.take(row, assessment=assessment))
+    if assessments:
+        ids = sa.select(Finding.assessment_id).join(Finding.assessment).join(Finding.supplier)
+        links_of(assessments, ids.where(due))
+    return findings
 
 
-def _told_on(finding: Finding) -> date:
+def _told_on(finding: FindingRow) -> date:
     """The day the supplier heard of the finding: the result, or its raising if later."""
     moments = [finding.assessment.completed_at, finding.created_at]
     return max(local_day(m) for m in moments)
@@ -104,26 +134,28 @@ def _told_on(finding: Finding) -> date:
 def finding_reminders(now: datetime) -> JobResult:
     """Remind the contacts of open findings before and after their due date, with a new link."""
     today, result = local_today(now), JobResult()
-    groups: dict[tuple[int, date, FindingStage], list[Finding]] = defaultdict(list)
+    groups: dict[tuple[int, date, FindingStage], list[FindingRow]] = defaultdict(list)
     for finding in _due_findings(today):
         stage = finding_stage(finding.due_on, _told_on(finding), today)
         if stage is not None:
             groups[(finding.assessment_id, finding.due_on, stage)].append(finding)
-    links: dict[tuple[int, int], tuple[Invitation, str]] = {}
+    issued: dict[tuple[int, int], tuple[LinkRow, str]] = {}
+    links = LinkBatch(now)
     planned: list[Planned] = []
     for (_, due_on, stage), findings in groups.items():
-        planned += _reminders(findings, due_on, stage, today, now, links, result)
+        planned += _reminders(findings, due_on, stage, today, links, issued, result)
     carry_out(planned, result)
+    links.write()
     return result
 
 
 def _reminders(
-    findings: list[Finding],
+    findings: list[FindingRow],
     due_on: date,
     stage: FindingStage,
     today: date,
-    now: datetime,
-    links: dict[tuple[int, int], tuple[Invitation, str]],
+    links: LinkBatch,
+    issued: dict[tuple[int, int], tuple[LinkRow, str]],
     result: JobResult,
 ) -> list[Planned]:
     """One reminder per contact of the findings' assessment, each planned by its key."""
@@ -132,13 +164,13 @@ def _reminders(
     soft = answer_by(today)
     until = max(link_until(findings, today), soft)
 
-    def remind(latest: Invitation):
+    def remind(latest: LinkRow):
         contact = latest.contact
-        if (assessment.id, contact.id) not in links:  # one new link per contact and run
-            links[(assessment.id, contact.id)] = new_link(
-                assessment, contact, latest.locale, now, until
+        if (assessment.id, contact.id) not in issued:  # one new link per contact and run
+            issued[(assessment.id, contact.id)] = links.invitation(
+                assessment, contact, latest.locale, until
             )
-        invitation, link = links[(assessment.id, contact.id)]
+        invitation, link = issued[(assessment.id, contact.id)]
         return follow_up.finding_reminder(
             invitation,
             assessment,

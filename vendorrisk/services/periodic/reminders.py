@@ -12,46 +12,54 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload, selectinload
 
 from vendorrisk.catalog import Template, catalog
 from vendorrisk.extensions import db
 from vendorrisk.jobs import JobResult
 from vendorrisk.mail import messages, questionnaire
-from vendorrisk.models import OPEN_STATUSES, Assessment, Invitation, Role, Supplier, User
+from vendorrisk.models import OPEN_STATUSES, Assessment, Role, Supplier
 from vendorrisk.scoring.stages import Stage, escalation_due, reminder_stage
 from vendorrisk.services.assessments.lifecycle import invitation_expiry
 from vendorrisk.services.periodic.expire_links import links_over
-from vendorrisk.services.periodic.planning import (
-    Planned,
-    carry_out,
-    local_day,
-    local_today,
+from vendorrisk.services.periodic.links import LinkBatch
+from vendorrisk.services.periodic.planning import Planned, carry_out, local_day, local_today
+from vendorrisk.services.periodic.rows import (
+    AssessmentRow,
+    LinkRow,
+    UserRow,
+    links_of,
+    supplier_columns,
+    take_supplier,
     users_with_role,
+    with_owner,
 )
 from vendorrisk.services.periodic.settings import ScheduleSettings, schedule_settings
-from vendorrisk.services.review.findings import new_link
 
 
-def _open_assessments(until: date) -> list[Assessment]:
-    return list(
-        db.session.scalars(
-            sa.select(Assessment)
-            .where(
-                Assessment.status.in_(OPEN_STATUSES),
-                Assessment.supplier_id.is_not(None),
-                Assessment.due_on <= until,
-            )
-            .order_by(Assessment.id)
-            .options(
-                joinedload(Assessment.supplier).joinedload(Supplier.owner),
-                selectinload(Assessment.invitations).joinedload(Invitation.contact),
-            )
-        )
+def _open_assessments(until: date) -> list[AssessmentRow]:
+    """Open assessments due by `until`, each with its supplier, owner and links (two queries)."""
+    due = sa.and_(
+        Assessment.status.in_(OPEN_STATUSES),
+        Assessment.supplier_id.is_not(None),
+        Assessment.due_on <= until,
     )
+    query = with_owner(
+        sa.select(*AssessmentRow.columns(), *supplier_columns())
+        .join(Supplier, Supplier.id == Assessment.supplier_id)
+        .where(due)
+        .order_by(Assessment.id)
+    )
+    suppliers: dict = {}
+    found = {
+        row.id: AssessmentRow.take(row, supplier=take_supplier(row, suppliers))
+        for row in db.session.execute(query)
+    }
+    if found:
+        links_of(found, sa.select(Assessment.id).where(due))
+    return list(found.values())
 
 
-def _opened_on(assessment: Assessment) -> date:
+def _opened_on(assessment: AssessmentRow) -> date:
     """The day the supplier last got its links: sent, or returned for changes."""
     moments = [m for m in (assessment.sent_at, assessment.returned_at) if m is not None]
     return local_day(max(moments)) if moments else date.min
@@ -62,31 +70,34 @@ def reminders(now: datetime) -> JobResult:
     settings, today, result = schedule_settings(), local_today(now), JobResult()
     horizon = today + timedelta(days=max(settings.reminder_days_before, default=0))
     planned: list[Planned] = []
-    cisos: list[User] | None = None
+    cisos: list[UserRow] | None = None
+    links = LinkBatch(now)
     for assessment in _open_assessments(horizon):
-        if links_over(assessment, now):
+        if links_over(assessment.invitations, assessment.due_on, now):
             continue  # expire_links closes it
         template = catalog().get(assessment.template_id, assessment.template_version)
         opened_on = _opened_on(assessment)
         stage = reminder_stage(assessment.due_on, opened_on, today, settings)
         if stage is not None:
             soft_date = reply_by(assessment, today, settings)
-            planned += _reminder_mails(assessment, template, stage, now, soft_date, result)
+            planned += _reminder_mails(assessment, template, stage, now, soft_date, links, result)
         if escalation_due(assessment.due_on, opened_on, today, settings):
             cisos = users_with_role(Role.ciso) if cisos is None else cisos
             if not cisos:
                 result.skip(f"assessment #{assessment.id}: no active CISO to escalate to")
             planned += _escalation_mails(assessment, template, cisos, today)
     carry_out(planned, result)
+    links.write()
     return result
 
 
 def _reminder_mails(
-    assessment: Assessment,
+    assessment: AssessmentRow,
     template: Template | None,
     stage: Stage,
     now: datetime,
     reply_by: date,
+    links: LinkBatch,
     result: JobResult,
 ) -> list[Planned]:
     """One reminder per contact (a contact with two links gets one), and the owner's.
@@ -104,7 +115,7 @@ def _reminder_mails(
             continue
         seen.add(key)
         planned.append(
-            Planned(key, lambda inv=invitation: _remind(inv, template, stage, now, reply_by))
+            Planned(key, lambda inv=invitation: _remind(inv, template, stage, now, reply_by, links))
         )
     if not planned:
         result.skip(f"assessment #{assessment.id}: no contact with a working link to remind")
@@ -126,7 +137,9 @@ def _reminder_mails(
     return planned
 
 
-def reply_by(assessment: Assessment, today: date, settings: ScheduleSettings) -> date:
+def reply_by(
+    assessment: Assessment | AssessmentRow, today: date, settings: ScheduleSettings
+) -> date:
     """The soft new date given once the due date is past (the overdue reminder, a colleague
     added late): the next overdue reminder's day, or the last day the links work if earlier."""
     last_day = local_day(invitation_expiry(assessment.due_on)) - timedelta(days=1)
@@ -134,17 +147,22 @@ def reply_by(assessment: Assessment, today: date, settings: ScheduleSettings) ->
 
 
 def _remind(
-    invitation: Invitation, template: Template | None, stage: Stage, now: datetime, reply_by: date
+    invitation: LinkRow,
+    template: Template | None,
+    stage: Stage,
+    now: datetime,
+    reply_by: date,
+    links: LinkBatch,
 ):
     """The reminder with a new link; the contact's earlier links stop working."""
-    if invitation_expiry(invitation.assessment.due_on) <= now:
-        return None  # no link could work any more: expire_links closes the assessment
     assessment, contact = invitation.assessment, invitation.contact
-    fresh, link = new_link(assessment, contact, invitation.locale, now, assessment.due_on)
+    if invitation_expiry(assessment.due_on) <= now:
+        return None  # no link could work any more: expire_links closes the assessment
+    fresh, link = links.invitation(assessment, contact, invitation.locale, assessment.due_on)
     return questionnaire.reminder(fresh, link, template, stage, reply_by)
 
 
-def _contacts_reminded(assessment: Assessment, now: datetime) -> list[str]:
+def _contacts_reminded(assessment: AssessmentRow, now: datetime) -> list[str]:
     return sorted(
         {
             i.email
@@ -157,7 +175,7 @@ def _contacts_reminded(assessment: Assessment, now: datetime) -> list[str]:
 
 
 def _escalation_mails(
-    assessment: Assessment, template: Template | None, cisos: list[User], today: date
+    assessment: AssessmentRow, template: Template | None, cisos: list[UserRow], today: date
 ) -> list[Planned]:
     return [
         Planned(

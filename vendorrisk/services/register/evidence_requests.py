@@ -76,22 +76,6 @@ def link_expiry(attestation: Attestation, now: datetime) -> datetime:
     return max(invitation_expiry(attestation.expires_on), grace)
 
 
-def open_requests_of(
-    attestation_ids: list[int], now: datetime
-) -> dict[tuple[int, int | None], list[EvidenceRequest]]:
-    """The links still working of many attestations, by (attestation, contact): one query."""
-    found: dict[tuple[int, int | None], list[EvidenceRequest]] = {}
-    if attestation_ids:
-        query = sa.select(EvidenceRequest).where(
-            EvidenceRequest.attestation_id.in_(attestation_ids),
-            EvidenceRequest.fulfilled_at.is_(None),
-            EvidenceRequest.expires_at > now,
-        )
-        for request in db.session.scalars(query):
-            found.setdefault((request.attestation_id, request.contact_id), []).append(request)
-    return found
-
-
 def open_requests(attestation_id: int, contact_id: int | None, now: datetime):
     """The attestation's links still working (the contact's only, when given)."""
     query = sa.select(EvidenceRequest).where(
