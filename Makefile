@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test e2e lint lock sbom translations-extract translations-compile clean
+.PHONY: run test e2e bench lint lock sbom translations-extract translations-compile clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,14 @@ test: $(VENV)/.installed-dev
 # driven in Chromium; screenshots, mail and logs in build/e2e/<UTC time>/ (or $E2E_OUTPUT).
 e2e: $(VENV)/.installed-dev
 	$(BIN)/pytest -m e2e tests/e2e $(PYTEST_ARGS)
+
+# The benchmark as production serves the app: gunicorn (4 workers) on loopback over the data set
+# of bench/data.py, on SQLite and on a PostgreSQL database of its own (both removed after, unless
+# BENCH_ARGS=--keep), at each size; one table printed and build/bench/<UTC time>.json.
+# A quick run: make bench BENCH_SIZES=2000
+BENCH_SIZES ?= 10000 30000
+bench: $(VENV)/.installed-dev
+	$(BIN)/python bench/run.py --sizes $(BENCH_SIZES) $(BENCH_ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
