@@ -17,8 +17,10 @@ def create_app(config: Config | None = None) -> Flask:
     from vendorrisk import access, catalog, cli, errors, health, i18n, idempotency, web
     from vendorrisk.blueprints.common import unit_of_work
     from vendorrisk.extensions import csrf, db, limiter, migrate
+    from vendorrisk.services.reporting import cache as figures
 
     db.init_app(app)
+    figures.init_app(app)  # the roll-up's kept figures, and the writes that make them stale
     migrate.init_app(app, db, directory=str(INSTANCE_DIR.parent / "migrations"))
     web.guard_origin(app)  # first: a request from another site is refused before anything else
     access.register(app)  # before CSRF: an unauthorised request is refused, not asked for a token

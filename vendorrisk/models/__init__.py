@@ -19,6 +19,7 @@ from vendorrisk.models.attestation import (
 from vendorrisk.models.audit import AuditEvent
 from vendorrisk.models.contract import CONTRACT_CLAUSES, Contract
 from vendorrisk.models.cover import Cover, CoverStatus
+from vendorrisk.models.data_version import DataVersion
 from vendorrisk.models.evidence_request import EvidenceRequest
 from vendorrisk.models.idempotency_key import IdempotencyKey
 from vendorrisk.models.job_run import JobRun
@@ -116,6 +117,7 @@ __all__ = [
     "Contract",
     "Cover",
     "CoverStatus",
+    "DataVersion",
     "Criticality",
     "RecoveryCode",
     "Role",

@@ -164,3 +164,9 @@ ATTESTATION_COVER_INDEX = sa.Index(
     Attestation.expires_on,
     Attestation.level,
 )
+#: Whether the latest scores can mix questionnaires (reporting/rollup.py edition_scores): the
+#: first and the last questionnaire of the completed assessments, one probe each (it read every
+#: assessment in a sequential scan).
+COMPLETED_TEMPLATE_INDEX = sa.Index(
+    "ix_assessments_status_template", Assessment.status, Assessment.template_id
+)

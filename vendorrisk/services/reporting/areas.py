@@ -5,6 +5,7 @@ map of the weakest suppliers of the top tiers, directive by directive."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -84,22 +85,8 @@ def area_rows(filters: Scope) -> tuple[list[AreaRow], list[AreaRow]]:
     tenths (scores have one decimal) shifted left of the supplier id is the lowest score with
     the lowest id, with no second scan or sort.
     """
-    latest = _latest_assessments(filters)
     columns = list(AREA_COLUMNS.items())
-    aggregates = []
-    for _, name in columns:
-        column = getattr(AreaScore, name)
-        aggregates += [
-            sa.func.avg(column),
-            sa.func.min(column),
-            sa.func.min(sa.func.round(column * 10) * _ID_SPAN + AreaScore.supplier_id),
-            sa.func.count(column),
-        ]
-    row = db.session.execute(
-        sa.select(*aggregates).join_from(
-            AreaScore, latest, AreaScore.assessment_id == latest.c.assessment_id
-        )
-    ).one()
+    row = db.session.execute(_area_statement(filters)).one()
     found = []
     for index, (area, _) in enumerate(columns):
         average, worst, packed, counted = row[4 * index : 4 * index + 4]
@@ -111,6 +98,25 @@ def area_rows(filters: Scope) -> tuple[list[AreaRow], list[AreaRow]]:
         for (kind, key), average, worst, sid, counted in found
     ]
     return [r for r in rows if r.kind == "directive"], [r for r in rows if r.kind == "csf"]
+
+
+@lru_cache(maxsize=32)
+def _area_statement(filters: Scope) -> sa.Select:
+    """Per area of AREA_COLUMNS: the average, the worst, the worst packed with its supplier id,
+    and the count, over the latest completed assessments."""
+    latest = _latest_assessments(filters)
+    aggregates = []
+    for name in AREA_COLUMNS.values():
+        column = getattr(AreaScore, name)
+        aggregates += [
+            sa.func.avg(column),
+            sa.func.min(column),
+            sa.func.min(sa.func.round(column * 10) * _ID_SPAN + AreaScore.supplier_id),
+            sa.func.count(column),
+        ]
+    return sa.select(*aggregates).join_from(
+        AreaScore, latest, AreaScore.assessment_id == latest.c.assessment_id
+    )
 
 
 def _names(supplier_ids: set[int]) -> dict[int, tuple[str, str]]:
@@ -125,47 +131,50 @@ def _names(supplier_ids: set[int]) -> dict[int, tuple[str, str]]:
 
 
 def heat_map(filters: Scope) -> HeatMap:
-    """Supplier x directive for the weakest HEAT_ROWS suppliers of the top tiers (two queries)."""
-    where = (
-        *live_in_scope(filters),
-        Supplier.tier.in_(HEAT_TIERS),
-        Supplier.latest_score.is_not(None),
-    )
-    top = db.session.execute(
-        sa.select(
-            Supplier.id,
-            Supplier.name_ja,
-            Supplier.name_en,
-            Supplier.tier,
-            Supplier.latest_score,
-            scope.latest_completed(Assessment.id),
-            sa.func.count().over(),
-        )
-        .where(*where)
-        .order_by(Supplier.latest_score, Supplier.id)
-        .limit(HEAT_ROWS)
-    ).all()
-    directives = [getattr(AreaScore, AREA_COLUMNS[("directive", k)]) for k in DIRECTIVES]
-    scores: dict[int, list[float | None]] = {}
-    if top:
-        cells = db.session.execute(
-            sa.select(AreaScore.assessment_id, *directives).where(
-                AreaScore.assessment_id.in_([row[5] for row in top if row[5] is not None])
-            )
-        )
-        scores = {assessment_id: list(values) for assessment_id, *values in cells}
+    """Supplier x directive for the weakest HEAT_ROWS suppliers of the top tiers (one query: the
+    weakest picked first, then their latest completed assessment's area scores joined)."""
+    rows = db.session.execute(_heat_statement(filters, HEAT_ROWS)).all()
     return HeatMap(
         columns=list(DIRECTIVES),
         rows=[
-            HeatRow(sid, ja, en, tier, score, scores.get(aid, [None] * len(DIRECTIVES)))
-            for sid, ja, en, tier, score, aid, _ in top
+            HeatRow(sid, ja, en, tier, score, list(cells))
+            for sid, ja, en, tier, score, _, _, *cells in rows
         ],
-        total=top[0][6] if top else 0,
+        total=rows[0].total if rows else 0,
         lists=[
             (t, supplier_list(filters, tier=t, score="any", sort="score"))
             for t in HEAT_TIERS
             if filters.tier in ("", t)
         ],
+    )
+
+
+@lru_cache(maxsize=32)
+def _heat_statement(filters: Scope, limit: int) -> sa.Select:
+    top = (
+        sa.select(
+            Supplier.id.label("id"),
+            Supplier.name_ja,
+            Supplier.name_en,
+            Supplier.tier,
+            Supplier.latest_score.label("score"),
+            scope.latest_completed(Assessment.id).label("assessment_id"),
+            sa.func.count().over().label("total"),
+        )
+        .where(
+            *live_in_scope(filters),
+            Supplier.tier.in_(HEAT_TIERS),
+            Supplier.latest_score.is_not(None),
+        )
+        .order_by(Supplier.latest_score, Supplier.id)
+        .limit(limit)
+        .subquery("weakest")
+    )
+    directives = [getattr(AreaScore, AREA_COLUMNS[("directive", k)]) for k in DIRECTIVES]
+    return (
+        sa.select(top, *directives)
+        .outerjoin(AreaScore, AreaScore.assessment_id == top.c.assessment_id)
+        .order_by(top.c.score, top.c.id)
     )
 
 

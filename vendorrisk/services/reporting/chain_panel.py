@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -166,16 +167,23 @@ class ChainPanel:
 def chain_panel(filters: Scope) -> ChainPanel:
     """The subcontractors of the live critical- and high-tier suppliers in scope, by tier (one
     query: the conditions above, counted; the deepest layer from one recursive CTE)."""
-    tiers = [t for t in HEAT_TIERS if filters.tier in ("", t)]
+    tiers = tuple(t for t in HEAT_TIERS if filters.tier in ("", t))
     if not tiers:
         return ChainPanel([])
+    rows = db.session.execute(_chain_statement(filters, tiers)).all()
+    found = {tier: values for tier, *values in rows}
+    return ChainPanel([_row(filters, t, found.get(t)) for t in tiers])
+
+
+@lru_cache(maxsize=32)
+def _chain_statement(filters: Scope, tiers: tuple[str, ...]) -> sa.Select:
     depths = above(lambda _: sa.true(), "chain_depths")
     deepest = (
         sa.select(depths.c.id, sa.func.max(depths.c.depth).label("depth"))
         .group_by(depths.c.id)
         .subquery("deepest")
     )
-    rows = db.session.execute(
+    return (
         sa.select(
             Supplier.tier,
             sa.func.count(),
@@ -185,9 +193,7 @@ def chain_panel(filters: Scope) -> ChainPanel:
         .outerjoin(deepest, deepest.c.id == Supplier.id)
         .where(*live_in_scope(filters), Supplier.tier.in_(tiers))
         .group_by(Supplier.tier)
-    ).all()
-    found = {tier: values for tier, *values in rows}
-    return ChainPanel([_row(filters, t, found.get(t)) for t in tiers])
+    )
 
 
 def _row(filters: Scope, tier: str, values: list[Any] | None) -> ChainRow:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,6 +23,9 @@ from vendorrisk.services.reporting.counts import (
     supplier_list,
 )
 from vendorrisk.services.reporting.scope import Scope
+
+#: (row key, supplier-list arguments) of each count, in the statement's order.
+Args = tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,33 @@ def _level_rows(c: Any, today: date, scheme: scs.SchemeSettings) -> dict[str, An
 
 def coverage(today: date, filters: Scope) -> Coverage:
     """The Direction 9 controls over the live suppliers in scope (one query over the d9 twins)."""
+    scheme = scs.scheme_settings()
+    statement, conditions, clauses = _coverage_statement(today, filters, scheme)
+    row = db.session.execute(statement).one()
+    live = Number(int(row[0]), SUPPLIERS, supplier_list(filters))
+
+    def rows(items: Args, values: Iterable[int]) -> list[CoverageRow]:
+        out = []
+        for (key, args), value in zip(items, values, strict=True):
+            number = Number(int(value), SUPPLIERS, supplier_list(filters, **dict(args)))
+            out.append(CoverageRow(key, number, number.share(live)))
+        return out
+
+    split = 1 + len(conditions)
+    running = scheme.running(today)
+    return Coverage(
+        live=live,
+        rows=rows(conditions, row[1:split]),
+        clauses=rows(clauses, row[split:]),
+        moot=frozenset({"level_interim", "level_not_running"} if running else {"level_below"}),
+    )
+
+
+@lru_cache(maxsize=32)
+def _coverage_statement(
+    today: date, filters: Scope, scheme: scs.SchemeSettings
+) -> tuple[sa.Select, Args, Args]:
+    """The statement (the live count, then a count per row and per clause) and its rows."""
     facts = (
         sa.select(
             d9.security_action_rank(today).label("sa"),
@@ -92,32 +123,18 @@ def coverage(today: date, filters: Scope) -> Coverage:
         "security_action_star2": (c.sa >= 2, {"security_action": "star2"}),
         "isms_valid": (c.isms >= today, {"isms": "valid"}),
         "insurance_valid": (c.insurance >= today, {"insurance": "valid"}),
-        **_level_rows(c, today, scs.scheme_settings()),
+        **_level_rows(c, today, scheme),
     }
     clauses = {
         name: (mask.bitwise_and(1 << i) != 0, {"clause": name})
         for i, name in enumerate(CONTRACT_CLAUSES)
     }
-    row = db.session.execute(
-        sa.select(
-            sa.func.count(),
-            *(count_if(cond) for cond, _ in (*conditions.values(), *clauses.values())),
-        )
-    ).one()
-    live = Number(int(row[0]), SUPPLIERS, supplier_list(filters))
-
-    def rows(items: dict, values: Iterable[int]) -> list[CoverageRow]:
-        out = []
-        for (key, (_, args)), value in zip(items.items(), values, strict=True):
-            number = Number(int(value), SUPPLIERS, supplier_list(filters, **args))
-            out.append(CoverageRow(key, number, number.share(live)))
-        return out
-
-    split = 1 + len(conditions)
-    running = scs.scheme_settings().running(today)
-    return Coverage(
-        live=live,
-        rows=rows(conditions, row[1:split]),
-        clauses=rows(clauses, row[split:]),
-        moot=frozenset({"level_interim", "level_not_running"} if running else {"level_below"}),
+    statement = sa.select(
+        sa.func.count(),
+        *(count_if(cond) for cond, _ in (*conditions.values(), *clauses.values())),
     )
+
+    def args(items: dict[str, Any]) -> Args:
+        return tuple((key, tuple(args.items())) for key, (_, args) in items.items())
+
+    return statement, args(conditions), args(clauses)

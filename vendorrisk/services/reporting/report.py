@@ -7,8 +7,9 @@ workbook's text cells are neutralised against formula injection like every expor
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
+from functools import lru_cache
 from typing import IO, Any
 
 import pandas as pd
@@ -40,7 +41,7 @@ from vendorrisk.models import (
 from vendorrisk.scoring.tiers import DEFAULT_TEMPLATE, LEVELS
 from vendorrisk.services import spreadsheets
 from vendorrisk.services.register import d9, scs
-from vendorrisk.services.reporting import areas, exports, rollup
+from vendorrisk.services.reporting import areas, cache, exports, rollup
 from vendorrisk.services.reporting.scope import Scope
 from vendorrisk.services.selfassessment.summary import Summary, summary
 
@@ -79,10 +80,12 @@ class OpenFinding:
     title: str
     severity: Severity
     due_on: date | None
+    #: The owner's name (or address), read afresh: users are no figure table (cache.py).
     owner: str
     #: Past its remediation due date (Finding.is_overdue).
     overdue: bool
     age_days: int
+    owner_id: int | None = None
 
     def supplier_for(self, locale: str) -> str:
         return localized_name(self.supplier_ja, self.supplier_en, locale)
@@ -106,10 +109,20 @@ def _serious_findings() -> sa.ScalarSelect[int]:
 def risky_suppliers(today: date, limit: int = TOP) -> list[RiskySupplier]:
     """Live suppliers ranked by tier, short of the SCS level asked, serious open findings, then
     lowest score."""
+    stmt = _risky_statement(today, scs.scheme_settings(), limit)
+    return [RiskySupplier(*row) for row in db.session.execute(stmt)]
+
+
+@lru_cache(maxsize=8)
+def _risky_statement(today: date, scheme: scs.SchemeSettings, limit: int) -> sa.Select:
     serious = _serious_findings()
-    short = d9.level_condition(scs.LevelState.short, today, scs.scheme_settings())
+    # As a list looked up once, not the count per supplier: most suppliers have none.
+    with_serious = Supplier.id.in_(
+        sa.select(Finding.supplier_id).where(Finding.is_open, Finding.is_serious)
+    )
+    short = d9.level_condition(scs.LevelState.short, today, scheme)
     gap = d9.required_rank() - d9.held_rank(today)
-    stmt = (
+    return (
         sa.select(
             Supplier.id,
             Supplier.name_ja,
@@ -124,7 +137,7 @@ def risky_suppliers(today: date, limit: int = TOP) -> list[RiskySupplier]:
         )
         .where(
             Supplier.status != SupplierStatus.offboarded,
-            sa.or_(Supplier.tier.in_(("high", "critical")), short, serious > 0),
+            sa.or_(Supplier.tier.in_(("high", "critical")), short, with_serious),
         )
         .order_by(
             _TIER_RANK.desc(),
@@ -136,12 +149,30 @@ def risky_suppliers(today: date, limit: int = TOP) -> list[RiskySupplier]:
         )
         .limit(limit)
     )
-    return [RiskySupplier(*row) for row in db.session.execute(stmt)]
 
 
 def serious_findings(today: date, limit: int = TOP) -> list[OpenFinding]:
     """Open high and critical findings of live suppliers: critical first, then most overdue."""
-    stmt = (
+    return _with_owners(_findings_first(today, limit))
+
+
+def _findings_first(today: date, limit: int) -> list[OpenFinding]:
+    """serious_findings with their owners' ids only (no name: `_with_owners`)."""
+    return [
+        OpenFinding(
+            *row[:7],
+            owner="",
+            overdue=row[7],
+            age_days=max((today - clock.local_day(row[8])).days, 0),
+            owner_id=row[9],
+        )
+        for row in db.session.execute(_findings_statement(today, limit))
+    ]
+
+
+@lru_cache(maxsize=8)
+def _findings_statement(today: date, limit: int) -> sa.Select:
+    return (
         sa.select(
             Finding.id,
             Supplier.id,
@@ -150,12 +181,11 @@ def serious_findings(today: date, limit: int = TOP) -> list[OpenFinding]:
             Finding.title,
             Finding.severity,
             Finding.due_on,
-            sa.func.coalesce(User.name, User.email, ""),
             sa.func.coalesce(Finding.is_overdue(today), False),
             Finding.created_at,
+            Finding.owner_id,
         )
         .join(Supplier, Supplier.id == Finding.supplier_id)
-        .outerjoin(User, User.id == Finding.owner_id)
         .where(
             Finding.is_open,
             Finding.is_serious,
@@ -169,15 +199,31 @@ def serious_findings(today: date, limit: int = TOP) -> list[OpenFinding]:
         )
         .limit(limit)
     )
-    return [
-        OpenFinding(*row[:9], age_days=max((today - clock.local_day(row[9])).days, 0))
-        for row in db.session.execute(stmt)
-    ]
+
+
+def _with_owners(findings: list[OpenFinding]) -> list[OpenFinding]:
+    """The findings with their owners' names as they are now (one query by primary key)."""
+    ids = {f.owner_id for f in findings if f.owner_id is not None}
+    names: dict[int, str] = {}
+    if ids:
+        rows = db.session.execute(
+            sa.select(User.id, sa.func.coalesce(User.name, User.email, "")).where(User.id.in_(ids))
+        )
+        names = {user_id: name for user_id, name in rows}
+    return [replace(f, owner=names.get(f.owner_id, "")) for f in findings]
 
 
 def top_risks(today: date, limit: int = TOP) -> TopRisks:
-    """The suppliers and the findings the management report puts first."""
-    return TopRisks(risky_suppliers(today, limit), serious_findings(today, limit))
+    """The suppliers and the findings the management report puts first: as last computed for
+    that day while no figure has changed since (cache.py), the owners' names read afresh."""
+    suppliers, findings = cache.kept(
+        "top_risks", (today, limit), lambda: _top_risks_uncached(today, limit)
+    )
+    return TopRisks(list(suppliers), _with_owners(findings))
+
+
+def _top_risks_uncached(today: date, limit: int) -> tuple[list[RiskySupplier], list[OpenFinding]]:
+    return risky_suppliers(today, limit), _findings_first(today, limit)
 
 
 @dataclass

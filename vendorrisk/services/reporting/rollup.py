@@ -11,15 +11,22 @@ buckets, what is overdue, cover expiring, open findings by age. The other panels
 each: areas.py (directives, CSF functions, the heat map), coverage.py (Direction 9), trends.py
 (the quarterly snapshots), chain_panel.py (the subcontractors of the top tiers); frames.py turns
 the whole into tables. Every count is a counts.Number, which links to the list behind it.
+
+The whole is kept (cache.py) until a write changes a table it reads, or the day changes: the
+page, the management report and the exports share it. Each panel's statement is built once for
+its filters and day (the `_..._statement` builders): building the expressions cost more than
+SQLAlchemy's compiling them, which it caches by itself.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 
 from vendorrisk.extensions import db
 from vendorrisk.models import (
@@ -34,7 +41,7 @@ from vendorrisk.models import (
     Supplier,
     SupplierCategory,
 )
-from vendorrisk.services.reporting import areas, chain_panel, coverage, scope, trends
+from vendorrisk.services.reporting import areas, cache, chain_panel, coverage, scope, trends
 from vendorrisk.services.reporting.areas import AreaRow, HeatMap
 from vendorrisk.services.reporting.chain_panel import ChainPanel
 from vendorrisk.services.reporting.counts import (
@@ -146,7 +153,15 @@ class Rollup:
 
 
 def compute(today: date, filters: Scope) -> Rollup:
-    """Every panel of the roll-up for the live suppliers in `filters`, as of `today`."""
+    """Every panel of the roll-up for the live suppliers in `filters`, as of `today`: as last
+    computed for them and that day while no figure has changed since (cache.py), else afresh.
+
+    The result is shared: read it, never change it."""
+    return cache.kept("rollup", (filters, today), lambda: compute_uncached(today, filters))
+
+
+def compute_uncached(today: date, filters: Scope) -> Rollup:
+    """Every panel of the roll-up, computed now (about twenty aggregate queries)."""
     directives, csf = areas.area_rows(filters)
     return Rollup(
         today=today,
@@ -174,27 +189,10 @@ def edition_scores(filters: Scope) -> list[EditionScores]:
 
     # Most registers use one questionnaire: then nothing can mix, and the grouping below (a
     # latest-assessment lookup per supplier) is not worth its cost.
-    used = db.session.scalars(
-        sa.select(Assessment.template_id)
-        .where(Assessment.status == AssessmentStatus.completed)
-        .distinct()
-        .limit(2)
-    ).all()
-    if len(used) < 2:
+    first, last = db.session.execute(_QUESTIONNAIRES_USED).one()
+    if first == last:  # one questionnaire, or none
         return []
-    latest = (
-        sa.select(
-            scope.latest_completed(Assessment.template_id).label("template_id"),
-            Supplier.latest_score.label("score"),
-        )
-        .where(*live_in_scope(filters), Supplier.latest_score.is_not(None))
-        .subquery()
-    )
-    rows = db.session.execute(
-        sa.select(latest.c.template_id, sa.func.count(), sa.func.sum(latest.c.score))
-        .group_by(latest.c.template_id)
-        .order_by(latest.c.template_id)
-    )
+    rows = db.session.execute(_edition_statement(filters))
     found: dict[str, list[Any]] = {}
     for template_id, count, total in rows:
         if template_id is None:
@@ -212,13 +210,35 @@ def edition_scores(filters: Scope) -> list[EditionScores]:
     ]
 
 
+_COMPLETED = Assessment.status == AssessmentStatus.completed
+#: The first and the last questionnaire of the completed assessments: one probe each of
+#: ix_assessments_status_template.
+_QUESTIONNAIRES_USED = sa.select(
+    sa.select(sa.func.min(Assessment.template_id)).where(_COMPLETED).scalar_subquery(),
+    sa.select(sa.func.max(Assessment.template_id)).where(_COMPLETED).scalar_subquery(),
+)
+
+
+@lru_cache(maxsize=32)
+def _edition_statement(filters: Scope) -> sa.Select:
+    latest = (
+        sa.select(
+            scope.latest_completed(Assessment.template_id).label("template_id"),
+            Supplier.latest_score.label("score"),
+        )
+        .where(*live_in_scope(filters), Supplier.latest_score.is_not(None))
+        .subquery()
+    )
+    return (
+        sa.select(latest.c.template_id, sa.func.count(), sa.func.sum(latest.c.score))
+        .group_by(latest.c.template_id)
+        .order_by(latest.c.template_id)
+    )
+
+
 def tier_table(filters: Scope) -> TierTable:
     """Live suppliers by tier and category (one GROUP BY)."""
-    rows = db.session.execute(
-        sa.select(Supplier.tier, Supplier.category, sa.func.count())
-        .where(*live_in_scope(filters))
-        .group_by(Supplier.tier, Supplier.category)
-    )
+    rows = db.session.execute(_tier_statement(filters))
     counts = {(tier or "none", category.value): n for tier, category, n in rows}
     # A filtered tier or category keeps its own row or column only: the others are empty.
     categories = [c for c in SupplierCategory if filters.category in ("", c.value)]
@@ -242,16 +262,19 @@ def tier_table(filters: Scope) -> TierTable:
     )
 
 
+@lru_cache(maxsize=32)
+def _tier_statement(filters: Scope) -> sa.Select:
+    return (
+        sa.select(Supplier.tier, Supplier.category, sa.func.count())
+        .where(*live_in_scope(filters))
+        .group_by(Supplier.tier, Supplier.category)
+    )
+
+
 def score_panel(filters: Scope) -> ScorePanel:
     """Live suppliers by bucket of their latest score, and the average (one query)."""
     buckets = [*scope.SCORE_BUCKETS, "none"]
-    row = db.session.execute(
-        sa.select(
-            *(count_if(scope.score_condition(b)) for b in buckets),
-            sa.func.count(Supplier.latest_score),
-            sa.func.avg(Supplier.latest_score),
-        ).where(*live_in_scope(filters))
-    ).one()
+    row = db.session.execute(_score_statement(filters)).one()
     average = row[-1]
     return ScorePanel(
         buckets=[
@@ -263,6 +286,15 @@ def score_panel(filters: Scope) -> ScorePanel:
     )
 
 
+@lru_cache(maxsize=32)
+def _score_statement(filters: Scope) -> sa.Select:
+    return sa.select(
+        *(count_if(scope.score_condition(b)) for b in [*scope.SCORE_BUCKETS, "none"]),
+        sa.func.count(Supplier.latest_score),
+        sa.func.avg(Supplier.latest_score),
+    ).where(*live_in_scope(filters))
+
+
 def overdue(today: date, filters: Scope) -> Overdue:
     """Open assessments of live suppliers past their due date, and live suppliers past their
     re-check date.
@@ -270,9 +302,19 @@ def overdue(today: date, filters: Scope) -> Overdue:
     With a questionnaire in the filters, an assessment counts when it is of that questionnaire
     (not when its supplier's latest completed one is, as in the other panels): the page says so.
     """
+    late, rechecks = db.session.execute(_overdue_statement(today, filters)).one()
+    return Overdue(
+        assessments=Number(late or 0, ASSESSMENTS, {"overdue": "1", "live": "1", **filters.args()}),
+        rechecks=Number(rechecks or 0, SUPPLIERS, supplier_list(filters, review="overdue")),
+    )
+
+
+@lru_cache(maxsize=32)
+def _overdue_statement(today: date, filters: Scope) -> sa.Select:
+    """The overdue assessments and re-checks, as two scalar subqueries of one statement."""
     supplier_scope = filters.of_suppliers()
     template = [Assessment.template_id == filters.template] if filters.template else []
-    late = db.session.scalar(
+    late = (
         sa.select(sa.func.count())
         .select_from(Assessment)
         .join(Supplier, Supplier.id == Assessment.supplier_id)
@@ -283,13 +325,10 @@ def overdue(today: date, filters: Scope) -> Overdue:
             *template,
         )
     )
-    rechecks = db.session.scalar(
-        sa.select(sa.func.count()).where(*live_in_scope(filters), Supplier.is_review_overdue(today))
+    rechecks = sa.select(sa.func.count()).where(
+        *live_in_scope(filters), Supplier.is_review_overdue(today)
     )
-    return Overdue(
-        assessments=Number(late or 0, ASSESSMENTS, {"overdue": "1", "live": "1", **filters.args()}),
-        rechecks=Number(rechecks or 0, SUPPLIERS, supplier_list(filters, review="overdue")),
-    )
+    return sa.select(late.scalar_subquery(), rechecks.scalar_subquery())
 
 
 def expiring(today: date, filters: Scope) -> list[ExpiringRow]:
@@ -297,54 +336,9 @@ def expiring(today: date, filters: Scope) -> list[ExpiringRow]:
     and 90 days (two grouped queries). An attestation without an expiry date never lapses: a
     supplier holding one of a kind has no cover of that kind expiring."""
     windows = scope.EXPIRING_DAYS
-    per_kind = (
-        sa.select(
-            Attestation.kind.label("kind"),
-            sa.func.max(Attestation.expires_on).label("until"),
-            count_if(Attestation.expires_on.is_(None)).label("permanent"),
-        )
-        .join(Supplier, Supplier.id == Attestation.supplier_id)
-        .where(*live_in_scope(filters))
-        .group_by(Attestation.supplier_id, Attestation.kind)  # the order of an index
-        .subquery("per_kind")
-    )
-    counts = {
-        getattr(kind, "value", kind): values
-        for kind, *values in db.session.execute(
-            sa.select(
-                per_kind.c.kind,
-                *(count_if(per_kind.c.until <= today + timedelta(days=d)) for d in windows),
-            )
-            .where(per_kind.c.until >= today, per_kind.c.permanent == 0)
-            .group_by(per_kind.c.kind)
-        )
-    }
-    per_supplier = (
-        sa.select(
-            sa.func.max(Contract.ends_on).label("last_end"),
-            count_if(Contract.ends_on.is_(None)).label("open_ended"),
-        )
-        .join(Supplier, Supplier.id == Contract.supplier_id)
-        .where(
-            *live_in_scope(filters),
-            Contract.in_force_on(today),
-        )
-        .group_by(Contract.supplier_id)
-        .subquery("per_supplier")
-    )
-    ending = db.session.execute(
-        sa.select(
-            *(
-                count_if(
-                    sa.and_(
-                        per_supplier.c.open_ended == 0,
-                        per_supplier.c.last_end <= today + timedelta(days=d),
-                    )
-                )
-                for d in windows
-            )
-        )
-    ).one()
+    by_kind, by_contract = _expiring_statements(today, filters)
+    counts = {getattr(kind, "value", kind): values for kind, *values in db.session.execute(by_kind)}
+    ending = db.session.execute(by_contract).one()
     counts["contract"] = list(ending)
 
     def row(kind: str) -> ExpiringRow:
@@ -360,6 +354,56 @@ def expiring(today: date, filters: Scope) -> list[ExpiringRow]:
     return [row(kind) for kind in scope.EXPIRING_KINDS]
 
 
+@lru_cache(maxsize=32)
+def _expiring_statements(today: date, filters: Scope) -> tuple[sa.Select, sa.Select]:
+    """The attestations' statement (a row per kind) and the contracts' (one row)."""
+    windows = scope.EXPIRING_DAYS
+    per_kind = (
+        sa.select(
+            Attestation.kind.label("kind"),
+            sa.func.max(Attestation.expires_on).label("until"),
+            count_if(Attestation.expires_on.is_(None)).label("permanent"),
+        )
+        .join(Supplier, Supplier.id == Attestation.supplier_id)
+        .where(*live_in_scope(filters))
+        .group_by(Attestation.supplier_id, Attestation.kind)  # the order of an index
+        .subquery("per_kind")
+    )
+    by_kind = (
+        sa.select(
+            per_kind.c.kind,
+            *(count_if(per_kind.c.until <= today + timedelta(days=d)) for d in windows),
+        )
+        .where(per_kind.c.until >= today, per_kind.c.permanent == 0)
+        .group_by(per_kind.c.kind)
+    )
+    per_supplier = (
+        sa.select(
+            sa.func.max(Contract.ends_on).label("last_end"),
+            count_if(Contract.ends_on.is_(None)).label("open_ended"),
+        )
+        .join(Supplier, Supplier.id == Contract.supplier_id)
+        .where(
+            *live_in_scope(filters),
+            Contract.in_force_on(today),
+        )
+        .group_by(Contract.supplier_id)
+        .subquery("per_supplier")
+    )
+    by_contract = sa.select(
+        *(
+            count_if(
+                sa.and_(
+                    per_supplier.c.open_ended == 0,
+                    per_supplier.c.last_end <= today + timedelta(days=d),
+                )
+            )
+            for d in windows
+        )
+    )
+    return by_kind, by_contract
+
+
 def _finding_scope(filters: Scope) -> list[sa.ColumnElement[bool]]:
     """Findings of the live suppliers in scope (the findings list's `live=1`)."""
     return [Finding.supplier_id.in_(scope.in_scope(filters, live=True))]
@@ -369,21 +413,8 @@ def finding_panel(today: date, filters: Scope) -> FindingPanel:
     """Open findings of live suppliers by severity and age, and risk acceptances expired or
     expiring (one query: the acceptances are summed over the severities)."""
     ages, states = list(scope.FINDING_AGES), scope.ACCEPTANCE_STATES
-    rows = db.session.execute(
-        sa.select(
-            Finding.severity,
-            *(
-                count_if(sa.and_(Finding.is_open, scope.finding_age_condition(a, today)))
-                for a in ages
-            ),
-            *(count_if(scope.acceptance_condition(state, today)) for state in states),
-        )
-        .where(
-            sa.or_(Finding.is_open, Finding.status == FindingStatus.risk_accepted),
-            *_finding_scope(filters),
-        )
-        .group_by(Finding.severity)
-    ).all()
+    zone = current_app.config["TIMEZONE"]
+    rows = db.session.execute(_finding_statement(today, filters, zone)).all()
     counts = {row[0].value: [int(n) for n in row[1 : 1 + len(ages)]] for row in rows}
     accepted = [sum(int(row[1 + len(ages) + i]) for row in rows) for i in range(len(states))]
     base = {"status": "open", "live": "1", **filters.args()}
@@ -410,4 +441,25 @@ def finding_panel(today: date, filters: Scope) -> FindingPanel:
             (state, Number(n, FINDINGS, {**acceptance, "accepted": state}))
             for state, n in zip(states, accepted, strict=True)
         ],
+    )
+
+
+@lru_cache(maxsize=32)
+def _finding_statement(today: date, filters: Scope, zone: str) -> sa.Select:
+    """By severity: open findings by age, and acceptances by state (`zone`: the company's time
+    zone, which its days start in)."""
+    return (
+        sa.select(
+            Finding.severity,
+            *(
+                count_if(sa.and_(Finding.is_open, scope.finding_age_condition(a, today, zone)))
+                for a in scope.FINDING_AGES
+            ),
+            *(count_if(scope.acceptance_condition(s, today)) for s in scope.ACCEPTANCE_STATES),
+        )
+        .where(
+            sa.or_(Finding.is_open, Finding.status == FindingStatus.risk_accepted),
+            *_finding_scope(filters),
+        )
+        .group_by(Finding.severity)
     )

@@ -196,20 +196,23 @@ def assessment_overdue(today: date) -> sa.ColumnElement[bool]:
 # -- findings --------------------------------------------------------------------------------
 
 
-def day_start(day: date) -> datetime:
-    """The first moment (UTC) of a day where the company is."""
-    zone = ZoneInfo(current_app.config["TIMEZONE"])
-    return datetime.combine(day, time.min, zone).astimezone(UTC)
+def day_start(day: date, zone: str | None = None) -> datetime:
+    """The first moment (UTC) of a day where the company is (or in the time zone `zone`)."""
+    where = ZoneInfo(zone or current_app.config["TIMEZONE"])
+    return datetime.combine(day, time.min, where).astimezone(UTC)
 
 
-def finding_age_condition(age: str, today: date) -> sa.ColumnElement[bool] | None:
-    """Raised this many days ago (a name of FINDING_AGES), counted in the company's days."""
+def finding_age_condition(
+    age: str, today: date, zone: str | None = None
+) -> sa.ColumnElement[bool] | None:
+    """Raised this many days ago (a name of FINDING_AGES), counted in the company's days (or in
+    those of the time zone `zone`)."""
     if age not in FINDING_AGES:
         return None
     youngest, oldest = FINDING_AGES[age]
-    found = [Finding.created_at < day_start(today - timedelta(days=youngest - 1))]
+    found = [Finding.created_at < day_start(today - timedelta(days=youngest - 1), zone)]
     if oldest is not None:
-        found.append(Finding.created_at >= day_start(today - timedelta(days=oldest)))
+        found.append(Finding.created_at >= day_start(today - timedelta(days=oldest), zone))
     return sa.and_(*found)
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 import sqlalchemy as sa
 
 from vendorrisk.extensions import db
 from vendorrisk.models import CONTRACT_CLAUSES, RollupSnapshot
-from vendorrisk.services.reporting import history, scope
+from vendorrisk.services.reporting import cache, history, scope
 from vendorrisk.services.reporting.counts import count_if
 from vendorrisk.services.reporting.scope import Scope
 
@@ -47,8 +48,19 @@ def _snapshot_conditions(filters: Scope) -> list[sa.ColumnElement[bool]]:
     )
 
 
-def trends(filters: Scope) -> list[TrendPoint]:
-    """The last TREND_QUARTERS quarters from the stored snapshots, oldest first (one query)."""
+#: The shares each point gives, in the statement's order.
+_SHARES = (
+    "security_action_star1",
+    "security_action_star2",
+    "isms_valid",
+    "insurance_valid",
+    "clauses_all",
+    "level_meets",
+)
+
+
+@lru_cache(maxsize=32)
+def _trends_statement(filters: Scope) -> sa.Select:
     s = RollupSnapshot
     shares = {
         "security_action_star1": s.security_action >= 1,
@@ -58,12 +70,12 @@ def trends(filters: Scope) -> list[TrendPoint]:
         "clauses_all": s.clauses == len(CONTRACT_CLAUSES),
         "level_meets": s.level_met,
     }
-    rows = db.session.execute(
+    return (
         sa.select(
             s.period,
             sa.func.count(),
             sa.func.avg(s.score),
-            *(count_if(condition) for condition in shares.values()),
+            *(count_if(shares[key]) for key in _SHARES),
             count_if(s.review_overdue),
             count_if(s.assessment_overdue),
             sa.func.coalesce(sa.func.sum(s.open_findings), 0),
@@ -72,7 +84,20 @@ def trends(filters: Scope) -> list[TrendPoint]:
         .group_by(s.period)
         .order_by(s.period.desc())
         .limit(TREND_QUARTERS)
-    ).all()
+    )
+
+
+def trends(filters: Scope) -> list[TrendPoint]:
+    """The last TREND_QUARTERS quarters from the stored snapshots, oldest first: as last
+    computed while no snapshot was written (nor, with a group filter, a supplier)."""
+    counter = cache.FIGURES if filters.group_id else cache.SNAPSHOTS  # the group as it is now
+    return cache.kept("trends", filters, lambda: trends_uncached(filters), counter)
+
+
+def trends_uncached(filters: Scope) -> list[TrendPoint]:
+    """The trends computed now (one query)."""
+    rows = db.session.execute(_trends_statement(filters)).all()
+    shares = _SHARES
     points = []
     for period, total, average, *rest in reversed(rows):
         counts, (reviews, assessments, findings) = rest[: len(shares)], rest[len(shares) :]
