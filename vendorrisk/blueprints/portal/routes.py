@@ -30,10 +30,11 @@ from vendorrisk.i18n import current_locale
 from vendorrisk.mail.sender import sender
 from vendorrisk.models import Assessment, Clarification, Finding
 from vendorrisk.scoring.answers import is_visible
+from vendorrisk.scoring.answers import progress as answer_progress
 from vendorrisk.services import audit, files
 from vendorrisk.services.assessments import covers, portal
 from vendorrisk.services.assessments import workbook as excel
-from vendorrisk.services.assessments.lifecycle import progress_of
+from vendorrisk.services.assessments.lifecycle import progress_of, states_of
 from vendorrisk.services.review import clarifications, findings
 from vendorrisk.vocab import LOCALES
 
@@ -123,10 +124,12 @@ def requester_context() -> dict:
     return {"requester": sender(current_locale())}
 
 
-def _shown() -> dict:
+def _shown(states: dict | None = None) -> dict:
     """Progress over the questions shown, and the total this browser last showed when answers
     (the contact's or a colleague's) have changed it since: a count never moves unexplained."""
-    progress = progress_of(g.assessment, g.template)
+    if states is None:
+        states = states_of(g.assessment)
+    progress = answer_progress(g.template, states)
     seen = session.get("portal_shown")
     before = seen[1] if seen and seen[0] == g.assessment.id else progress.total
     session["portal_shown"] = [g.assessment.id, progress.total]
@@ -306,8 +309,9 @@ def _neighbours(section):
 
 
 def _render_section(section, result=None, file_errors=None, status=200, kept=None):
-    answers = {a.question_id: a for a in g.assessment.answers}
-    values = {qid: a.value for qid, a in answers.items()}
+    states = states_of(g.assessment)  # every answer, as plain rows: conditions and progress
+    values = {qid: state.value for qid, state in states.items()}
+    answers = g.section_answers = portal.answers_of(g.assessment, (q.id for q in section.questions))
     prev_id, next_id = _neighbours(section)
     return render_template(
         "portal/section.html",
@@ -323,7 +327,7 @@ def _render_section(section, result=None, file_errors=None, status=200, kept=Non
         next_id=next_id,
         editable=_editable,
         triggers={q.show_if.question for q in g.template.questions if q.show_if},
-        **_shown(),
+        **_shown(states),
     ), status
 
 
@@ -339,15 +343,18 @@ def _frozen():
 
 
 def _editable(question_id: str) -> bool:
-    answer = next((a for a in g.assessment.answers if a.question_id == question_id), None)
-    return portal.is_editable(g.assessment, answer)
+    shown = g.get("section_answers")  # the answers of the section being drawn
+    if shown is None:
+        shown = portal.answers_of(g.assessment, [question_id])
+    return portal.is_editable(g.assessment, shown.get(question_id))
 
 
 def _store_uploads(section) -> dict[str, str]:
     errors = {}
     limit = current_app.config["MAX_UPLOAD_BYTES"]
+    answers = portal.answers_of(g.assessment, (q.id for q in section.questions))
     for q in section.questions:
-        if not _editable(q.id):
+        if not portal.is_editable(g.assessment, answers.get(q.id)):
             continue
         for upload in request.files.getlist(field_names(q)["files"]):
             if not upload or not upload.filename:
@@ -418,11 +425,14 @@ def _autosaved(result, qid: str):
         ), 409
     if result.errors:
         return jsonify(status="invalid", message=result.errors[qid]), 422
-    answer = next((a for a in g.assessment.answers if a.question_id == qid), None)
+    version = result.versions.get(qid)  # ours, not a later one
+    if version is None:  # nothing was saved: an empty first answer
+        answer = portal.answers_of(g.assessment, [qid], with_files=False).get(qid)
+        version = answer.version if answer else 0
     progress = progress_of(g.assessment, g.template)
     return jsonify(
         status="saved",
-        version=result.versions.get(qid, answer.version if answer else 0),  # ours, not a later one
+        version=version,
         progress=progress.percent,
         answered=progress.answered,
         total=progress.total,  # of the questions shown, as the page's count says

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -10,7 +11,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, lazyload
 
 from vendorrisk.catalog import Question, Template
 from vendorrisk.catalog.types import AnswerError
@@ -302,6 +303,26 @@ def _write(answer: Answer, value: Any, comment: str, seen: int, contact_id, now)
     return "saved"
 
 
+def answers_of(
+    assessment: Assessment, question_ids: Iterable[str], with_files: bool = True
+) -> dict[str, Answer]:
+    """The stored answers of some questions (with their files, unless not needed), by question:
+    a page or an autosave reads the few it shows or saves, not all of them."""
+    wanted = list(question_ids)
+    if not wanted:
+        return {}
+    if "answers" not in sa.inspect(assessment).unloaded:
+        return {a.question_id: a for a in assessment.answers if a.question_id in wanted}
+    stmt = (
+        sa.select(Answer)
+        .where(Answer.assessment_id == assessment.id, Answer.question_id.in_(wanted))
+        .order_by(Answer.id)
+    )
+    if not with_files:
+        stmt = stmt.options(lazyload(Answer.files))
+    return {a.question_id: a for a in db.session.scalars(stmt)}
+
+
 def save_answers(
     assessment: Assessment,
     template: Template,
@@ -312,7 +333,7 @@ def save_answers(
     """Save what changed; an answer changed by someone else since the page was shown is a
     conflict and is left as they saved it."""
     result = SaveResult()
-    existing = {a.question_id: a for a in assessment.answers}
+    existing = answers_of(assessment, posted, with_files=False)
     for qid, item in posted.items():
         question = template.question(qid)
         try:
