@@ -6,14 +6,16 @@ Not a blueprint: the dashboard, assessments and findings pages each build their 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, ClassVar
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.fields.core import UnboundField
+from wtforms.widgets import Select
 
 from vendorrisk.i18n import choices, current_locale, options
 from vendorrisk.i18n.audit import label_of
@@ -72,6 +74,26 @@ class KnownChoiceField(SelectField):
 _PLAIN: dict[tuple[type, str], dict[str, list[SelectChoice]]] = {}
 
 
+class _KeptSelect(Select):
+    """A select over choices shared by every form of its class and language (PlainChoices):
+    drawn once per choice made and kept, as the same choices and value always draw the same."""
+
+    _drawn: ClassVar[dict[tuple, Markup]] = {}
+
+    def __call__(self, field: Any, **kwargs: Any) -> Markup:
+        key = (id(field.choices), field.id, field.name, repr(field.data), tuple(sorted(kwargs)))
+        key += tuple(repr(kwargs[k]) for k in sorted(kwargs))
+        drawn = self._drawn.get(key)
+        if drawn is None:
+            if len(self._drawn) > 10_000:  # a bound no choice of values can outgrow
+                self._drawn.clear()
+            drawn = self._drawn[key] = super().__call__(field, **kwargs)
+        return drawn
+
+
+_KEPT_SELECT = _KeptSelect()
+
+
 class PlainChoices:
     """A form mixin: the choices declared on the class (labels lazily translated) are turned into
     plain strings once per language and shared by every instance, instead of each option's label
@@ -94,7 +116,10 @@ class PlainChoices:
             }
             _PLAIN[key] = plain
         for name, choices_ in plain.items():
-            self[name].choices = choices_
+            field = self[name]
+            field.choices = choices_
+            if type(field.widget) is Select and not field.render_kw:
+                field.widget = _KEPT_SELECT
 
 
 class ScopeFilterForm(PlainChoices, FlaskForm):
