@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -71,12 +72,12 @@ def previous_completed(supplier_id: int, template_id: str) -> Assessment | None:
     )
 
 
-def previous_in_earlier_edition(supplier_id: int, template: Template):
-    """The supplier's latest completed assessment on a questionnaire of an earlier edition that a
-    crosswalk leads from to `template`'s edition, with that questionnaire and the crosswalk; or
-    None. (A supplier moving from csm-v2-supplier to csm-v3-supplier keeps its answers.)"""
+def earlier_editions(template: Template) -> list[tuple[Any, list[str]]]:
+    """The crosswalks leading to `template`'s edition, each with the questionnaire ids of the
+    edition it leads from, in the order they are tried."""
     from vendorrisk.catalog import catalog
 
+    found = []
     for crosswalk in catalog().crosswalks:
         source, target = (catalog().get(k.split("@")[0]) for k in (
             crosswalk.source_template, crosswalk.target_template))  # fmt: skip
@@ -87,6 +88,17 @@ def previous_in_earlier_edition(supplier_id: int, template: Template):
             for t in catalog().current()
             if t.audience == template.audience and t.edition == source.edition
         ]
+        found.append((crosswalk, earlier))
+    return found
+
+
+def previous_in_earlier_edition(supplier_id: int, template: Template):
+    """The supplier's latest completed assessment on a questionnaire of an earlier edition that a
+    crosswalk leads from to `template`'s edition, with that questionnaire and the crosswalk; or
+    None. (A supplier moving from csm-v2-supplier to csm-v3-supplier keeps its answers.)"""
+    from vendorrisk.catalog import catalog
+
+    for crosswalk, earlier in earlier_editions(template):
         previous = db.session.scalar(
             sa.select(Assessment)
             .where(

@@ -35,7 +35,7 @@ from vendorrisk.models import (
 )
 from vendorrisk.models.base import utcnow
 from vendorrisk.services import audit
-from vendorrisk.services.assessments.lifecycle import _carry_across, _carry_over
+from vendorrisk.services.assessments.lifecycle import _carry_across, _carry_over, earlier_editions
 from vendorrisk.services.periodic.links import LinkBatch
 from vendorrisk.services.periodic.planning import (
     Planned,
@@ -186,24 +186,6 @@ def _latest_completed(supplier_ids: list[int], template_ids: set[str]) -> dict:
     return latest
 
 
-def _earlier_editions(template: Template) -> list[tuple[Any, list[str]]]:
-    """The crosswalks leading to `template`'s edition, each with the questionnaire ids of the
-    edition it leads from (as `previous_in_earlier_edition` tries them, in order)."""
-    found = []
-    for crosswalk in catalog().crosswalks:
-        source, target = (catalog().get(k.split("@")[0]) for k in (
-            crosswalk.source_template, crosswalk.target_template))  # fmt: skip
-        if source is None or target is None or target.edition != template.edition:
-            continue
-        earlier = [
-            t.id
-            for t in catalog().current()
-            if t.audience == template.audience and t.edition == source.edition
-        ]
-        found.append((crosswalk, earlier))
-    return found
-
-
 def _carry_answers(rechecks: list[Recheck]) -> None:
     """Find what each re-check carries from (its questionnaire's last completed assessment,
     else an earlier edition's through a crosswalk) and build the carried answers."""
@@ -217,7 +199,7 @@ def _carry_answers(rechecks: list[Recheck]) -> None:
         else:
             waiting[item.template.id].append(item)
     for items in waiting.values():
-        for crosswalk, earlier in _earlier_editions(items[0].template):
+        for crosswalk, earlier in earlier_editions(items[0].template):
             open_items = [i for i in items if i.supplier.id not in sources]
             if not open_items or not earlier:
                 continue
