@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import os
 import zipfile
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -404,7 +404,7 @@ def test_child_of_another_supplier_is_not_reachable(auth, make_supplier, make_co
 
 
 def test_supplier_page_shows_everything_at_a_glance(
-    auth, make_supplier, make_contact, make_contract, make_attestation
+    auth, make_supplier, make_contact, make_contract, make_attestation, today
 ):
     supplier = make_supplier(name_ja="株式会社さくらクラウド", has_admin_access=True)
     make_contact(supplier, name="田中 一郎")
@@ -417,7 +417,7 @@ def test_supplier_page_shows_everything_at_a_glance(
         issuer="はるかぜ損害保険",
         identifier="CY-1",
         coverage_limit_jpy=100_000_000,
-        expires_on=date.today() - timedelta(days=1),
+        expires_on=today - timedelta(days=1),  # the app's day, not the calendar's
     )
     auth.login(Role.auditor)
     page = auth.client.get(f"/suppliers/{supplier.id}", headers=JA).get_data(as_text=True)
