@@ -101,3 +101,46 @@ def test_unknown_environment_is_refused(monkeypatch):
     monkeypatch.setenv("VENDORRISK_ENV", "staging")
     with pytest.raises(RuntimeError, match="VENDORRISK_ENV"):
         load_config()
+
+
+@pytest.mark.parametrize("wait_seconds,held_seconds,succeeds", [(4, 1.5, True), (1, 2.5, False)])
+def test_a_sqlite_writer_waits_for_the_lock_as_long_as_a_statement_may_run(
+    tmp_path, wait_seconds, held_seconds, succeeds
+):
+    """Another worker holding SQLite's write lock makes a write wait DATABASE_STATEMENT_TIMEOUT
+    seconds (pysqlite's own default, 5 s, lost the race under load: 503 in the autosave race)."""
+    import sqlite3
+    import threading
+
+    import sqlalchemy as sa
+
+    from vendorrisk.config import TestConfig
+
+    path = tmp_path / "locked.sqlite3"
+    config = TestConfig()
+    config.SQLALCHEMY_DATABASE_URI = f"sqlite:///{path}"
+    config.DATABASE_STATEMENT_TIMEOUT = wait_seconds
+    engine = sa.create_engine(config.SQLALCHEMY_DATABASE_URI, **config.SQLALCHEMY_ENGINE_OPTIONS)
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE t (n INTEGER)"))
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("INSERT INTO t VALUES (1)")
+    releaser = threading.Timer(held_seconds, lambda: holder.execute("COMMIT"))
+    releaser.start()
+    try:
+        if succeeds:
+            with engine.begin() as conn:
+                conn.execute(sa.text("INSERT INTO t VALUES (2)"))
+            with engine.connect() as conn:
+                assert conn.scalars(sa.text("SELECT n FROM t ORDER BY n")).all() == [1, 2]
+        else:
+            with (
+                pytest.raises(sa.exc.OperationalError, match="database is locked"),
+                engine.begin() as conn,
+            ):
+                conn.execute(sa.text("INSERT INTO t VALUES (2)"))
+    finally:
+        releaser.join()
+        holder.close()
+        engine.dispose()

@@ -137,6 +137,12 @@ class Config:
                 "keepalives_count": 2,
             }
             options["pool_timeout"] = self.DATABASE_CONNECT_TIMEOUT
+        elif self.SQLALCHEMY_DATABASE_URI.startswith("sqlite"):
+            # SQLite has one writer at a time; the others wait for the lock, by default only 5 s.
+            # Under load (20 contacts autosaving one answer on a busy machine) a writer could
+            # lose the race for the lock for that long and answer 503: wait as long as a
+            # statement may run on PostgreSQL, still well under gunicorn's worker timeout.
+            options["connect_args"] = {"timeout": self.DATABASE_STATEMENT_TIMEOUT}
         return options
 
 
