@@ -446,3 +446,58 @@ def folder(tmp_path) -> Path:
     for path in (BASE_DIR / "questionnaires").glob("*.yaml"):
         shutil.copy(path, target / path.name)
     return target
+
+
+@pytest.fixture
+def world(make_supplier, make_contact, make_contract, make_attestation, make_user, app):
+    """One object of each kind the routes name, for the route × role matrices (test_access.py,
+    test_scoped_access.py, test_hostile_input.py)."""
+    from tests.factories import make_assessment, make_finding, make_invitation
+    from vendorrisk.models import Clarification, OutboxMessage, Severity
+
+    supplier = make_supplier()
+    owner = make_user(Role.procurement)
+    with app.app_context():
+        assessment = make_assessment(supplier)
+        invitation = make_invitation(assessment, token_hash="0" * 64)
+        message = OutboxMessage(
+            recipient="x@example.jp",
+            subject="s",
+            body_text="b",
+            kind="test",
+            dedupe_key="access-test",
+        )
+        clarification = Clarification(assessment_id=assessment.id, question_id="sup-d1-01")
+        finding = make_finding(
+            supplier, assessment_id=assessment.id, title="t", severity=Severity.low
+        )
+        db.session.add_all([clarification, message])
+        db.session.commit()
+        ids = (assessment.id, invitation.id, message.id, clarification.id, finding.id)
+        db.session.remove()
+    return {
+        "assessment_id": ids[0],
+        "invitation_id": ids[1],
+        "message_id": ids[2],
+        "clarification_id": ids[3],
+        "finding_id": ids[4],
+        "token": "t" * 43,
+        "job_id": "expire-links",
+        "fmt": "csv",
+        "section_id": "d1",
+        "supplier_id": supplier.id,
+        "contact_id": make_contact(supplier).id,
+        "contract_id": make_contract(supplier).id,
+        "attestation_id": make_attestation(supplier).id,
+        "proposal_id": 999999,
+        "cover_id": 999999,
+        "child_id": make_contact(supplier, email="other@example.jp").id,
+        "kind": "contacts",
+        "user_id": owner.id,
+        "file_id": 999999,
+        "template_id": "csm-v2-supplier",
+        "filename": "app.css",
+        "cycle_id": 999999,
+        "unit_id": 999999,
+        "question_id": "int-d1-01",
+    }

@@ -14,7 +14,7 @@ def create_app(config: Config | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(INSTANCE_DIR), instance_relative_config=False)
     app.config.from_object(config or load_config())
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)  # the embedded SQLite lives here
-    from vendorrisk import access, catalog, cli, errors, health, i18n, idempotency, web
+    from vendorrisk import access, catalog, cli, errors, health, i18n, idempotency, scoping, web
     from vendorrisk.blueprints.common import unit_of_work
     from vendorrisk.extensions import csrf, db, limiter, migrate
     from vendorrisk.services.reporting import cache as figures
@@ -34,6 +34,7 @@ def create_app(config: Config | None = None) -> Flask:
     unit_of_work.init_app(app)  # after the blueprints: each of their views commits once
     health.init_app(app)
     errors.init_app(app)
+    scoping.init_app(app)  # after errors: an out-of-scope 404 is named before it is recorded
     cli.init_app(app)
     return app
 

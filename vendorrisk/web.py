@@ -15,7 +15,7 @@ from flask_talisman import Talisman
 from flask_wtf.csrf import CSRFError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from vendorrisk import clock
+from vendorrisk import clock, scoping
 from vendorrisk.access import rule_for
 from vendorrisk.blueprints.common.filters import page_out_of_range
 from vendorrisk.errors import (
@@ -44,9 +44,10 @@ CSP = {
 @login_manager.user_loader
 def load_user(token: str) -> User | None:
     idle = current_app.config["SESSION_IDLE_MINUTES"]
-    user = sessions.load_session(token, clock.now(), idle)
-    if db.session.dirty:  # last_seen_at moved on (once a minute): kept whatever the view does
-        db.session.commit()
+    with scoping.loading_user():
+        user = sessions.load_session(token, clock.now(), idle)
+        if db.session.dirty:  # last_seen_at moved on (once a minute): kept whatever it does
+            db.session.commit()
     return user
 
 

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories import make_assessment, make_finding, make_invitation
 from vendorrisk.access import PASSWORD_CHANGE_ENDPOINTS, AccessRule
 from vendorrisk.blueprints.auth.second_factor import SELF_SERVICE_ENDPOINTS
 from vendorrisk.extensions import db
 from vendorrisk.models import (
-    Clarification,
-    OutboxMessage,
     Role,
-    Severity,
 )
 
 #: Routes a user may POST to whatever the role: they change only the user's own login.
@@ -51,55 +47,6 @@ def test_a_route_without_a_rule_is_refused(tmp_path_factory):
     assert "should never be served" not in response.get_data(as_text=True)
     with fresh.app_context():  # the refusal was audited through this app's own pool
         db.engine.dispose()
-
-
-@pytest.fixture
-def world(make_supplier, make_contact, make_contract, make_attestation, make_user, app):
-    supplier = make_supplier()
-    owner = make_user(Role.procurement)
-    with app.app_context():
-        assessment = make_assessment(supplier)
-        invitation = make_invitation(assessment, token_hash="0" * 64)
-        message = OutboxMessage(
-            recipient="x@example.jp",
-            subject="s",
-            body_text="b",
-            kind="test",
-            dedupe_key="access-test",
-        )
-        clarification = Clarification(assessment_id=assessment.id, question_id="sup-d1-01")
-        finding = make_finding(
-            supplier, assessment_id=assessment.id, title="t", severity=Severity.low
-        )
-        db.session.add_all([clarification, message])
-        db.session.commit()
-        ids = (assessment.id, invitation.id, message.id, clarification.id, finding.id)
-        db.session.remove()
-    return {
-        "assessment_id": ids[0],
-        "invitation_id": ids[1],
-        "message_id": ids[2],
-        "clarification_id": ids[3],
-        "finding_id": ids[4],
-        "token": "t" * 43,
-        "job_id": "expire-links",
-        "fmt": "csv",
-        "section_id": "d1",
-        "supplier_id": supplier.id,
-        "contact_id": make_contact(supplier).id,
-        "contract_id": make_contract(supplier).id,
-        "attestation_id": make_attestation(supplier).id,
-        "proposal_id": 999999,
-        "cover_id": 999999,
-        "child_id": make_contact(supplier, email="other@example.jp").id,
-        "kind": "contacts",
-        "user_id": owner.id,
-        "file_id": 999999,
-        "template_id": "csm-v2-supplier",
-        "filename": "app.css",
-        "cycle_id": 999999,
-        "question_id": "int-d1-01",
-    }
 
 
 def _urls(app, world):

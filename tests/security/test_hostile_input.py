@@ -15,7 +15,7 @@ from urllib.parse import quote
 import pytest
 import sqlalchemy as sa
 
-from tests.blueprints.test_access import _urls, world  # noqa: F401 (world is a fixture)
+from tests.blueprints.test_access import _urls
 from vendorrisk.blueprints.common.filters import PAGE_MAX
 from vendorrisk.extensions import db
 from vendorrisk.models import Role, StoredFile, Supplier

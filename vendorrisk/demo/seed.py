@@ -5,9 +5,20 @@ from __future__ import annotations
 
 from datetime import date
 
+import sqlalchemy as sa
+
 from vendorrisk.demo import history, register, reviews, selfassessment
-from vendorrisk.models import Role, User
+from vendorrisk.extensions import db
+from vendorrisk.models import Role, Supplier, User
+from vendorrisk.services.users import units
 from vendorrisk.services.users.accounts import create_user
+
+#: Two business units, one for each procurement user: each sees the suppliers they own (and
+#: those owned by others, which stay the whole company's); the reviewer works for both.
+UNITS = (
+    ("JP-EAST", "東日本調達部", "East Japan procurement", "procurement1@example.com"),
+    ("JP-WEST", "西日本調達部", "West Japan procurement", "procurement2@example.com"),
+)
 
 #: The demo users, admin first: (email, role, name, locale).
 USERS = (
@@ -24,6 +35,7 @@ def load_demo(today: date) -> list[tuple[str, str, str]]:
     """Load the whole demo; return each user's (email, role, one-time password), admin first."""
     users, logins = _create_users()
     register.load_register(users, today)
+    _units(users)
     reviews.profiles_and_reviews(users, today)
     reviews.findings(users, today)
     reviews.send_packs(today)
@@ -39,3 +51,17 @@ def _create_users() -> tuple[list[User], list[tuple[str, str, str]]]:
         users.append(user)
         logins.append((user.email, role.value, password))
     return users, logins
+
+
+def _units(users: list[User]) -> None:
+    by_email = {u.email: u for u in users}
+    made = []
+    for code, name, name_en, email in UNITS:
+        unit = units.save_unit(None, {"code": code, "name": name, "name_en": name_en})
+        owner = by_email[email]
+        units.set_units(owner, [unit.id])
+        db.session.execute(
+            sa.update(Supplier).where(Supplier.owner_id == owner.id).values(unit_id=unit.id)
+        )
+        made.append(unit.id)
+    units.set_units(by_email["reviewer@example.com"], made)

@@ -64,9 +64,12 @@ from vendorrisk.models.supplier import (
     SupplierStatus,
     localized_name,
 )
+from vendorrisk.models.unit import BusinessUnit, UnitMembership
 from vendorrisk.models.user import RecoveryCode, Role, User, UserSession
 
 __all__ = [
+    "BusinessUnit",
+    "UnitMembership",
     "ErasureRequest",
     "OFFBOARDING_STEPS",
     "Offboarding",

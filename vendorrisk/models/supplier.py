@@ -86,6 +86,11 @@ class Supplier(TimestampMixin, db.Model):
     owner_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
+    #: The business unit (部門) that owns it: only that unit's procurement and reviewers see it
+    #: (vendorrisk/scoping.py); None: the whole company's.
+    unit_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("business_units.id", ondelete="RESTRICT"), index=True
+    )
     #: How much our business depends on it.
     criticality: Mapped[Criticality] = mapped_column(
         enum_column(Criticality, "supplier_criticality"), default=Criticality.medium, index=True
@@ -149,6 +154,7 @@ class Supplier(TimestampMixin, db.Model):
     )
 
     owner = relationship("User")
+    unit = relationship("BusinessUnit")
     contacts: Mapped[list[Contact]] = relationship(
         back_populates="supplier", cascade="all, delete-orphan", order_by="Contact.id"
     )

@@ -491,10 +491,11 @@ def test_the_list_takes_a_fixed_number_of_queries(auth, ctx, count_queries, n, r
         response = auth.client.get("/suppliers/?sort=criticality&page=1")
     assert response.status_code == 200
     request.config.cache.set(f"vendorrisk/list-queries/{n}", counter.count)
-    # session + owner list + the groups (suppliers with one below them, the group filter's
-    # choices) + count + one page of suppliers with their owners + the SCS scheme settings
-    # (whether a level below the one asked is a shortfall yet)
-    assert counter.count == 6, counter.statements
+    # session + the user's business units (scoping.py) + owner list + the groups (suppliers
+    # with one below them, the group filter's choices) + count + one page of suppliers with
+    # their owners + the SCS scheme settings (whether a level below the one asked is a
+    # shortfall yet)
+    assert counter.count == 7, counter.statements
 
 
 def test_the_attestation_form_shows_only_the_fields_of_its_kind(auth, make_supplier, ctx):

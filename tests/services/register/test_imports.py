@@ -1220,3 +1220,30 @@ def test_the_mapping_post_without_csrf_token_is_refused(csrf_app):
     response = client.post(url, data={**form, "csrf_token": token})
     assert response.headers["Location"] == "/suppliers/import/done"
     assert count() == 1
+
+
+def test_a_corporate_number_of_another_units_supplier_is_a_row_error(app, auth, make_supplier):
+    from vendorrisk.models import BusinessUnit, UnitMembership
+
+    with app.app_context():
+        east, west = BusinessUnit(code="EAST", name="東"), BusinessUnit(code="WEST", name="西")
+        db.session.add_all([east, west])
+        db.session.commit()
+        east_id, west_id = east.id, west.id
+        db.session.remove()
+    make_supplier(name_ja="株式会社西の取引先", corporate_number=CN1, unit_id=west_id)
+    user = auth.login(Role.procurement, locale="en")
+    with app.app_context():
+        db.session.add(UnitMembership(user_id=user.id, unit_id=east_id))
+        db.session.commit()
+        db.session.remove()
+    data = _csv([["取引先名", "法人番号"], ["株式会社西の取引先", CN1], ["株式会社東", ""]])
+    url = _upload(auth.client, data, "a.csv").headers["Location"]
+    page = auth.client.post(
+        url, data={"column_0": "name_ja", "column_1": "corporate_number", "submit": "1"}
+    ).get_data(as_text=True)
+    assert "belongs to a supplier of a business unit you do not work for" in page
+    with app.app_context():
+        names = db.session.scalars(sa.select(Supplier.name_ja).order_by(Supplier.id)).all()
+        db.session.remove()
+    assert names == ["株式会社西の取引先"]  # nothing imported while a row is in error

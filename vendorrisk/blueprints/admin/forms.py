@@ -10,6 +10,7 @@ from wtforms import (
     HiddenField,
     IntegerField,
     SelectField,
+    SelectMultipleField,
     StringField,
     SubmitField,
     URLField,
@@ -30,11 +31,32 @@ from vendorrisk.i18n import choices, current_locale, options
 from vendorrisk.i18n.labels import LABELS, OUTBOX_STATUS_LABELS
 from vendorrisk.mail.sender import FIELDS
 from vendorrisk.models import Role, User
+from vendorrisk.services.users import units
 from vendorrisk.vocab import Locale, Tier
 
 LOCALE_CHOICES = options(
     [("", _l("Follow the browser")), *((lc.value, name) for lc, name in LABELS[Locale].items())]
 )
+
+
+class UnitsField(SelectMultipleField):
+    """The business units a user works for (choices set by the view: units.all_units())."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            _l("Business units"),
+            coerce=int,
+            description=_l(
+                "Procurement and reviewers see only the suppliers of their units (and those of "
+                "no unit). Admins, the CISO and auditors see every supplier unless given units."
+            ),
+            **kwargs,
+        )
+
+    def set_units(self, all_units, locale: str) -> None:
+        self.choices = [
+            (u.id, f"{u.code} {u.label(locale)}" + ("" if u.active else " (-)")) for u in all_units
+        ]
 
 
 class NewUserForm(FlaskForm):
@@ -46,6 +68,7 @@ class NewUserForm(FlaskForm):
     name = StringField(_l("Name"), validators=[Length(max=200)])
     role = SelectField(_l("Role"), choices=choices(Role))
     locale = SelectField(_l("Language"), choices=LOCALE_CHOICES, coerce=lambda v: v or None)
+    units = UnitsField()
     submit = SubmitField(_l("Create user"))
 
     def validate_email(self, field):
@@ -58,7 +81,41 @@ class EditUserForm(FlaskForm):
     role = SelectField(_l("Role"), choices=choices(Role))
     locale = SelectField(_l("Language"), choices=LOCALE_CHOICES, coerce=lambda v: v or None)
     active = BooleanField(_l("Active (may log in)"))
+    units = UnitsField()
     submit = SubmitField(_l("Save"))
+
+
+class UnitForm(FlaskForm):
+    code = StringField(
+        _l("Code"),
+        description=_l("Short and stable, as the purchasing system or ERP names the unit."),
+        validators=[
+            DataRequired(),
+            Length(max=40),
+            Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", message=_l("Letters, digits, - _ and . only.")),
+        ],
+        filters=[lambda v: v.strip() if v else v],
+    )
+    name = StringField(_l("Name (Japanese)"), validators=[DataRequired(), Length(max=200)])
+    name_en = StringField(_l("Name (English)"), validators=[Length(max=200)])
+    active = BooleanField(_l("Active (takes new suppliers and members)"), default=True)
+    submit = SubmitField(_l("Save"))
+
+    def __init__(self, *args, unit_id: int | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.unit_id = unit_id
+
+    def validate_code(self, field):
+        if units.code_taken(field.data, self.unit_id):
+            raise ValidationError(_l("Another business unit already has this code."))
+
+    def fields(self) -> dict:
+        return {
+            "code": self.code.data,
+            "name": self.name.data.strip(),
+            "name_en": (self.name_en.data or "").strip(),
+            "active": self.active.data,
+        }
 
 
 class ResetPasswordForm(FlaskForm):

@@ -18,6 +18,7 @@ from vendorrisk.blueprints.admin.forms import (
     ScheduleForm,
     SchemeForm,
     SenderProfileForm,
+    UnitForm,
     UnlockLoginsForm,
     rules_from_form,
     tier_rules_form,
@@ -26,10 +27,19 @@ from vendorrisk.blueprints.common import unit_of_work
 from vendorrisk.blueprints.common.unit_of_work import fails_to
 from vendorrisk.catalog import catalog
 from vendorrisk.extensions import db
+from vendorrisk.i18n import current_locale
 from vendorrisk.i18n.labels import OUTBOX_STATUS_LABELS
 from vendorrisk.mail import sender as sender_profile
 from vendorrisk.mail.outbox import WEB_BUDGET, deliver_pending
-from vendorrisk.models import AuditEvent, JobRun, OutboxMessage, OutboxStatus, Role, User
+from vendorrisk.models import (
+    AuditEvent,
+    BusinessUnit,
+    JobRun,
+    OutboxMessage,
+    OutboxStatus,
+    Role,
+    User,
+)
 from vendorrisk.models.base import utcnow
 from vendorrisk.models.setting import fingerprint
 from vendorrisk.scoring.tiers import TierRules
@@ -42,7 +52,7 @@ from vendorrisk.services.periodic.settings import (
 )
 from vendorrisk.services.register import scs
 from vendorrisk.services.review import tiers
-from vendorrisk.services.users import accounts, sessions, throttle
+from vendorrisk.services.users import accounts, sessions, throttle, units
 
 
 @bp.route("/users")
@@ -56,10 +66,12 @@ def users_list():
 @access(write=ADMINS)
 def user_new():
     form = NewUserForm()
+    form.units.set_units(units.all_units(), current_locale())
     if form.validate_on_submit():
         user, password = accounts.create_user(
             form.email.data, form.role.data, form.name.data, form.locale.data
         )
+        units.set_units(user, form.units.data)
         return render_template("admin/one_time_password.html", user=user, password=password)
     return render_template("admin/user_form.html", form=form, user=None)
 
@@ -68,13 +80,16 @@ def user_new():
 @access(write=ADMINS)
 def user_edit(user_id: int):
     user = db.get_or_404(User, user_id)
-    form = EditUserForm(obj=user)
+    form = EditUserForm(obj=user, units=units.unit_ids_of(user))
+    form.units.set_units(units.all_units(), current_locale())
     if form.validate_on_submit():
         if user.id == current_user.id and (form.role.data != Role.admin or not form.active.data):
             flash(
                 _("You cannot remove your own administrator role or deactivate yourself."), "error"
             )
         else:
+            units.set_units(user, form.units.data)
+            del form.units  # not a column: populate_obj would set it on the user
             form.populate_obj(user)
             user.role = Role(form.role.data)
             if not user.active:
@@ -89,6 +104,32 @@ def user_edit(user_id: int):
         unlock_form=UnlockLoginsForm(),
         locked_until=throttle.locked_until(user.email, utcnow()),
     )
+
+
+@bp.route("/units", methods=["GET", "POST"])
+@access(read=ADMINS | SETTINGS_READERS, write=ADMINS)
+def units_list():
+    """The business units (部門) that own suppliers, and a form for a new one."""
+    form = UnitForm()
+    if form.validate_on_submit():
+        unit = units.save_unit(None, form.fields())
+        flash(_("The business unit %(code)s has been created.", code=unit.code), "success")
+        return redirect(url_for(".units_list"))
+    return render_template(
+        "admin/units.html", units=units.all_units(), counts=units.supplier_counts(), form=form
+    )
+
+
+@bp.route("/units/<int:unit_id>", methods=["GET", "POST"])
+@access(read=ADMINS | SETTINGS_READERS, write=ADMINS)
+def unit_edit(unit_id: int):
+    unit = db.get_or_404(BusinessUnit, unit_id)
+    form = UnitForm(obj=unit, unit_id=unit.id)
+    if form.validate_on_submit():
+        units.save_unit(unit, form.fields())
+        flash(_("The changes have been saved."), "success")
+        return redirect(url_for(".units_list"))
+    return render_template("admin/unit_form.html", unit=unit, form=form)
 
 
 @bp.route("/users/<int:user_id>/unlock", methods=["POST"])

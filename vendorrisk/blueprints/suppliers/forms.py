@@ -24,6 +24,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from vendorrisk import scoping
 from vendorrisk.blueprints.common.filters import TIER_CHOICES, PlainChoices, optional_int
 from vendorrisk.catalog import catalog
 from vendorrisk.extensions import db
@@ -109,6 +110,15 @@ class SupplierForm(ModelForm):
     )
     status = SelectField(_l("Status"), choices=choices(SupplierStatus))
     owner_id = SelectField(_l("Owner"), coerce=optional_int, validate_choice=True)
+    unit_id = SelectField(
+        _l("Business unit"),
+        coerce=optional_int,
+        validate_choice=True,
+        description=_l(
+            "Only this unit's procurement and reviewers (and company-wide roles) see the "
+            "supplier; none: the whole company."
+        ),
+    )
     criticality = SelectField(
         _l("Business criticality"), choices=choices(Criticality), default=Criticality.medium.value
     )
@@ -141,11 +151,17 @@ class SupplierForm(ModelForm):
     next_review_on = DateField(_l("Next re-check"), validators=[Optional()])
     submit = SubmitField(_l("Save"))
 
-    def __init__(self, *args, owners=(), supplier_id=None, **kwargs):
+    def __init__(self, *args, owners=(), units=(), supplier_id=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.supplier_id = supplier_id
         self.owner_id.choices = options([("", "—"), *((u.id, u.label) for u in owners)])
         lang = current_locale()
+        self.unit_id.choices = options(
+            [
+                ("", _l("— (the whole company)")),
+                *((u.id, f"{u.code} {u.label(lang)}") for u in units),
+            ]
+        )
         self.parent_id.choices = options(
             [
                 ("", "—"),
@@ -169,10 +185,11 @@ class SupplierForm(ModelForm):
             raise ValidationError(
                 _l("This is not a valid corporate number (13 digits with a correct check digit).")
             )
-        clash = db.session.scalar(
+        clash = db.session.scalar(  # whichever unit holds it: the number is unique
             sa.select(Supplier.id).where(
                 Supplier.corporate_number == field.data, Supplier.id != (self.supplier_id or 0)
-            )
+            ),
+            execution_options=scoping.UNSCOPED,
         )
         if clash:
             raise ValidationError(_l("Another supplier already has this corporate number."))

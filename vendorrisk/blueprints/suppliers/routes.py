@@ -26,6 +26,7 @@ from vendorrisk.services import files
 from vendorrisk.services.register import chain, d9, scs, suppliers
 from vendorrisk.services.reporting import exports
 from vendorrisk.services.review import tiers
+from vendorrisk.services.users import units
 
 
 def _supplier(supplier_id: int) -> Supplier:
@@ -73,7 +74,9 @@ def index():
 @access(write=REGISTER_EDITORS)
 @fails_to(".new")  # a chain changed by someone else since the form checked the parent
 def new():
-    form = SupplierForm(owners=suppliers.owners(), owner_id=current_user.id)
+    form = SupplierForm(
+        owners=suppliers.owners(), units=units.choices_for(current_user), owner_id=current_user.id
+    )
     if form.validate_on_submit():
         supplier = suppliers.create_supplier(form.model_data())
         tiers.apply_tier_rules(supplier, tiers.tier_rules(), clock.now())
@@ -118,7 +121,10 @@ def detail(supplier_id: int):
 def edit(supplier_id: int):
     supplier = _supplier(supplier_id)
     form = SupplierForm(
-        obj=supplier, owners=suppliers.owners(keep_id=supplier.owner_id), supplier_id=supplier.id
+        obj=supplier,
+        owners=suppliers.owners(keep_id=supplier.owner_id),
+        units=units.choices_for(current_user, keep_id=supplier.unit_id),
+        supplier_id=supplier.id,
     )
     if form.validate_on_submit():
         suppliers.apply(supplier, form.model_data())

@@ -36,6 +36,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
+from vendorrisk import scoping
 from vendorrisk.extensions import db
 from vendorrisk.models import DataVersion
 
@@ -125,7 +126,7 @@ def kept(kind: str, key: Hashable, compute: Callable[[], T], counter: str = FIGU
     if current is None or counter in db.session.info.get(_CHANGED, ()):
         return compute()  # nothing committed to key on, or this session's own writes
     store: Kept = current_app.extensions[_EXTENSION]
-    full = (kind, key, counter, current)
+    full = (kind, key, counter, current, scoping.cache_key())  # a unit's figures are its own
     found = store.get(full)
     if found is _MISSING:
         found = compute()

@@ -15,8 +15,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
+from vendorrisk import scoping
 from vendorrisk.extensions import db
 from vendorrisk.models import Contact, Supplier, User
 from vendorrisk.services.register.imports.columns import (
@@ -172,12 +174,21 @@ def _users(table: Table, mapping: Sequence[str | None]) -> dict[str, int]:
     return found
 
 
+#: A row naming a supplier of another business unit by its corporate number: neither a new
+#: supplier (the number is unique) nor an update (not the importing user's to change).
+HIDDEN_NUMBER = _l(
+    "This corporate number belongs to a supplier of a business unit you do not work for."
+)
+
+
 @dataclass
 class _Register:
     """The existing suppliers the rows refer to, with their contacts, loaded in bulk."""
 
     by_number: dict[str, Supplier]
     by_name: dict[str, list[Supplier]]
+    #: Corporate numbers of suppliers of a business unit the importing user does not see.
+    hidden_numbers: frozenset[str] = frozenset()
 
     @classmethod
     def load(cls, rows: list[Row]) -> _Register:
@@ -194,7 +205,15 @@ class _Register:
         by_name: dict[str, list[Supplier]] = {}
         for s in cls._fetch(Supplier.name_ja, names):
             by_name.setdefault(s.name_ja, []).append(s)
-        return cls(by_number, by_name)
+        return cls(by_number, by_name, cls._hidden(numbers - by_number.keys()))
+
+    @staticmethod
+    def _hidden(numbers: set[str]) -> frozenset[str]:
+        found: set[str] = set()
+        for chunk in _chunks(numbers):
+            stmt = sa.select(Supplier.corporate_number).where(Supplier.corporate_number.in_(chunk))
+            found.update(db.session.scalars(stmt, execution_options=scoping.UNSCOPED))
+        return frozenset(found)
 
     @staticmethod
     def _fetch(column: Any, values: set[str]) -> list[Supplier]:
@@ -240,6 +259,9 @@ def _group(rows: list[Row], register: _Register, headers: dict[str, str]) -> lis
             numbered.setdefault(row.values["name_ja"], key)
     plans: dict[Any, SupplierPlan] = {}
     for row, (key, existing) in zip(rows, matches, strict=True):
+        if row.values.get("corporate_number") in register.hidden_numbers:
+            row.errors = [RowError(row.number, headers["corporate_number"], str(HIDDEN_NUMBER))]
+            continue
         if key[0] == "name":
             key = numbered.get(key[1], key)
         supplier = plans.setdefault(key, SupplierPlan(existing))
