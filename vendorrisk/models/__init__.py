@@ -64,7 +64,7 @@ from vendorrisk.models.supplier import (
     SupplierStatus,
     localized_name,
 )
-from vendorrisk.models.user import RecoveryCode, Role, User, UserSession
+from vendorrisk.models.user import AuthSource, RecoveryCode, Role, User, UserSession
 
 __all__ = [
     "ErasureRequest",
@@ -121,6 +121,7 @@ __all__ = [
     "Criticality",
     "RecoveryCode",
     "Role",
+    "AuthSource",
     "ScsEvaluation",
     "SecurityActionLevel",
     "StoredFile",
