@@ -193,6 +193,17 @@ def test_a_state_from_another_browser_is_refused(sso, provider, browser):
     assert "sso_failed" in _actions(sso)
 
 
+def test_a_sign_in_back_too_late_is_refused(sso, provider, browser):
+    provider.add(Person("s18", "slow@example.jp", "Slow", ["vr-reviewers"]))
+    callback = browser.at_provider(browser.start(), "s18")
+    with browser.client.session_transaction() as sess:
+        sess["oidc_started"] -= 11 * 60  # ten minutes allowed
+    response = browser.back_at_app(callback)
+    assert response.status_code == 400
+    assert "The sign-in took too long" in response.get_data(as_text=True)
+    assert _user(sso, "slow@example.jp") is None
+
+
 def test_an_id_token_with_another_nonce_is_refused(sso, provider, browser):
     provider.wrong_nonce = True
     provider.add(Person("s7", "nonce@example.jp", "Nonce", ["vr-reviewers"]))

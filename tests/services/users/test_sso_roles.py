@@ -15,18 +15,20 @@ from vendorrisk.services.users.sso_roles import (
 )
 
 MAP = parse_role_map(
-    "vr-admins=admin, vr-ciso=ciso,vr-procurement=procurement,vr-reviewers=reviewer,vr-audit=auditor"
+    "vr-admins=admin, vr-ciso=ciso,vr-procurement=procurement,"
+    "vr-reviewers=reviewer,vr-audit=auditor"
 )
 
 
 def test_the_role_map_is_read_from_group_role_pairs():
-    assert MAP == {
+    expected = {
         "vr-admins": Role.admin,
         "vr-ciso": Role.ciso,
         "vr-procurement": Role.procurement,
         "vr-reviewers": Role.reviewer,
         "vr-audit": Role.auditor,
     }
+    assert expected == MAP
     guid = "7f3c2a9e-41b0-4d2c-9b1e-1234567890ab"  # Entra ID sends group object ids
     assert parse_role_map(f"{guid}=auditor,,") == {guid: Role.auditor}
     assert parse_role_map("") == {}

@@ -1,4 +1,5 @@
-"""Login (with its second step, or single sign-on through the OpenID provider), logout, password change, sessions and language choice."""
+"""Login (with its second step, or single sign-on through the OpenID provider), logout,
+password change, sessions and language choice."""
 
 from flask import Blueprint
 

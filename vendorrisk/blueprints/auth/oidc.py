@@ -10,12 +10,13 @@ off, the password form is gone and every password route refuses.
 from __future__ import annotations
 
 import requests
+from authlib.integrations.base_client import MismatchingStateError
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from vendorrisk import sso
+from vendorrisk import clock, sso
 from vendorrisk.access import public
 from vendorrisk.blueprints.auth import bp, second_factor
 from vendorrisk.blueprints.auth.forms import LoginForm
@@ -24,8 +25,11 @@ from vendorrisk.extensions import limiter
 from vendorrisk.services import audit
 from vendorrisk.services.users import sso as sign_ins
 
-#: The signed-session key of where to go once signed in.
+#: The signed-session keys of where to go once signed in, and of when the sign-in started.
 NEXT = "oidc_next"
+STARTED = "oidc_started"
+#: A sign-in not back from the provider within this long is refused (its state is stale).
+SIGN_IN_SECONDS = 10 * 60
 #: Password routes: refused when VENDORRISK_LOCAL_PASSWORDS is off (the login form: its POST).
 PASSWORD_ENDPOINTS = frozenset(
     {"auth.login_code", "auth.forgot_password", "auth.reset_password", "auth.change_password"}
@@ -77,6 +81,7 @@ def oidc_login():
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.index"))
     session[NEXT] = safe_next(request.args.get("next"))
+    session[STARTED] = clock.now().timestamp()
     try:
         sso.metadata()
         return sso.client().authorize_redirect(_callback_url())
@@ -95,6 +100,10 @@ def _callback_url() -> str:
 def oidc_callback():
     if not sso.enabled():
         abort(404)
+    started = session.pop(STARTED, None)
+    age = clock.now().timestamp() - started if isinstance(started, int | float) else -1
+    if not 0 <= age <= SIGN_IN_SECONDS:
+        return _failure(MismatchingStateError(description="no sign-in started, or too long ago"))
     try:
         identity = _identity()
     except sso.PROVIDER_ERRORS as error:

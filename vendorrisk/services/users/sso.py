@@ -160,6 +160,6 @@ def _update(user: User, identity: Identity, grant: Grant) -> None:
     user.role = grant.role
     if identity.name:
         user.name = identity.name
-    if identity.email and identity.email != user.email:
-        if accounts.find_by_email(identity.email) is None:
-            user.email = identity.email
+    moved = identity.email and identity.email != user.email
+    if moved and accounts.find_by_email(identity.email) is None:
+        user.email = identity.email
