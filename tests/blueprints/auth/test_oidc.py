@@ -24,7 +24,7 @@ from tests.support.sso import (
     sso_app,
 )
 from vendorrisk.extensions import db
-from vendorrisk.models import AuditEvent, AuthSource, Role, User, UserSession
+from vendorrisk.models import AuditEvent, AuthSource, OutboxMessage, Role, User, UserSession
 from vendorrisk.services.users import accounts
 from vendorrisk.services.users import second_factor as factor
 
@@ -107,6 +107,14 @@ def test_first_sign_in_makes_the_user_with_the_mapped_role_and_logs_in(sso, prov
     with browser.client.session_transaction() as sess:  # the same session as a password login
         assert sess["_user_id"] not in (str(user.id), user.email)
         assert not any(key.startswith("_state_") for key in sess)
+
+
+def test_the_language_chosen_before_signing_in_stays_with_the_new_user(sso, provider, browser):
+    provider.add(Person("s19", "lang@example.jp", "Lang", ["vr-audit"]))
+    browser.client.post("/auth/language", data={"lang": "en", "next": "/auth/login"})
+    browser.sign_in("s19")
+    assert _user(sso, "lang@example.jp").locale == "en"
+    assert "Suppliers" in browser.client.get("/").get_data(as_text=True)
 
 
 def test_the_most_privileged_mapped_group_wins(sso, provider, browser):
@@ -306,9 +314,16 @@ def test_no_local_second_factor_and_no_password_pages_for_sso_users(sso, provide
     header = browser.client.get("/", headers=browser.headers).get_data(as_text=True)
     assert 'href="/auth/password"' not in header
     user = _user(sso, "admin@example.jp")
+    edit = browser.client.get(f"/admin/users/{user.id}", headers=browser.headers)
+    assert "Single sign-on" in edit.get_data(as_text=True)
+    assert f"/admin/users/{user.id}/reset" not in edit.get_data(as_text=True)
     refused = browser.client.post(f"/admin/users/{user.id}/reset", headers=browser.headers)
     assert refused.status_code == 302
     assert _user(sso, "admin@example.jp").password_hash is None
+    SignInBrowser(sso).client.post("/auth/forgot", data={"email": "admin@example.jp"})
+    with sso.app_context():  # no reset link for an account without a password here
+        assert db.session.scalar(sa.select(sa.func.count(OutboxMessage.id))) == 0
+        db.session.remove()
 
 
 def test_logout_ends_the_session_and_the_one_at_the_provider(sso, provider, browser):
