@@ -9,7 +9,8 @@ the two sites' cookies apart, and coming back to the app is a cross-site navigat
 real provider.
 
 Tests change what it does through the `Provider` object: who exists (`people`), whether groups
-travel in the ID token or only in userinfo, a wrong nonce, an expired ID token.
+travel in the ID token or only in userinfo, a wrong nonce, an expired or forged ID token, a
+rotated signing key.
 """
 
 from __future__ import annotations
@@ -142,6 +143,8 @@ class Provider:
         self.wrong_nonce = False
         #: Seconds the ID token lives; negative: already expired when issued.
         self.id_token_seconds = 300
+        #: ID tokens signed by a key not in the JWKS, under the published key's id (a forgery).
+        self.forged_signature = False
         self.ended_sessions: list[dict] = []
 
     def add(self, person: Person) -> Person:
@@ -151,6 +154,10 @@ class Provider:
     def register(self, client: Client) -> Client:
         self.clients[client.client_id] = client
         return client
+
+    def rotate_key(self) -> None:
+        """A new signing key, the old one withdrawn from the JWKS at once."""
+        self.key = RSAKey.generate_key(2048, parameters={"kid": secrets.token_hex(4)})
 
     def jwks(self) -> dict:
         return KeySet([self.key]).as_dict(private=False)
@@ -198,6 +205,8 @@ class _IDTokens(OpenIDCode):
         return nonce in self.provider.nonces
 
     def resolve_client_private_key(self, client: Client) -> RSAKey:
+        if self.provider.forged_signature:
+            return RSAKey.generate_key(2048, parameters={"kid": self.provider.key.kid})
         return self.provider.key
 
     def get_client_algorithm(self, client: Client) -> str:

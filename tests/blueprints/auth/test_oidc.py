@@ -212,6 +212,28 @@ def test_a_sign_in_back_too_late_is_refused(sso, provider, browser):
     assert _user(sso, "slow@example.jp") is None
 
 
+def test_an_id_token_not_signed_by_the_providers_key_is_refused(sso, provider, browser):
+    provider.forged_signature = True
+    provider.add(Person("s21", "forged@example.jp", "Forged", ["vr-admins"]))
+    assert browser.sign_in("s21").status_code == 502
+    assert _user(sso, "forged@example.jp") is None and not _logged_in(browser)
+    with sso.app_context():
+        failed = db.session.scalar(
+            sa.select(AuditEvent.summary).where(AuditEvent.action == "sso_failed")
+        )
+        db.session.remove()
+    assert failed.startswith("BadSignatureError"), failed
+
+
+def test_a_rotated_signing_key_is_fetched_anew(sso, provider, browser):
+    provider.add(Person("s20", "rotate@example.jp", "Rotate", ["vr-reviewers"]))
+    assert browser.sign_in("s20").status_code == 302  # the app now holds the provider's keys
+    provider.rotate_key()
+    again = SignInBrowser(sso)
+    assert again.sign_in("s20").status_code == 302
+    assert _logged_in(again)
+
+
 def test_an_id_token_with_another_nonce_is_refused(sso, provider, browser):
     provider.wrong_nonce = True
     provider.add(Person("s7", "nonce@example.jp", "Nonce", ["vr-reviewers"]))
