@@ -14,7 +14,18 @@ def create_app(config: Config | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(INSTANCE_DIR), instance_relative_config=False)
     app.config.from_object(config or load_config())
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)  # the embedded SQLite lives here
-    from vendorrisk import access, catalog, cli, errors, health, i18n, idempotency, scoping, web
+    from vendorrisk import (
+        access,
+        catalog,
+        cli,
+        errors,
+        health,
+        i18n,
+        idempotency,
+        scoping,
+        sso,
+        web,
+    )
     from vendorrisk.blueprints.common import unit_of_work
     from vendorrisk.extensions import csrf, db, limiter, migrate
     from vendorrisk.services.reporting import cache as figures
@@ -30,6 +41,7 @@ def create_app(config: Config | None = None) -> Flask:
     web.init_app(app)
     idempotency.init_app(app)  # after CSRF and access: only a sound request uses a key
     catalog.init_app(app)
+    sso.init_app(app)  # the OpenID provider's client, when one is configured (no request made)
     register_blueprints(app)
     unit_of_work.init_app(app)  # after the blueprints: each of their views commits once
     health.init_app(app)

@@ -105,6 +105,22 @@ class Config:
         self.SCHEDULER_ENABLED = env_bool("SCHEDULER_ENABLED", False)
         #: How often the scheduler makes sure it still holds its lock (and a standby retries).
         self.SCHEDULER_LOCK_CHECK_SECONDS = env_int("SCHEDULER_LOCK_CHECK_SECONDS", 5)
+        #: Single sign-on for staff (vendorrisk/sso.py, README "Single sign-on"): the OpenID
+        #: provider's issuer URL, exactly as its discovery document states it; empty: no SSO.
+        self.OIDC_ISSUER = env_str("OIDC_ISSUER").strip()
+        self.OIDC_CLIENT_ID = env_str("OIDC_CLIENT_ID").strip()
+        self.OIDC_CLIENT_SECRET = env_str("OIDC_CLIENT_SECRET")
+        #: The claim (of the ID token, else of userinfo) that lists the user's groups.
+        self.OIDC_GROUPS_CLAIM = env_str("OIDC_GROUPS_CLAIM", "groups").strip() or "groups"
+        #: group=role pairs, comma-separated ("vr-admins=admin,vr-audit=auditor"); a user in
+        #: several mapped groups gets the most privileged of their roles (sso_roles.py).
+        self.OIDC_ROLE_MAP = env_str("OIDC_ROLE_MAP")
+        #: The provider's name on the login button ("Sign in with Microsoft Entra ID").
+        self.OIDC_LABEL = env_str("OIDC_LABEL", "single sign-on").strip() or "single sign-on"
+        #: Seconds any one request to the provider (discovery, keys, token, userinfo) may take.
+        self.OIDC_TIMEOUT = env_int("OIDC_TIMEOUT", 10)
+        #: Off: no password form, the password routes refuse, only single sign-on logs in.
+        self.LOCAL_PASSWORDS = env_bool("LOCAL_PASSWORDS", True)
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
@@ -206,6 +222,39 @@ def production_problems(config: Config) -> list[str]:
         problems.append(
             f"VENDORRISK_BASE_URL must be the public https:// address, not {config.BASE_URL!r}"
         )
+    return problems + sso_problems(config)
+
+
+def sso_problems(config: Config) -> list[str]:
+    """What stops single sign-on from being served safely (nothing when it is not set up)."""
+    from vendorrisk.services.users.sso_roles import parse_role_map  # pure, no app needed
+
+    if not config.OIDC_ISSUER:
+        if not config.LOCAL_PASSWORDS:
+            return [
+                "VENDORRISK_LOCAL_PASSWORDS=off needs single sign-on (VENDORRISK_OIDC_ISSUER): "
+                "otherwise nobody can log in"
+            ]
+        return []
+    problems = []
+    if not config.OIDC_ISSUER.startswith("https://"):
+        problems.append(
+            f"VENDORRISK_OIDC_ISSUER must be the provider's https:// issuer URL, "
+            f"not {config.OIDC_ISSUER!r}"
+        )
+    if not config.OIDC_CLIENT_ID or not config.OIDC_CLIENT_SECRET:
+        problems.append(
+            "VENDORRISK_OIDC_CLIENT_ID and VENDORRISK_OIDC_CLIENT_SECRET must be set to the "
+            "application registered at the provider"
+        )
+    try:
+        if not parse_role_map(config.OIDC_ROLE_MAP):
+            problems.append(
+                "VENDORRISK_OIDC_ROLE_MAP must map at least one group to a role "
+                "(for example: vr-admins=admin,vr-audit=auditor)"
+            )
+    except ValueError as exc:
+        problems.append(f"VENDORRISK_OIDC_ROLE_MAP: {exc}")
     return problems
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, g, request
 from flask.sessions import SecureCookieSessionInterface
@@ -39,6 +40,16 @@ CSP = {
     "base-uri": "'none'",
     "object-src": "'none'",
 }
+
+
+def content_security_policy(issuer: str) -> dict[str, str]:
+    """CSP, with the OpenID provider's origin among the form targets: Chromium checks every
+    redirect a form's answer makes against form-action, and logout (a form) ends at the
+    provider's end_session_endpoint."""
+    if not issuer:
+        return CSP
+    parts = urlsplit(issuer)
+    return CSP | {"form-action": f"{CSP['form-action']} {parts.scheme}://{parts.netloc}"}
 
 
 @login_manager.user_loader
@@ -158,7 +169,7 @@ def init_app(app: Flask) -> None:
         app,
         force_https=app.config.get("SESSION_COOKIE_SECURE", False),
         session_cookie_secure=app.config.get("SESSION_COOKIE_SECURE", False),
-        content_security_policy=CSP,
+        content_security_policy=content_security_policy(app.config.get("OIDC_ISSUER", "")),
         frame_options="DENY",
         referrer_policy="no-referrer",  # portal URLs hold tokens; nothing here needs a referrer
         strict_transport_security=app.config.get("SESSION_COOKIE_SECURE", False),

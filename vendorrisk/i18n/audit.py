@@ -100,6 +100,9 @@ COLUMN_LABELS: dict[str, object] = {
     "mfa_failures": _l("Failed second-factor codes"),
     "mfa_locked_until": _l("Second factor locked until"),
     "last_login_at": _l("Last login"),
+    "auth_source": _l("Signs in with"),
+    "oidc_issuer": _l("Single sign-on provider"),
+    "oidc_subject": _l("Identifier at the single sign-on provider"),
     "undeliverable_at": _l("Mail undeliverable since"),
     "carried_over": _l("Carried over"),
     "carried_over_from_id": _l("Carried over from"),
@@ -184,6 +187,7 @@ VALUE_LABELS: dict[tuple[str, str], dict] = {
     ("", "required_scs_level"): LABELS[Level],
     ("", "evaluation"): LABELS[ScsEvaluation],
     ("", "tier_source"): {"rule": _l("by the rules"), "manual": _l("set by hand")},
+    ("", "auth_source"): {"password": _l("a password"), "oidc": _l("single sign-on")},
 }
 
 #: What an audit event's action means, by its name in the log.
@@ -197,6 +201,10 @@ ACTION_LABELS = {
     "login_throttled": _l("Login delayed after failures"),
     "login_unlocked": _l("Logins unlocked"),
     "login_expired_password": _l("Expired one-time password"),
+    "sso_failed": _l("Single sign-on failed"),
+    "sso_refused": _l("Single sign-on refused"),
+    "sso_deactivated": _l("Deactivated: no longer in a mapped group"),
+    "sso_linked": _l("Account linked to single sign-on"),
     "password_reset_requested": _l("Password reset asked for"),
     "password_reset": _l("Password set by reset link"),
     "portal_opened": _l("Opened the questionnaire"),

@@ -65,7 +65,7 @@ from vendorrisk.models.supplier import (
     localized_name,
 )
 from vendorrisk.models.unit import BusinessUnit, UnitMembership
-from vendorrisk.models.user import RecoveryCode, Role, User, UserSession
+from vendorrisk.models.user import AuthSource, RecoveryCode, Role, User, UserSession
 
 __all__ = [
     "BusinessUnit",
@@ -124,6 +124,7 @@ __all__ = [
     "Criticality",
     "RecoveryCode",
     "Role",
+    "AuthSource",
     "ScsEvaluation",
     "SecurityActionLevel",
     "StoredFile",

@@ -21,8 +21,26 @@ class Role(enum.StrEnum):
     auditor = "auditor"
 
 
+class AuthSource(enum.StrEnum):
+    """How a user proves who they are: a local password, or the company's OpenID provider."""
+
+    password = "password"  # noqa: S105 (a name, not a secret)  # nosec B105
+    oidc = "oidc"
+
+
 class User(TimestampMixin, db.Model):
     __tablename__ = "users"
+    __table_args__ = (
+        #: One account per person at the provider: its `sub` is unique only within its issuer.
+        sa.UniqueConstraint("oidc_issuer", "oidc_subject"),
+        sa.CheckConstraint(
+            "auth_source <> 'oidc' OR (oidc_issuer IS NOT NULL AND oidc_subject IS NOT NULL)",
+            name="oidc_has_subject",
+        ),
+        sa.CheckConstraint(
+            "auth_source = 'oidc' OR password_hash IS NOT NULL", name="password_has_hash"
+        ),
+    )
     __audited__ = True
     __audit_redacted__ = frozenset({"password_hash", "mfa_secret"})
     #: Logins have their own events; the timestamp would only repeat them.
@@ -35,8 +53,18 @@ class User(TimestampMixin, db.Model):
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)
     #: Display name.
     name: Mapped[str] = mapped_column(sa.String(200), default="")
-    #: Argon2id hash of the password.
-    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    #: Argon2id hash of the password; None for a user who signs in through the OpenID provider.
+    password_hash: Mapped[str | None] = mapped_column(sa.String(255))
+    #: How the user signs in: a local password, or single sign-on (vendorrisk/sso.py).
+    auth_source: Mapped[AuthSource] = mapped_column(
+        enum_column(AuthSource, "user_auth_source"),
+        default=AuthSource.password,
+        server_default=AuthSource.password.value,
+    )
+    #: The OpenID provider's issuer URL this user is known to (single sign-on users only).
+    oidc_issuer: Mapped[str | None] = mapped_column(sa.String(255))
+    #: The provider's stable subject identifier (`sub`) of this user, within `oidc_issuer`.
+    oidc_subject: Mapped[str | None] = mapped_column(sa.String(255))
     #: What the user may do.
     role: Mapped[Role] = mapped_column(enum_column(Role, "user_role"))
     #: Preferred UI language (a vocab.Locale); None follows the browser.
@@ -83,6 +111,11 @@ class User(TimestampMixin, db.Model):
     def get_id(self) -> str | None:
         """Flask-Login keeps the session token, never the user id, in the cookie."""
         return self.session_token
+
+    @property
+    def uses_sso(self) -> bool:
+        """Signs in through the OpenID provider: no local password, no local second factor."""
+        return self.auth_source is AuthSource.oidc
 
     @property
     def label(self) -> str:

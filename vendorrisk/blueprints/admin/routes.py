@@ -145,6 +145,7 @@ def user_unlock(user_id: int):
 @bp.route("/users/<int:user_id>/reset", methods=["POST"])
 @access(write=ADMINS)
 @idempotency.exempt  # each copy shows the password it set: the last one shown is the valid one
+@fails_to(".user_edit")  # a user of single sign-on has no password to reset
 def user_reset(user_id: int):
     user = db.get_or_404(User, user_id)
     if not ResetPasswordForm().validate_on_submit():

@@ -1,7 +1,8 @@
-"""Login (with its second step), logout, password change, sessions and language choice."""
+"""Login (with its second step, or single sign-on through the OpenID provider), logout,
+password change, sessions and language choice."""
 
 from flask import Blueprint
 
 bp = Blueprint("auth", __name__)
 
-from vendorrisk.blueprints.auth import routes, second_factor, sessions  # noqa: E402,F401
+from vendorrisk.blueprints.auth import oidc, routes, second_factor, sessions  # noqa: E402,F401

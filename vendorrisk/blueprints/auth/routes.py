@@ -4,6 +4,7 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
+from vendorrisk import sso
 from vendorrisk.access import READERS, access, public
 from vendorrisk.blueprints.auth import bp, second_factor
 from vendorrisk.blueprints.auth.forms import (
@@ -58,11 +59,13 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @access(write=READERS)
 def logout():
+    uses_sso = current_user.uses_sso
     sessions.end_session(current_user.session_token)
     logout_user()
     session.clear()
     flash(_("You have logged out."), "info")
-    return redirect(url_for("auth.login"))
+    at_provider = sso.logout_url() if uses_sso and sso.enabled() else None
+    return redirect(at_provider or url_for("auth.login"))
 
 
 def _password_refused(error: accounts.UserError):

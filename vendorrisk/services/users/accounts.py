@@ -45,8 +45,9 @@ def check_password_policy(password: str, email: str = "", name: str = "") -> Non
 
 def verify_password(user: User | None, password: str) -> bool:
     """Check a password in constant-ish time whether or not the user exists."""
+    known = user is not None and user.password_hash is not None  # None: single sign-on only
     try:
-        return _hasher.verify(user.password_hash if user else _DUMMY_HASH, password) and bool(user)
+        return _hasher.verify(user.password_hash if known else _DUMMY_HASH, password) and known
     except (VerificationError, InvalidHashError):
         return False
 
@@ -97,6 +98,8 @@ def create_user(
 
 def reset_password(user: User, now: datetime | None = None) -> str:
     """Give the user a new one-time password and end all their sessions."""
+    if user.uses_sso:
+        raise UserError(_l("This user signs in through single sign-on and has no password here."))
     password = one_time_password()
     user.password_hash = hash_password(password, user.email, user.name)
     user.must_change_password = True

@@ -71,7 +71,7 @@ def request_reset(
     row = PasswordReset(created_at=now, expires_at=now + timedelta(minutes=minutes), ip=address)
     token = row.issue_token()  # drawn and hashed for every address: the same work
     user = accounts.find_by_email(email)
-    if user is None or not user.active:
+    if user is None or not user.active or user.uses_sso:  # single sign-on: no password here
         audit.record("password_reset_requested", summary=email)
         return None
     _cut_short(user, now)
@@ -98,7 +98,9 @@ def _cut_short(user: User, now: datetime) -> None:
 def usable(token: str, now: datetime | None = None) -> PasswordReset | None:
     """The reset a link's token belongs to, while it may still be used; else None."""
     row = db.session.scalar(PasswordReset.with_token(token))
-    return row if row is not None and row.usable_at(now or clock.now()) else None
+    if row is None or row.user.uses_sso:  # linked to single sign-on since: no password to set
+        return None
+    return row if row.usable_at(now or clock.now()) else None
 
 
 def complete(token: str, password: str, now: datetime | None = None) -> User:

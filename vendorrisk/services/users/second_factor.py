@@ -327,7 +327,8 @@ def save_required_for_admins(required: bool, seen: str | None = None) -> None:
 
 
 def required_for(user: User) -> bool:
-    return user.role in REQUIRED_ROLES and required_for_admins()
+    """Users of single sign-on are never asked: the provider does MFA by its own rules."""
+    return user.role in REQUIRED_ROLES and not user.uses_sso and required_for_admins()
 
 
 def must_enrol(user: User) -> bool:
