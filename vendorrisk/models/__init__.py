@@ -1,5 +1,6 @@
 """The data model: one module per aggregate."""
 
+from vendorrisk.models.api_token import ApiToken, TokenKind, TokenScope
 from vendorrisk.models.assessment import (
     OPEN_STATUSES,
     Answer,
@@ -67,6 +68,9 @@ from vendorrisk.models.supplier import (
 from vendorrisk.models.user import RecoveryCode, Role, User, UserSession
 
 __all__ = [
+    "ApiToken",
+    "TokenKind",
+    "TokenScope",
     "ErasureRequest",
     "OFFBOARDING_STEPS",
     "Offboarding",
