@@ -18,15 +18,13 @@ API_PREFIX = "/api/"
 MEDIA_TYPE = "application/problem+json"
 #: The problem types beyond the plain status ("about:blank"): a URN names each.
 INVALID_INPUT = "urn:vendorrisk:problem:invalid-input"
-INVALID_TOKEN = "urn:vendorrisk:problem:invalid-token"
+INVALID_TOKEN = "urn:vendorrisk:problem:invalid-token"  # noqa: S105  # nosec B105 a URN
 INSUFFICIENT_SCOPE = "urn:vendorrisk:problem:insufficient-scope"
 CONFLICT = "urn:vendorrisk:problem:conflict"
 
 #: Details of the statuses only the API answers (the others share the error pages' words).
 DETAILS = {
-    401: _l(
-        "Send a valid API token in the Authorization header: Authorization: Bearer <token>."
-    ),
+    401: _l("Send a valid API token in the Authorization header: Authorization: Bearer <token>."),
     409: _l("The request conflicts with the current state of the resource."),
     415: _l("Send the request body as JSON (Content-Type: application/json)."),
     422: _l("The request has invalid fields; nothing was changed."),

@@ -43,9 +43,7 @@ class ApiToken(HashedTokenMixin, db.Model):
     __audit_redacted__ = frozenset({"token_hash"})
     #: Each use would only repeat the request itself.
     __audit_ignored__ = frozenset({"last_used_at"})
-    __table_args__ = (
-        sa.CheckConstraint("expires_at > created_at", name="expires_after_creation"),
-    )
+    __table_args__ = (sa.CheckConstraint("expires_at > created_at", name="expires_after_creation"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: Whose rights the token carries (a staff user or a service account).

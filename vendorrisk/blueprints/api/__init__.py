@@ -10,6 +10,8 @@ own forms, `pagination` pages with a cursor.
 
 from __future__ import annotations
 
+from http import HTTPStatus
+
 from flask import Flask, current_app, g, request
 from flask_smorest import Api, Blueprint
 from flask_smorest.spec import prepare_response
@@ -39,11 +41,12 @@ class ProblemApi(Api):
     def _register_responses(self) -> None:
         from vendorrisk.blueprints.api.schemas import ProblemSchema
 
-        for status in (400, 401, 403, 404, 405, 409, 415, 422, 429, 500):
-            name = f"PROBLEM_{status}"
-            response = {"description": str(status), "schema": ProblemSchema}
+        for status in HTTPStatus:  # named as flask-smorest refers to them (UNPROCESSABLE_ENTITY)
+            response = {"description": status.phrase}
+            if status >= 400:
+                response["schema"] = ProblemSchema
             prepare_response(response, self.spec, problems.MEDIA_TYPE)
-            self.spec.components.response(name, response, lazy=True)
+            self.spec.components.response(status.name, response, lazy=True)
         response = {"description": "A problem (RFC 9457)", "schema": ProblemSchema}
         prepare_response(response, self.spec, problems.MEDIA_TYPE)
         self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
@@ -76,9 +79,7 @@ def refuse_read_only_token_writes():
 @bp.errorhandler(ServiceError)
 def service_refused(error: ServiceError):
     """A service refused (the unit of work rolled back): 422 with its message."""
-    return problems.problem(
-        422, problems.TITLES[422], str(error), type_=problems.INVALID_INPUT
-    )
+    return problems.problem(422, problems.TITLES[422], str(error), type_=problems.INVALID_INPUT)
 
 
 def openapi_json():

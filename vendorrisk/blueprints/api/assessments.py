@@ -29,7 +29,7 @@ def list_assessments(**args):
     return page(stmt, Assessment.id, args)
 
 
-@bp.route("/assessments/<int:assessment_id>", methods=["GET"])
+@bp.route("/assessments/<int(max=2147483647):assessment_id>", methods=["GET"])
 @access(read=READERS)
 @bp.response(200, schemas.Assessment)
 @bp.doc(**TAG)

@@ -44,7 +44,9 @@ def form_data(form_class: type, body: dict[str, Any], current: Any = None) -> Mu
         else:
             continue  # the form's default
         text = _form_value(value)
-        pairs.append((name, "" if text is None and unbound.field_class is not BooleanField else text))
+        pairs.append(
+            (name, "" if text is None and unbound.field_class is not BooleanField else text)
+        )
     return MultiDict([(name, text) for name, text in pairs if text is not None])
 
 

@@ -48,7 +48,9 @@ def page(stmt: sa.Select, id_column: Any, args: dict[str, Any]) -> tuple[dict, i
     limit = args.get("limit") or current_app.config["API_PAGE_SIZE"]
     if args.get("cursor"):
         stmt = stmt.where(id_column > _decode(args["cursor"]))
-    rows = list(db.session.scalars(stmt.order_by(None).order_by(id_column).limit(limit + 1)).unique())
+    rows = list(
+        db.session.scalars(stmt.order_by(None).order_by(id_column).limit(limit + 1)).unique()
+    )
     items, more = rows[:limit], len(rows) > limit
     next_cursor = _encode(items[-1].id) if more else None
     headers = {}

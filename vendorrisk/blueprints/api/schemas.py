@@ -170,7 +170,7 @@ class NewContact(ma.Schema):
 
 
 class AssessmentQuery(ListQuery):
-    supplier_id = fields.Integer(load_default=None)
+    supplier_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**31 - 1))
     status = _enum(AssessmentStatus, load_default="")
 
 
@@ -195,7 +195,7 @@ class AssessmentPage(ma.Schema):
 
 
 class FindingQuery(ListQuery):
-    supplier_id = fields.Integer(load_default=None)
+    supplier_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**31 - 1))
     status = _enum(FindingStatus, load_default="")
     severity = _enum(Severity, load_default="")
 

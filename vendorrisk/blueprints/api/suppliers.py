@@ -83,7 +83,7 @@ def create_supplier(body):
     return _save(None, body)
 
 
-@bp.route("/suppliers/<int:supplier_id>", methods=["GET"])
+@bp.route("/suppliers/<int(max=2147483647):supplier_id>", methods=["GET"])
 @access(read=READERS)
 @bp.response(200, schemas.Supplier)
 @bp.doc(**TAG)
@@ -92,7 +92,7 @@ def get_supplier(supplier_id: int):
     return _supplier(supplier_id)
 
 
-@bp.route("/suppliers/<int:supplier_id>", methods=["PATCH"])
+@bp.route("/suppliers/<int(max=2147483647):supplier_id>", methods=["PATCH"])
 @access(write=REGISTER_EDITORS)
 @bp.arguments(schemas.SupplierChanges)
 @bp.response(200, schemas.Supplier)
@@ -132,7 +132,7 @@ def _path_differs() -> str:
     return gettext("The corporate number in the body differs from the one in the URL.")
 
 
-@bp.route("/suppliers/<int:supplier_id>/contacts", methods=["GET"])
+@bp.route("/suppliers/<int(max=2147483647):supplier_id>/contacts", methods=["GET"])
 @access(read=READERS)
 @bp.response(200, schemas.Contact(many=True))
 @bp.doc(**TAG)
@@ -141,7 +141,7 @@ def list_contacts(supplier_id: int):
     return _supplier(supplier_id).contacts
 
 
-@bp.route("/suppliers/<int:supplier_id>/contacts", methods=["POST"])
+@bp.route("/suppliers/<int(max=2147483647):supplier_id>/contacts", methods=["POST"])
 @access(write=REGISTER_EDITORS)
 @bp.arguments(schemas.NewContact)
 @bp.response(201, schemas.Contact)
@@ -151,4 +151,3 @@ def create_contact(body, supplier_id: int):
     supplier = _supplier(supplier_id)
     form = validated(ContactForm, body, supplier_id=supplier_id)
     return suppliers.add_contact(supplier, form.model_data())
-

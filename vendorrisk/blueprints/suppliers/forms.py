@@ -52,7 +52,6 @@ from vendorrisk.validation import (
 )
 from vendorrisk.vocab import SCS_LEVELS, Level, Locale, Outage, Replaceability, Tier
 
-
 INVALID_CORPORATE_NUMBER = _l(
     "This is not a valid corporate number (13 digits with a correct check digit)."
 )

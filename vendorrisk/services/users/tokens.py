@@ -24,7 +24,7 @@ from vendorrisk.services.users.accounts import UserError, find_by_email
 #: last_used_at moves on at most this often: one write a minute, not one a request.
 USED_EVERY = timedelta(minutes=1)
 #: A service account's password hash: no password verifies against it (not an argon2 hash).
-NO_PASSWORD = "!service-account"
+NO_PASSWORD = "!service-account"  # noqa: S105  # nosec B105 no hash: never verifies
 
 
 class TokenError(ServiceError):
