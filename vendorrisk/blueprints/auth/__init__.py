@@ -4,4 +4,9 @@ from flask import Blueprint
 
 bp = Blueprint("auth", __name__)
 
-from vendorrisk.blueprints.auth import routes, second_factor, sessions  # noqa: E402,F401
+from vendorrisk.blueprints.auth import (  # noqa: E402,F401
+    routes,
+    second_factor,
+    sessions,
+    tokens,
+)

@@ -9,7 +9,8 @@ token itself: its hash is redacted).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
@@ -29,6 +30,11 @@ NO_PASSWORD = "!service-account"  # noqa: S105  # nosec B105 no hash: never veri
 
 class TokenError(ServiceError):
     """A token refused at creation (its expiry out of range), with a message for the user."""
+
+
+def expiry_of(day: date) -> datetime:
+    """A token chosen to expire on `day` stops at the start of that day, the company's time."""
+    return datetime.combine(day, time.min, tzinfo=ZoneInfo(current_app.config["TIMEZONE"]))
 
 
 def max_expiry(now: datetime) -> datetime:
