@@ -93,6 +93,7 @@ def init_app(app: Flask) -> None:
         assessments,
         figures,
         findings,
+        register,
         suppliers,
     )
 

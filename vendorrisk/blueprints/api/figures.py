@@ -7,6 +7,7 @@ from vendorrisk.access import READERS, access
 from vendorrisk.blueprints.api import bp, schemas
 from vendorrisk.services.reporting import rollup
 from vendorrisk.services.reporting.scope import Scope
+from vendorrisk.services.review import tiers
 
 
 @bp.route("/figures", methods=["GET"])
@@ -27,3 +28,27 @@ def figures():
         "overdue_rechecks": result.overdue.rechecks.value,
         "open_findings": result.findings.total.value,
     }
+
+
+@bp.route("/tiers", methods=["GET"])
+@access(read=READERS)
+@bp.response(200, schemas.TierRow(many=True))
+@bp.doc(tags=["figures"])
+def tier_table():
+    """Live suppliers per tier and category, with each tier's re-check cadence and questionnaire
+    (the tier rules)."""
+    table = rollup.tier_table(Scope())
+    rules = tiers.tier_rules()
+    return [
+        {
+            "tier": row.tier,
+            "suppliers": row.total.value,
+            "by_category": [
+                {"category": category.value, "suppliers": cell.value}
+                for category, cell in zip(table.categories, row.cells, strict=True)
+            ],
+            "recheck_months": rules.cadence_months.get(row.tier),
+            "questionnaire": rules.template_by_tier.get(row.tier),
+        }
+        for row in table.rows
+    ]

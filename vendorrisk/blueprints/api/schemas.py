@@ -11,13 +11,16 @@ from marshmallow import fields, validate
 
 from vendorrisk.models import (
     AssessmentStatus,
+    AttestationKind,
     Criticality,
     FindingStatus,
+    ScsEvaluation,
+    SecurityActionLevel,
     Severity,
     SupplierCategory,
     SupplierStatus,
 )
-from vendorrisk.vocab import Locale, Outage, Replaceability, Tier
+from vendorrisk.vocab import SCS_LEVELS, Locale, Outage, Replaceability, Tier
 
 
 def _one_of(enum_cls) -> validate.OneOf:
@@ -169,6 +172,140 @@ class NewContact(ma.Schema):
     is_primary = fields.Boolean()
 
 
+class ContactChanges(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    name = fields.String(validate=validate.Length(max=200))
+    email = fields.String(validate=validate.Length(max=254))
+    phone = fields.String(validate=validate.Length(max=40))
+    department = fields.String(validate=validate.Length(max=200))
+    job_title = fields.String(validate=validate.Length(max=200))
+    locale = _enum(Locale)
+    is_primary = fields.Boolean()
+
+
+CLAUSES = (
+    "clause_security_requirements",
+    "clause_incident_notification",
+    "clause_audit_rights",
+    "clause_subcontracting_approval",
+    "clause_data_return_deletion",
+    "clause_policy_compliance",
+    "clause_cyber_insurance",
+)
+SCS_LEVEL_VALUES = [level.value for level in SCS_LEVELS]
+
+
+class Contract(ma.Schema):
+    id = fields.Integer(required=True)
+    supplier_id = fields.Integer(required=True)
+    title = fields.String(required=True)
+    reference = fields.String(required=True)
+    starts_on = fields.Date(required=True, allow_none=True)
+    ends_on = fields.Date(required=True, allow_none=True)
+    incident_notification_hours = fields.Integer(required=True, allow_none=True)
+    required_scs_level = fields.String(required=True, allow_none=True)
+    required_scs_by = fields.Date(required=True, allow_none=True)
+    notes = fields.String(required=True)
+    clause_security_requirements = fields.Boolean(required=True)
+    clause_incident_notification = fields.Boolean(required=True)
+    clause_audit_rights = fields.Boolean(required=True)
+    clause_subcontracting_approval = fields.Boolean(required=True)
+    clause_data_return_deletion = fields.Boolean(required=True)
+    clause_policy_compliance = fields.Boolean(required=True)
+    clause_cyber_insurance = fields.Boolean(required=True)
+
+
+class ContractChanges(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    title = fields.String(validate=validate.Length(max=200))
+    reference = fields.String(validate=validate.Length(max=100))
+    starts_on = fields.Date(allow_none=True)
+    ends_on = fields.Date(allow_none=True)
+    incident_notification_hours = fields.Integer(
+        allow_none=True, strict=True, validate=validate.Range(min=1, max=8760)
+    )
+    required_scs_level = fields.String(allow_none=True, validate=validate.OneOf(SCS_LEVEL_VALUES))
+    required_scs_by = fields.Date(allow_none=True)
+    notes = fields.String(validate=validate.Length(max=10000))
+    clause_security_requirements = fields.Boolean()
+    clause_incident_notification = fields.Boolean()
+    clause_audit_rights = fields.Boolean()
+    clause_subcontracting_approval = fields.Boolean()
+    clause_data_return_deletion = fields.Boolean()
+    clause_policy_compliance = fields.Boolean()
+    clause_cyber_insurance = fields.Boolean()
+
+
+class NewContract(ContractChanges):
+    title = fields.String(required=True, validate=validate.Length(max=200))
+
+
+class Attestation(ma.Schema):
+    id = fields.Integer(required=True)
+    supplier_id = fields.Integer(required=True)
+    kind = fields.String(required=True)
+    level = fields.String(required=True, allow_none=True)
+    scs_level = fields.String(required=True, allow_none=True)
+    evaluation = fields.String(required=True, allow_none=True)
+    ledger_ref = fields.String(required=True)
+    covers_service = fields.Boolean(required=True)
+    name = fields.String(required=True)
+    identifier = fields.String(required=True)
+    issuer = fields.String(required=True)
+    scope = fields.String(required=True)
+    issued_on = fields.Date(required=True, allow_none=True)
+    expires_on = fields.Date(required=True, allow_none=True)
+    coverage_limit_jpy = fields.Integer(required=True, allow_none=True)
+    notes = fields.String(required=True)
+
+
+class AttestationChanges(ma.Schema):
+    """A certification's fields; which ones a kind needs is the register's rule (422 if not)."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+    level = fields.String(allow_none=True, validate=_one_of(SecurityActionLevel))
+    scs_level = fields.String(allow_none=True, validate=validate.OneOf(SCS_LEVEL_VALUES))
+    evaluation = fields.String(allow_none=True, validate=_one_of(ScsEvaluation))
+    ledger_ref = fields.String(validate=validate.Length(max=300))
+    covers_service = fields.Boolean()
+    name = fields.String(validate=validate.Length(max=200))
+    identifier = fields.String(validate=validate.Length(max=100))
+    issuer = fields.String(validate=validate.Length(max=200))
+    scope = fields.String(validate=validate.Length(max=5000))
+    issued_on = fields.Date(allow_none=True)
+    expires_on = fields.Date(allow_none=True)
+    coverage_limit_jpy = fields.Integer(
+        allow_none=True, strict=True, validate=validate.Range(min=1, max=10**15)
+    )
+    notes = fields.String(validate=validate.Length(max=10000))
+
+
+class NewAttestation(AttestationChanges):
+    kind = _enum(AttestationKind, required=True)
+
+
+class SendQuestionnaire(ma.Schema):
+    """Send a questionnaire to some of the supplier's contacts (each in their language)."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+    template_id = fields.String(required=True, validate=validate.Length(max=100))
+    due_on = fields.Date(required=True)
+    contact_ids = fields.List(
+        fields.Integer(strict=True, validate=validate.Range(min=1, max=2**31 - 1)),
+        required=True,
+        validate=validate.Length(min=1, max=100),
+    )
+    message = fields.String(load_default="", validate=validate.Length(max=5000))
+
+
 class AssessmentQuery(ListQuery):
     supplier_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**31 - 1))
     status = _enum(AssessmentStatus, load_default="")
@@ -223,6 +360,19 @@ class FindingPage(ma.Schema):
 class TierCount(ma.Schema):
     tier = fields.String(required=True, metadata={"description": 'A tier, or "none".'})
     suppliers = fields.Integer(required=True)
+
+
+class TierCategoryCount(ma.Schema):
+    category = fields.String(required=True)
+    suppliers = fields.Integer(required=True)
+
+
+class TierRow(ma.Schema):
+    tier = fields.String(required=True, metadata={"description": 'A tier, or "none".'})
+    suppliers = fields.Integer(required=True)
+    by_category = fields.List(fields.Nested(TierCategoryCount), required=True)
+    recheck_months = fields.Integer(required=True, allow_none=True)
+    questionnaire = fields.String(required=True, allow_none=True)
 
 
 class Figures(ma.Schema):

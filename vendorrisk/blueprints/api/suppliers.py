@@ -14,11 +14,7 @@ from vendorrisk.access import READERS, REGISTER_EDITORS, access
 from vendorrisk.blueprints.api import bp, schemas
 from vendorrisk.blueprints.api.forms import validated
 from vendorrisk.blueprints.api.pagination import LINK_HEADER, page
-from vendorrisk.blueprints.suppliers.forms import (
-    INVALID_CORPORATE_NUMBER,
-    ContactForm,
-    SupplierForm,
-)
+from vendorrisk.blueprints.suppliers.forms import INVALID_CORPORATE_NUMBER, SupplierForm
 from vendorrisk.extensions import db
 from vendorrisk.models import Supplier, SupplierStatus
 from vendorrisk.services.register import suppliers
@@ -29,7 +25,8 @@ from vendorrisk.validation import is_valid_corporate_number, normalize_corporate
 TAG = {"tags": ["suppliers"]}
 
 
-def _supplier(supplier_id: int) -> Supplier:
+def supplier_or_404(supplier_id: int) -> Supplier:
+    """The supplier, read through the ORM (so the register's row-level rules apply)."""
     return db.session.scalar(sa.select(Supplier).where(Supplier.id == supplier_id)) or abort(404)
 
 
@@ -89,7 +86,7 @@ def create_supplier(body):
 @bp.doc(**TAG)
 def get_supplier(supplier_id: int):
     """One supplier."""
-    return _supplier(supplier_id)
+    return supplier_or_404(supplier_id)
 
 
 @bp.route("/suppliers/<int(max=2147483647):supplier_id>", methods=["PATCH"])
@@ -99,7 +96,7 @@ def get_supplier(supplier_id: int):
 @bp.doc(**TAG)
 def update_supplier(body, supplier_id: int):
     """Change some of a supplier's fields; those left out keep their value."""
-    return _save(_supplier(supplier_id), body)
+    return _save(supplier_or_404(supplier_id), body)
 
 
 @bp.route("/suppliers/by-corporate-number/<string:corporate_number>", methods=["PUT"])
@@ -130,24 +127,3 @@ def _path_differs() -> str:
     from flask_babel import gettext
 
     return gettext("The corporate number in the body differs from the one in the URL.")
-
-
-@bp.route("/suppliers/<int(max=2147483647):supplier_id>/contacts", methods=["GET"])
-@access(read=READERS)
-@bp.response(200, schemas.Contact(many=True))
-@bp.doc(**TAG)
-def list_contacts(supplier_id: int):
-    """A supplier's contacts."""
-    return _supplier(supplier_id).contacts
-
-
-@bp.route("/suppliers/<int(max=2147483647):supplier_id>/contacts", methods=["POST"])
-@access(write=REGISTER_EDITORS)
-@bp.arguments(schemas.NewContact)
-@bp.response(201, schemas.Contact)
-@bp.doc(**TAG)
-def create_contact(body, supplier_id: int):
-    """Add a contact (one email address once per supplier; one primary contact)."""
-    supplier = _supplier(supplier_id)
-    form = validated(ContactForm, body, supplier_id=supplier_id)
-    return suppliers.add_contact(supplier, form.model_data())
