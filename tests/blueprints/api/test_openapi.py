@@ -50,7 +50,7 @@ def test_the_api_keeps_to_its_document(app, caller):
 
         @given(case=operation.as_strategy())
         @settings(
-            max_examples=5,
+            max_examples=12,
             deadline=None,
             derandomize=True,
             database=None,

@@ -76,6 +76,14 @@ def refuse_read_only_token_writes():
     return None
 
 
+@bp.before_request
+def refuse_bodies_other_than_json():
+    """A body to write is JSON: anything else is refused (415) rather than read as empty."""
+    if request.method in ("POST", "PUT", "PATCH") and not request.is_json:
+        return problems.problem(415, problems.TITLES[415], problems.DETAILS[415])
+    return None
+
+
 @bp.errorhandler(ServiceError)
 def service_refused(error: ServiceError):
     """A service refused (the unit of work rolled back): 422 with its message."""
