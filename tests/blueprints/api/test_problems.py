@@ -82,3 +82,22 @@ def test_429_counts_per_token(tmp_path_factory):
         assert codes == [200, 200, 200, 429]
         _is_problem(client.get("/api/v1/suppliers", headers=one), 429)
         assert client.get("/api/v1/suppliers", headers=two).status_code == 200
+
+
+def test_400_for_text_no_database_can_store(client, api_caller):
+    caller = api_caller()
+    for name in ("株式会社\x00", "bad \ud800 half"):
+        response = client.post(
+            "/api/v1/suppliers", json={"name_ja": name, "category": "other"}, headers=caller.headers
+        )
+        _is_problem(response, 400)
+
+
+def test_ids_beyond_a_32_bit_column_are_refused(client, api_caller):
+    caller = api_caller()
+    response = client.post(
+        "/api/v1/suppliers",
+        json={"name_ja": "株式会社", "category": "other", "parent_id": 2**40},
+        headers=caller.headers,
+    )
+    assert _is_problem(response, 422)["errors"][0]["pointer"] == "#/parent_id"

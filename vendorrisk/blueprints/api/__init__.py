@@ -10,7 +10,9 @@ own forms, `pagination` pages with a cursor.
 
 from __future__ import annotations
 
+import re
 from http import HTTPStatus
+from typing import Any
 
 from flask import Flask, current_app, g, request
 from flask_smorest import Api, Blueprint
@@ -18,9 +20,10 @@ from flask_smorest.spec import prepare_response
 
 from vendorrisk import problems
 from vendorrisk.access import SAFE_METHODS, public
-from vendorrisk.errors import ServiceError
+from vendorrisk.errors import CONTROL_CHARACTERS_MESSAGE, RefusedInput, ServiceError, refused
 from vendorrisk.extensions import csrf, limiter, login_manager
 from vendorrisk.models import TokenScope
+from vendorrisk.web import CONTROL_CHARACTERS
 
 PREFIX = "/api/v1"
 
@@ -82,6 +85,32 @@ def refuse_bodies_other_than_json():
     if request.method in ("POST", "PUT", "PATCH") and not request.is_json:
         return problems.problem(415, problems.TITLES[415], problems.DETAILS[415])
     return None
+
+
+#: What no text field may hold: web.CONTROL_CHARACTERS, and a lone UTF-16 surrogate (which no
+#: database can store as text).
+UNSTORABLE = re.compile(f"{CONTROL_CHARACTERS.pattern}|[\ud800-\udfff]")
+
+
+def _texts(value: Any):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from _texts(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _texts(item)
+
+
+@bp.before_request
+def refuse_unstorable_text():
+    """A JSON body is checked as the form guard checks forms (web.refuse_hostile_input)."""
+    body = request.get_json(silent=True) if request.is_json else None
+    if any(UNSTORABLE.search(text) for text in _texts(body)):
+        refused("input_refused", "control characters")
+        raise RefusedInput(CONTROL_CHARACTERS_MESSAGE)
 
 
 @bp.errorhandler(ServiceError)

@@ -22,6 +22,9 @@ from vendorrisk.models import (
 )
 from vendorrisk.vocab import SCS_LEVELS, Locale, Outage, Replaceability, Tier
 
+#: The largest id a row can have (a 32-bit integer column on PostgreSQL).
+MAX_ID = 2**31 - 1
+
 
 def _one_of(enum_cls) -> validate.OneOf:
     return validate.OneOf([member.value for member in enum_cls])
@@ -122,8 +125,12 @@ class SupplierChanges(ma.Schema):
     category = _enum(SupplierCategory)
     status = _enum(SupplierStatus)
     criticality = _enum(Criticality)
-    owner_id = fields.Integer(allow_none=True, strict=True)
-    parent_id = fields.Integer(allow_none=True, strict=True)
+    owner_id = fields.Integer(
+        allow_none=True, strict=True, validate=validate.Range(min=1, max=MAX_ID)
+    )
+    parent_id = fields.Integer(
+        allow_none=True, strict=True, validate=validate.Range(min=1, max=MAX_ID)
+    )
     subcontracting_approved_on = fields.Date(allow_none=True)
     services = fields.String(validate=validate.Length(max=5000))
     country = fields.String(validate=validate.Length(max=2))
@@ -299,7 +306,7 @@ class SendQuestionnaire(ma.Schema):
     template_id = fields.String(required=True, validate=validate.Length(max=100))
     due_on = fields.Date(required=True)
     contact_ids = fields.List(
-        fields.Integer(strict=True, validate=validate.Range(min=1, max=2**31 - 1)),
+        fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID)),
         required=True,
         validate=validate.Length(min=1, max=100),
     )
@@ -307,7 +314,7 @@ class SendQuestionnaire(ma.Schema):
 
 
 class AssessmentQuery(ListQuery):
-    supplier_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**31 - 1))
+    supplier_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=MAX_ID))
     status = _enum(AssessmentStatus, load_default="")
 
 
@@ -332,7 +339,7 @@ class AssessmentPage(ma.Schema):
 
 
 class FindingQuery(ListQuery):
-    supplier_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**31 - 1))
+    supplier_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=MAX_ID))
     status = _enum(FindingStatus, load_default="")
     severity = _enum(Severity, load_default="")
 
