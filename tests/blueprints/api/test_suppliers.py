@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from tests.conftest import in_app
+from vendorrisk import clock
+from vendorrisk.extensions import db
 from vendorrisk.models import AuditEvent, Role, Supplier
 
 #: A corporate number with a correct check digit (国税庁's own).
@@ -148,3 +151,40 @@ def test_contacts_use_the_contact_form(client, api_caller, make_supplier):
     assert again.status_code == 422 and again.json["errors"][0]["pointer"] == "#/email"
     listed = client.get(url, headers=caller.headers).json
     assert [contact["email"] for contact in listed] == ["yamada@example.jp"]
+
+
+def test_an_upsert_that_loses_a_race_is_a_409_and_a_retry_updates(app, client, api_caller):
+    """Another writer registers the same 法人番号 between this request's check and its write
+    (committed on its own connection just before the flush): the unique index refuses it."""
+    caller = api_caller(service=True)
+    url = f"/api/v1/suppliers/by-corporate-number/{NUMBER}"
+    body = {"name_ja": "株式会社サンプル", "category": "other"}
+    with app.app_context():
+        engine = db.engine
+
+    raced = []
+
+    def other_writer(session, flush_context, instances):
+        if raced or not any(isinstance(obj, Supplier) for obj in session.new):
+            return
+        raced.append(True)
+        with engine.begin() as conn:
+            conn.execute(
+                sa.insert(Supplier.__table__).values(
+                    name_ja="先に登録", name_en="", corporate_number=NUMBER, category="other",
+                    status="onboarding", criticality="medium", services="", country="JP",
+                    website="", notes="", shares_personal_info=False,
+                    shares_confidential_info=False, has_network_access=False,
+                    has_admin_access=False, created_at=clock.now(), updated_at=clock.now(),
+                )
+            )  # fmt: skip
+
+    sa.event.listen(Session, "before_flush", other_writer)
+    try:
+        lost = client.put(url, json=body, headers=caller.headers)
+    finally:
+        sa.event.remove(Session, "before_flush", other_writer)
+    assert lost.status_code == 409
+    assert lost.mimetype == "application/problem+json"
+    retried = client.put(url, json=body, headers=caller.headers)
+    assert retried.status_code == 200 and retried.json["name_ja"] == "株式会社サンプル"

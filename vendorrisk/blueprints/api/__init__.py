@@ -14,6 +14,7 @@ import re
 from http import HTTPStatus
 from typing import Any
 
+import sqlalchemy as sa
 from flask import Flask, current_app, g, request
 from flask_smorest import Api, Blueprint
 from flask_smorest.spec import prepare_response
@@ -21,7 +22,7 @@ from flask_smorest.spec import prepare_response
 from vendorrisk import problems
 from vendorrisk.access import SAFE_METHODS, public
 from vendorrisk.errors import CONTROL_CHARACTERS_MESSAGE, RefusedInput, ServiceError, refused
-from vendorrisk.extensions import csrf, limiter, login_manager
+from vendorrisk.extensions import csrf, limiter, login_manager, release_session
 from vendorrisk.models import TokenScope
 from vendorrisk.web import CONTROL_CHARACTERS
 
@@ -111,6 +112,16 @@ def refuse_unstorable_text():
     if any(UNSTORABLE.search(text) for text in _texts(body)):
         refused("input_refused", "control characters")
         raise RefusedInput(CONTROL_CHARACTERS_MESSAGE)
+
+
+@bp.errorhandler(sa.exc.IntegrityError)
+def lost_a_race(error: sa.exc.IntegrityError):
+    """Another request wrote the same unique value (a corporate number, a contact's address)
+    between this one's check and its write: 409, nothing kept; the caller may simply retry."""
+    release_session()
+    return problems.problem(
+        409, problems.TITLES[409], problems.DETAILS[409], type_=problems.CONFLICT
+    )
 
 
 @bp.errorhandler(ServiceError)
