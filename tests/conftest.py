@@ -500,4 +500,5 @@ def world(make_supplier, make_contact, make_contract, make_attestation, make_use
         "cycle_id": 999999,
         "unit_id": 999999,
         "question_id": "int-d1-01",
+        "corporate_number": "7000012050002",
     }

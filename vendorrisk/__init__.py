@@ -54,6 +54,7 @@ def create_app(config: Config | None = None) -> Flask:
 def register_blueprints(app: Flask) -> None:
     from vendorrisk.blueprints import (
         admin,
+        api,
         assessments,
         auth,
         dashboard,
@@ -69,3 +70,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(portal.bp, url_prefix="/portal")
     app.register_blueprint(admin.bp, url_prefix="/admin")
     app.register_blueprint(selfassessment.bp, url_prefix="/self-assessment")
+    api.init_app(app)  # /api/v1 and its OpenAPI document

@@ -100,6 +100,12 @@ class Config:
         self.PORTAL_SITTING_HOURS = env_int("PORTAL_SITTING_HOURS", 12)
         self.MAIL_DELIVER_IN_REQUEST = env_int("MAIL_DELIVER_IN_REQUEST", 10)
         self.PAGE_SIZE = env_int("PAGE_SIZE", 50)
+        #: Requests one API token may make (flask-limiter's notation); 429 beyond.
+        self.API_RATE_LIMIT = env_str("API_RATE_LIMIT", "120 per minute;3000 per hour")
+        #: The longest life an API token may be given, in days (every token expires).
+        self.API_TOKEN_MAX_DAYS = env_int("API_TOKEN_MAX_DAYS", 365)
+        #: Items an API list answers per page unless `limit` asks fewer (or more, up to 200).
+        self.API_PAGE_SIZE = env_int("API_PAGE_SIZE", 50)
         #: Reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
         self.PROXY_HOPS = env_int("PROXY_HOPS", 0)
         self.SCHEDULER_ENABLED = env_bool("SCHEDULER_ENABLED", False)

@@ -23,6 +23,10 @@ from vendorrisk.vocab import LOCALES
 log = logging.getLogger("vendorrisk.errors")
 
 MESSAGES = {
+    401: (_l("Not logged in"), _l("Please log in to see this page.")),
+    409: (_l("Conflict"), _l("Someone else changed this in the meantime. Please reload.")),
+    415: (_l("Unsupported media type"), _l("This kind of content cannot be accepted here.")),
+    422: (_l("Invalid input"), _l("Some of the input is not valid; nothing was changed.")),
     400: (
         _l("Bad request"),
         _l("The request could not be understood. Please go back and try again."),
@@ -119,7 +123,34 @@ def _requester(code: int):
     return sender(current_locale())
 
 
-def _page(code: int, message=None):
+def _problem(code: int, message=None, error: Exception | None = None):
+    """The API's answer: RFC 9457 problem details in the caller's language (problems.py)."""
+    from vendorrisk import problems
+
+    title, default = MESSAGES.get(code, MESSAGES[500])
+    title = problems.TITLES.get(code, title)
+    detail = message or problems.DETAILS.get(code) or default
+    type_, found = "about:blank", []
+    data = getattr(error, "data", None) or {}
+    if data.get("messages"):  # webargs (a schema) or a form: which fields, and why
+        type_ = problems.INVALID_INPUT
+        for location, messages in data["messages"].items():
+            found += problems.field_errors(messages, location)
+    if code == 401 and g.get("api_token_refused"):
+        type_, detail = problems.INVALID_TOKEN, problems.INVALID_TOKEN_DETAIL
+    if code == 409:
+        type_ = problems.CONFLICT
+    headers = {"Retry-After": str(RETRY_AFTER)} if code == 503 else {}
+    if code == 429 and error is not None:
+        headers.update(dict(getattr(error, "headers", None) or {}))
+    if code == 405 and isinstance(error, HTTPException):
+        headers.update({k: v for k, v in error.get_headers() if k == "Allow"})
+    return problems.problem(code, title, detail, type_=type_, errors=found, headers=headers)
+
+
+def _page(code: int, message=None, error: Exception | None = None):
+    if request.path.startswith("/api/"):
+        return _problem(code, message, error)
     portal = in_portal()
     title, default = (PORTAL_MESSAGES if portal else {}).get(code) or MESSAGES.get(
         code, MESSAGES[500]
@@ -148,12 +179,12 @@ def refused(action: str, reason: str = "") -> None:
 def render_error(error: HTTPException):
     if error.code in REFUSALS:  # 429's description names the limit; 403's says nothing more
         refused(REFUSALS[error.code], str(error.description) if error.code == 429 else "")
-    return _page(error.code or 500, getattr(error, "message", None))
+    return _page(error.code or 500, getattr(error, "message", None), error)
 
 
 def render_csrf_error(error: CSRFError):
     refused("csrf_refused", str(error.description or ""))
-    return _page(400, CSRF_MESSAGE)
+    return _page(400, CSRF_MESSAGE, error)
 
 
 def render_untrusted_host(error: SecurityError):

@@ -16,7 +16,7 @@ from flask_talisman import Talisman
 from flask_wtf.csrf import CSRFError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from vendorrisk import clock, scoping
+from vendorrisk import clock, problems, scoping
 from vendorrisk.access import rule_for
 from vendorrisk.blueprints.common.filters import page_out_of_range
 from vendorrisk.errors import (
@@ -28,7 +28,7 @@ from vendorrisk.errors import (
 from vendorrisk.extensions import cross_origin_reason, db, login_manager
 from vendorrisk.models import User
 from vendorrisk.services import audit
-from vendorrisk.services.users import sessions
+from vendorrisk.services.users import sessions, tokens
 
 CSP = {
     "default-src": "'self'",
@@ -59,6 +59,30 @@ def load_user(token: str) -> User | None:
         user = sessions.load_session(token, clock.now(), idle)
         if db.session.dirty:  # last_seen_at moved on (once a minute): kept whatever it does
             db.session.commit()
+    return user
+
+
+@login_manager.request_loader
+def load_user_from_token(req) -> User | None:
+    """Under /api only, the user of `Authorization: Bearer <token>`; the token is g.api_token.
+
+    An unknown, expired or revoked token loads nobody (401, error="invalid_token"); its last
+    use moves on at most once a minute, kept whatever the view does.
+    """
+    if not problems.in_api():
+        return None
+    scheme, _, token = req.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    with scoping.loading_user():
+        row = tokens.authenticate(token.strip(), clock.now())
+        if row is None:
+            g.api_token_refused = True
+            return None
+        if db.session.dirty:
+            db.session.commit()
+        user = row.user
+    g.api_token = row
     return user
 
 
@@ -148,6 +172,17 @@ class SessionInterface(SecureCookieSessionInterface):
 
     def should_set_cookie(self, app: Flask, session) -> bool:
         return not g.get("refused_cross_origin") and super().should_set_cookie(app, session)
+
+    def open_session(self, app: Flask, request):
+        """The API reads no cookie (a bearer token is its only credential): no CSRF there."""
+        if request.path.startswith(problems.API_PREFIX):
+            return self.session_class()
+        return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session, response) -> None:
+        if request.path.startswith(problems.API_PREFIX):
+            return  # nor does it ever set one
+        super().save_session(app, session, response)
 
 
 def guard_origin(app: Flask) -> None:

@@ -49,6 +49,27 @@ def test_a_route_without_a_rule_is_refused(tmp_path_factory):
         db.engine.dispose()
 
 
+def _api_headers(app, user) -> dict[str, str]:
+    """A write token of `user`: the API takes no session cookie, only a bearer token."""
+    from datetime import timedelta
+
+    from vendorrisk import clock
+    from vendorrisk.models import User
+    from vendorrisk.services.users import tokens
+
+    with app.app_context():
+        owner = db.session.get(User, user.id)
+        now = clock.now()
+        _row, token = tokens.issue(owner, "access", "write", now + timedelta(days=1), owner, now)
+        db.session.commit()
+        db.session.remove()
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _is_api(url: str) -> bool:
+    return url.startswith("/api/")
+
+
 def _urls(app, world):
     for rule, access in _rules(app):
         url = rule.build({arg: world[arg] for arg in rule.arguments}, append_unknown=False)[1]
@@ -58,12 +79,14 @@ def _urls(app, world):
 
 @pytest.mark.parametrize("role", list(Role))
 def test_each_role_against_each_route(app, auth, world, role):
-    auth.login(role)
+    user = auth.login(role)
+    api_headers = _api_headers(app, user)
     checked = 0
     for endpoint, url, method, access in _urls(app, world):
         if endpoint == "auth.logout":
             continue
-        response = auth.client.open(url, method=method)
+        headers = api_headers if _is_api(url) else {}
+        response = auth.client.open(url, method=method, headers=headers)
         response.close()
         assert response.status_code < 500, (role, method, url)
         allowed = access.allows(role, method)
@@ -83,6 +106,8 @@ def test_anonymous_is_sent_to_login_except_on_public_routes(app, client, world):
             assert response.status_code == 403, url  # a sitting is needed, not a login
         elif access.public:
             assert response.status_code not in (401, 403), url
+        elif _is_api(url):
+            assert response.status_code == 401, (method, url)  # no token: no login page
         else:
             assert response.status_code == 302, (method, url)
             assert "/auth/login" in response.headers["Location"]

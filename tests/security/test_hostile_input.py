@@ -15,7 +15,7 @@ from urllib.parse import quote
 import pytest
 import sqlalchemy as sa
 
-from tests.blueprints.test_access import _urls
+from tests.blueprints.test_access import _api_headers, _is_api, _urls
 from vendorrisk.blueprints.common.filters import PAGE_MAX
 from vendorrisk.extensions import db
 from vendorrisk.models import Role, StoredFile, Supplier
@@ -229,13 +229,14 @@ def _query(values: dict[str, str]) -> str:
 
 @pytest.mark.parametrize("role", list(Role))
 def test_every_page_refuses_control_bytes_in_its_query(app, auth, world, role):  # noqa: F811
-    auth.login(role)
+    api_headers = _api_headers(app, auth.login(role))  # the API takes a token, not the cookie
     query = _query({k: "x\x00" for k in NONSENSE})
     seen = 0
     for endpoint, url, method, access in _urls(app, world):
         if method != "GET" or not access.allows(role, "GET") or endpoint == "static":
             continue
-        response = auth.client.get(f"{url}?{query}", headers={"Accept-Language": "en"})
+        headers = {"Accept-Language": "en", **(api_headers if _is_api(url) else {})}
+        response = auth.client.get(f"{url}?{query}", headers=headers)
         assert response.status_code == 400, (role, url, response.status_code)
         seen += 1
     assert seen > 20
@@ -243,14 +244,15 @@ def test_every_page_refuses_control_bytes_in_its_query(app, auth, world, role): 
 
 @pytest.mark.parametrize("role", list(Role))
 def test_no_page_crashes_on_out_of_range_filters(app, auth, world, role):  # noqa: F811
-    auth.login(role)
+    api_headers = _api_headers(app, auth.login(role))
     sane = dict(NONSENSE, page="2")
     seen = 0
     for endpoint, url, method, access in _urls(app, world):
         if method != "GET" or not access.allows(role, "GET") or endpoint == "static":
             continue
+        headers = api_headers if _is_api(url) else {}
         for values in (NONSENSE, sane):
-            response = auth.client.get(f"{url}?{_query(values)}")
+            response = auth.client.get(f"{url}?{_query(values)}", headers=headers)
             assert response.status_code < 500, (role, url, values["page"])
             if values is sane:
                 assert response.status_code != 400, (role, url)

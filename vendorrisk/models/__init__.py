@@ -1,5 +1,6 @@
 """The data model: one module per aggregate."""
 
+from vendorrisk.models.api_token import ApiToken, TokenKind, TokenScope
 from vendorrisk.models.assessment import (
     OPEN_STATUSES,
     Answer,
@@ -70,6 +71,9 @@ from vendorrisk.models.user import AuthSource, RecoveryCode, Role, User, UserSes
 __all__ = [
     "BusinessUnit",
     "UnitMembership",
+    "ApiToken",
+    "TokenKind",
+    "TokenScope",
     "ErasureRequest",
     "OFFBOARDING_STEPS",
     "Offboarding",

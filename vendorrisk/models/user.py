@@ -86,6 +86,9 @@ class User(TimestampMixin, db.Model):
     mfa_failures: Mapped[int] = mapped_column(default=0, server_default="0")
     #: No second-factor code is checked before this (UTC), after too many wrong ones.
     mfa_locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: A service account (a purchasing system, a script): no password, no interactive login;
+    #: it acts through the API tokens an admin gives it, with its role like any user.
+    service_account: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     #: Last successful login (UTC).
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

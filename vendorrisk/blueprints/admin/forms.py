@@ -404,3 +404,20 @@ class SenderProfileForm(FlaskForm):
 
     def profile_data(self) -> dict[str, str]:
         return {name: getattr(self, name).data or "" for name in FIELDS}
+
+
+class ServiceAccountForm(FlaskForm):
+    """A service account: a name for the system it stands for, an address, a role."""
+
+    email = EmailField(
+        _l("Email address (of the team running the system)"),
+        validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)],
+        filters=[lambda v: v.strip().lower() if v else v],
+    )
+    name = StringField(_l("System"), validators=[DataRequired(), Length(max=200)])
+    role = SelectField(_l("Role"), choices=choices(Role), default=Role.procurement.value)
+    submit = SubmitField(_l("Create service account"))
+
+    def validate_email(self, field):
+        if db.session.scalar(sa.select(User.id).where(User.email == field.data)):
+            raise ValidationError(_l("A user with this email address already exists."))

@@ -5,4 +5,10 @@ from flask import Blueprint
 
 bp = Blueprint("auth", __name__)
 
-from vendorrisk.blueprints.auth import oidc, routes, second_factor, sessions  # noqa: E402,F401
+from vendorrisk.blueprints.auth import (  # noqa: E402,F401
+    oidc,
+    routes,
+    second_factor,
+    sessions,
+    tokens,
+)

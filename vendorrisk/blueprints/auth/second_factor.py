@@ -32,7 +32,13 @@ ENROL_SECONDS = 30 * 60
 WHILE_ENROLLING = PASSWORD_CHANGE_ENDPOINTS | {"auth.second_factor_page"}
 #: Routes that change only the user's own login: every role may use them.
 SELF_SERVICE_ENDPOINTS = frozenset(
-    {"auth.second_factor_page", "auth.second_factor_off", "auth.sessions_page"}
+    {
+        "auth.second_factor_page",
+        "auth.second_factor_off",
+        "auth.sessions_page",
+        "auth.tokens_page",
+        "auth.revoke_token",
+    }
 )
 
 

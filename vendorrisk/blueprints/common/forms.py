@@ -5,7 +5,9 @@ import re
 from flask import flash
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms.validators import ValidationError
+from wtforms import DateField, HiddenField, SelectField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Regexp, ValidationError
 
 #: What a name, department or job title never holds: a web address (the text is printed in mail
 #: we sign) or a control character (a line break would start a paragraph of its own).
@@ -26,3 +28,28 @@ def name_like(form: FlaskForm, field) -> None:
 def flash_errors(form: FlaskForm) -> None:
     """Flash every field's errors as one message (for a form posted from another page)."""
     flash(" ".join(str(e) for errors in form.errors.values() for e in errors), "error")
+
+
+class TokenForm(FlaskForm):
+    """A new API token: what it is for, what it may do, and until when (every token expires)."""
+
+    name = StringField(_l("What it is for"), validators=[DataRequired(), Length(max=100)])
+    scope = SelectField(
+        _l("It may"),
+        choices=[
+            SelectChoice("read", _l("Read only (GET)")),
+            SelectChoice("write", _l("Read and change (as your role allows)")),
+        ],
+        default="read",
+    )
+    expires_on = DateField(
+        _l("Expires on"),
+        validators=[DataRequired()],
+        description=_l("At most a year ahead; the token stops working at the start of that day."),
+    )
+    submit = SubmitField(_l("Create token"))
+
+
+class RevokeTokenForm(FlaskForm):
+    token_id = HiddenField(validators=[DataRequired(), Regexp(r"^\d{1,10}$")])
+    submit = SubmitField(_l("Revoke"))

@@ -53,6 +53,10 @@ from vendorrisk.validation import (
 )
 from vendorrisk.vocab import SCS_LEVELS, Level, Locale, Outage, Replaceability, Tier
 
+INVALID_CORPORATE_NUMBER = _l(
+    "This is not a valid corporate number (13 digits with a correct check digit)."
+)
+
 
 def optional_int_or_none(value):
     """A hidden field's number, or None when it is empty or not a number."""
@@ -182,9 +186,7 @@ class SupplierForm(ModelForm):
             field.data = None
             return
         if not is_valid_corporate_number(field.data):
-            raise ValidationError(
-                _l("This is not a valid corporate number (13 digits with a correct check digit).")
-            )
+            raise ValidationError(INVALID_CORPORATE_NUMBER)
         clash = db.session.scalar(  # whichever unit holds it: the number is unique
             sa.select(Supplier.id).where(
                 Supplier.corporate_number == field.data, Supplier.id != (self.supplier_id or 0)

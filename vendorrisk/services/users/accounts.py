@@ -125,9 +125,12 @@ def set_password(user: User, new: str) -> None:
 
 
 def authenticate(email: str, password: str) -> User | None:
-    """The active user with this email and password, or None."""
+    """The active user with this email and password, or None (a service account never logs in:
+    it has no password)."""
     user = find_by_email(email)
     if verify_password(user, password) and user is not None and user.active:
+        if user.service_account:
+            return None
         if _hasher.check_needs_rehash(user.password_hash):
             user.password_hash = _hasher.hash(password)
         return user

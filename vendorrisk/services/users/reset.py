@@ -71,7 +71,7 @@ def request_reset(
     row = PasswordReset(created_at=now, expires_at=now + timedelta(minutes=minutes), ip=address)
     token = row.issue_token()  # drawn and hashed for every address: the same work
     user = accounts.find_by_email(email)
-    if user is None or not user.active or user.uses_sso:  # single sign-on: no password here
+    if user is None or not user.active or user.uses_sso or user.service_account:  # no password
         audit.record("password_reset_requested", summary=email)
         return None
     _cut_short(user, now)
