@@ -65,6 +65,13 @@ from vendorrisk.models.supplier import (
     localized_name,
 )
 from vendorrisk.models.user import RecoveryCode, Role, User, UserSession
+from vendorrisk.models.webhook import (
+    DeliveryStatus,
+    WebhookDelivery,
+    WebhookEvent,
+    WebhookFormat,
+    WebhookSubscription,
+)
 
 __all__ = [
     "ErasureRequest",
@@ -129,4 +136,9 @@ __all__ = [
     "SupplierStatus",
     "User",
     "UserSession",
+    "DeliveryStatus",
+    "WebhookDelivery",
+    "WebhookEvent",
+    "WebhookFormat",
+    "WebhookSubscription",
 ]
