@@ -99,6 +99,8 @@ def world(make_supplier, make_contact, make_contract, make_attestation, make_use
         "filename": "app.css",
         "cycle_id": 999999,
         "question_id": "int-d1-01",
+        "subscription_id": 999999,
+        "delivery_id": 999999,
     }
 
 

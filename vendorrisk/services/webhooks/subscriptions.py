@@ -71,6 +71,12 @@ def update(
     forget_subscriptions()
 
 
+def set_active(subscription: WebhookSubscription, active: bool) -> None:
+    """Pause it (no new events are queued for it; queued ones are still sent) or resume it."""
+    subscription.active = active
+    forget_subscriptions()
+
+
 def rotate_secret(subscription: WebhookSubscription) -> str:
     """A new signing secret (the old one stops at once); returned to be shown once."""
     secret = signing.new_secret()
