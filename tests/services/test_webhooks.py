@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from tests.blueprints.portal.test_portal import TEMPLATE, _answer_section, _open, sent  # noqa: F401
+from tests.blueprints.portal import test_portal as portal
 from tests.receiver import receiver, verify
 from vendorrisk import clock
 from vendorrisk.extensions import db
@@ -29,6 +29,8 @@ from vendorrisk.services.review import tiers
 from vendorrisk.services.webhooks import delivery, guard, payloads, subscriptions
 
 ALL_EVENTS = [event.value for event in WebhookEvent]
+#: The portal tests' fixture: a questionnaire sent to a supplier's two contacts.
+sent = portal.sent
 
 
 @pytest.fixture
@@ -70,9 +72,9 @@ def _emit(app, n=1, event=WebhookEvent.finding_raised, now=None) -> None:
 
 def test_a_supplier_submitting_through_the_portal_sends_a_signed_webhook(app, hooks, sent, ctx):
     _, secret = subscribe(app, hooks.url, [WebhookEvent.assessment_submitted.value])
-    client = _open(app, sent.link)
-    for section in TEMPLATE.sections:
-        assert _answer_section(client, section).status_code == 302
+    client = portal._open(app, sent.link)
+    for section in portal.TEMPLATE.sections:
+        assert portal._answer_section(client, section).status_code == 302
     assert client.post("/portal/q/submit").headers["Location"] == "/portal/q/done"
     # Delivered once the response was out, to the real server: signed, as the spec says.
     (message,) = hooks.wait_for(1)
@@ -99,9 +101,7 @@ def test_a_change_rolled_back_sends_nothing(app, hooks):
     assert _deliveries(app) == [] and hooks.received == []
 
 
-def test_only_active_subscriptions_to_the_event_get_it_and_a_keyed_event_is_queued_once(
-    app, hooks
-):
+def test_only_active_subscriptions_to_the_event_get_it_and_a_keyed_event_is_queued_once(app, hooks):
     listening, _ = subscribe(app, hooks.url, [WebhookEvent.finding_overdue.value])
     subscribe(app, hooks.url, [WebhookEvent.finding_raised.value])
     paused, _ = subscribe(app, hooks.url, [WebhookEvent.finding_overdue.value])
@@ -305,10 +305,13 @@ def test_emitting_many_costs_two_statements(app, hooks, count_queries):
     for n in (5, 200):
         with app.app_context():
             with count_queries() as counter:
-                assert webhooks.emit_many(
-                    WebhookEvent.finding_overdue,
-                    [(f"{n}-{i}", {"i": i}) for i in range(n)],
-                    clock.now(),
-                ) == 2 * n
+                assert (
+                    webhooks.emit_many(
+                        WebhookEvent.finding_overdue,
+                        [(f"{n}-{i}", {"i": i}) for i in range(n)],
+                        clock.now(),
+                    )
+                    == 2 * n
+                )
             db.session.commit()
         assert counter.count == 2, counter.statements

@@ -111,8 +111,8 @@ def webhook_new():
     form = WebhookForm()
     del form.active
     if form.validate_on_submit():
-        subscription, secret = subscriptions.create(**form.values(), user=current_user)
-        return render_template("admin/webhook_secret.html", subscription=subscription, secret=secret)
+        made, secret = subscriptions.create(**form.values(), user=current_user)
+        return render_template("admin/webhook_secret.html", subscription=made, secret=secret)
     return render_template("admin/webhook_form.html", form=form, subscription=None)
 
 
