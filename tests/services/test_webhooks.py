@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from tests.blueprints.assessments import test_review as review
 from tests.blueprints.portal import test_portal as portal
 from tests.receiver import receiver, verify
 from vendorrisk import clock
@@ -29,8 +30,10 @@ from vendorrisk.services.review import tiers
 from vendorrisk.services.webhooks import delivery, guard, payloads, subscriptions
 
 ALL_EVENTS = [event.value for event in WebhookEvent]
-#: The portal tests' fixture: a questionnaire sent to a supplier's two contacts.
+#: The portal tests' fixture: a questionnaire sent to a supplier's two contacts; the review
+#: tests': an assessment submitted, with a critical "no".
 sent = portal.sent
+submitted = review.submitted
 
 
 @pytest.fixture
@@ -90,6 +93,46 @@ def test_a_supplier_submitting_through_the_portal_sends_a_signed_webhook(app, ho
     assert row.status == DeliveryStatus.delivered and row.attempts == 1
     assert row.last_response_code == 200 and row.delivered_at is not None
     assert message.headers["webhook-id"] == row.event_id
+
+
+def test_raising_a_finding_and_completing_the_review_are_sent(app, auth, hooks, submitted, today):
+    _, secret = subscribe(
+        app,
+        hooks.url,
+        [WebhookEvent.finding_raised.value, WebhookEvent.assessment_completed.value],
+    )
+    auth.login(Role.reviewer)
+    auth.client.post(
+        f"/assessments/{submitted.id}/findings",
+        data={
+            "finding-question_id": review.CRITICAL.id,
+            "finding-title": "インシデント報告体制の未整備",
+            "finding-severity": "high",
+            "finding-due_on": (today + timedelta(days=60)).isoformat(),
+            "finding-visible_to_supplier": "y",
+        },
+    )
+    auth.client.post(
+        f"/assessments/{submitted.id}/complete",
+        data={"done-decision": "approved_with_conditions", "done-note": "是正が条件"},
+    )
+    raised, completed = hooks.wait_for(2)
+    for message in (raised, completed):
+        verify(secret, message.headers, message.body)
+    assert raised.json["type"] == "finding.raised"
+    assert raised.json["data"]["finding"]["title"] == "インシデント報告体制の未整備"
+    assert raised.json["data"]["finding"]["severity"] == "high"
+    assert completed.json["type"] == "assessment.completed"
+    assert completed.json["data"]["assessment"] | {"url": ""} == {
+        "id": submitted.id,
+        "template_id": review.TEMPLATE.id,
+        "template_version": review.TEMPLATE.version,
+        "status": "completed",
+        "due_on": completed.json["data"]["assessment"]["due_on"],
+        "score": 40.0,
+        "decision": "approved_with_conditions",
+        "url": "",
+    }
 
 
 def test_a_change_rolled_back_sends_nothing(app, hooks):
@@ -315,3 +358,18 @@ def test_emitting_many_costs_two_statements(app, hooks, count_queries):
                 )
             db.session.commit()
         assert counter.count == 2, counter.statements
+
+
+def test_a_secret_sealed_under_another_secret_key_fails_without_sending(app, hooks):
+    subscribe(app, hooks.url)
+    now = clock.now()
+    _emit(app, now=now)
+    saved = app.config["SECRET_KEY"]
+    app.config["SECRET_KEY"] = "another-secret-key-after-a-rotation-of-it"
+    try:
+        with app.app_context():
+            assert delivery.deliver_pending(now).failed == 1
+    finally:
+        app.config["SECRET_KEY"] = saved
+    (row,) = _deliveries(app)
+    assert "rotate it" in row.last_error and hooks.received == []

@@ -130,6 +130,7 @@ def deliver_pending(
     deadline = time.monotonic() + budget if budget else None
     claimed = _claim(now, limit, only_events)
     report, outcomes, unreachable = DeliveryReport(), [], set()
+    checked: dict[int, guard.Target | guard.UnsafeURL] = {}  # each URL looked up once a run
     timeout = float(current_app.config["WEBHOOK_TIMEOUT"])
     for delivery, subscription in claimed:
         late = deadline is not None and time.monotonic() + timeout > deadline
@@ -137,7 +138,9 @@ def deliver_pending(
             outcomes.append(_deferred(delivery, now, late))
             report.count(DEFERRED)
             continue
-        answer = send(delivery, subscription, timeout)
+        if subscription.id not in checked:
+            checked[subscription.id] = _check(subscription.url)
+        answer = send(delivery, subscription, timeout, checked[subscription.id])
         if answer.unreachable:
             unreachable.add(subscription.id)
         outcome, values = _outcome(delivery, answer, now)
@@ -244,15 +247,25 @@ def _record(outcomes: list[dict[str, Any]]) -> None:
 # --- one POST ---------------------------------------------------------------------------------
 
 
-def send(delivery: WebhookDelivery, subscription: WebhookSubscription, timeout: float) -> Answer:
-    """POST one message, signed, to the subscription's URL as checked now; never raises."""
+def _check(url: str) -> guard.Target | guard.UnsafeURL:
+    try:
+        return guard.check(url)
+    except guard.UnsafeURL as exc:
+        return exc
+
+
+def send(
+    delivery: WebhookDelivery,
+    subscription: WebhookSubscription,
+    timeout: float,
+    target: guard.Target | guard.UnsafeURL,
+) -> Answer:
+    """POST one message, signed, to the subscription's URL as just checked; never raises."""
     secret = signing.unseal(subscription.secret_sealed)
     if secret is None:  # SECRET_KEY changed since it was sealed: no retry will help
         return Answer(400, "the signing secret cannot be read (was SECRET_KEY changed?): rotate it")
-    try:
-        target = guard.check(subscription.url)
-    except guard.UnsafeURL as exc:
-        return Answer(None, f"refused before sending: {exc}")
+    if isinstance(target, guard.UnsafeURL):
+        return Answer(None, f"refused before sending: {target}")
     body = bodies.body(subscription.format, delivery.payload, subscription.locale)
     headers = signing.headers(secret, delivery.event_id, int(time.time()), body)
     headers |= {"Content-Type": "application/json", "User-Agent": USER_AGENT}
