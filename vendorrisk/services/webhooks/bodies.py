@@ -78,13 +78,14 @@ def sentence(payload: dict[str, Any], locale: str) -> str:
         )
     if event == "assessment.completed":
         a = data["assessment"]
+        score = "—" if a.get("score") is None else format(a["score"], ".0f")
         return _(
             "The review of assessment #%(id)s of %(supplier)s is complete: %(decision)s, "
             "score %(score)s.",
             id=a["id"],
             supplier=name,
             decision=_label(Decision, a.get("decision")),
-            score="—" if a.get("score") is None else f"{a['score']:.0f}",
+            score=score,
         )
     if event == "supplier.tier_changed":
         return _(
