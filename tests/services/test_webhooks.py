@@ -373,3 +373,18 @@ def test_a_secret_sealed_under_another_secret_key_fails_without_sending(app, hoo
         app.config["SECRET_KEY"] = saved
     (row,) = _deliveries(app)
     assert "rotate it" in row.last_error and hooks.received == []
+
+
+def test_the_job_forgets_old_delivered_and_failed_messages_but_not_pending_ones(app, hooks):
+    subscribe(app, hooks.url)
+    long_ago = clock.now() - delivery.KEEP - timedelta(days=1)
+    _emit(app, n=3, now=long_ago)
+    with app.app_context():
+        first, second, _ = db.session.scalars(sa.select(WebhookDelivery)).all()
+        first.status, second.status = DeliveryStatus.delivered, DeliveryStatus.failed
+        db.session.commit()
+        hooks.replies.append((500, 0))  # the pending one stays, retried
+        deliver_webhooks(clock.now())
+        db.session.commit()  # as run_job does
+    (kept,) = _deliveries(app)
+    assert kept.status == DeliveryStatus.pending and kept.attempts == 1

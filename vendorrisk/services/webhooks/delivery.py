@@ -54,6 +54,8 @@ CLAIM_LEASE = timedelta(minutes=10)
 #: After a response, at most this many messages, within WEB_BUDGET seconds (gunicorn: 30 s).
 WEB_LIMIT = 10
 WEB_BUDGET = 15.0
+#: Delivered and failed messages are kept this long in the delivery log.
+KEEP = timedelta(days=90)
 #: What is kept of a receiver's answer or of an error.
 SNIPPET = 300
 USER_AGENT = "vendorrisk-webhooks/1"
@@ -242,6 +244,15 @@ def _record(outcomes: list[dict[str, Any]]) -> None:
         )
         db.session.connection().execute(stmt, outcomes)
     db.session.commit()
+
+
+def purge(now: datetime) -> int:
+    """Delete the delivered and failed messages older than KEEP (one statement)."""
+    stmt = sa.delete(WebhookDelivery).where(
+        WebhookDelivery.status != DeliveryStatus.pending,
+        WebhookDelivery.created_at < now - KEEP,
+    )
+    return db.session.execute(stmt.execution_options(synchronize_session=False)).rowcount
 
 
 # --- one POST ---------------------------------------------------------------------------------
