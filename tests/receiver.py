@@ -7,6 +7,7 @@ import base64
 import hashlib
 import hmac
 import json
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -33,12 +34,13 @@ class Receiver:
     wait first); when they run out it answers 200 at once."""
 
     port: int = 0
+    scheme: str = "http"
     received: list[Received] = field(default_factory=list)
     replies: list[tuple[int, float]] = field(default_factory=list)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hooks/vendorrisk"
+        return f"{self.scheme}://127.0.0.1:{self.port}/hooks/vendorrisk"
 
     def wait_for(self, count: int, seconds: float = 5.0) -> list[Received]:
         """The requests once `count` have come (or what came within `seconds`)."""
@@ -49,9 +51,10 @@ class Receiver:
 
 
 @contextmanager
-def receiver() -> Iterator[Receiver]:
-    """A real HTTP server on 127.0.0.1, stopped afterwards."""
-    state = Receiver()
+def receiver(tls: Any = None) -> Iterator[Receiver]:
+    """A real HTTP server on 127.0.0.1 (HTTPS with `tls`, a tests.e2e.harness.Certificate),
+    stopped afterwards."""
+    state = Receiver(scheme="https" if tls else "http")
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 - http.server's name
@@ -72,6 +75,10 @@ def receiver() -> Iterator[Receiver]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    if tls is not None:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(str(tls.cert), str(tls.key))
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     server.daemon_threads = True
     server.block_on_close = False
     state.port = server.server_address[1]

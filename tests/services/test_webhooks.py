@@ -388,3 +388,30 @@ def test_the_job_forgets_old_delivered_and_failed_messages_but_not_pending_ones(
         db.session.commit()  # as run_job does
     (kept,) = _deliveries(app)
     assert kept.status == DeliveryStatus.pending and kept.attempts == 1
+
+
+@pytest.fixture
+def tls_hooks(app, hooks, tmp_path):
+    """A receiver over HTTPS on 127.0.0.1, with a certificate made for the test."""
+    from tests.e2e.harness import make_certificate
+
+    certificate = make_certificate(tmp_path)
+    with receiver(tls=certificate) as server:
+        yield server, certificate
+
+
+def test_https_checks_the_receivers_certificate(app, tls_hooks, monkeypatch):
+    server, certificate = tls_hooks
+    _, secret = subscribe(app, server.url)
+    now = clock.now()
+    _emit(app, n=1, now=now)
+    with app.app_context():  # a certificate no trusted authority signed: not sent
+        assert delivery.deliver_pending(now).retried == 1
+    assert "CERTIFICATE_VERIFY_FAILED" in _deliveries(app)[0].last_error
+    assert server.received == []
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate.cert))  # now it is trusted
+    with app.app_context():
+        assert delivery.deliver_pending(now + timedelta(minutes=2)).delivered == 1
+    (message,) = server.wait_for(1)
+    verify(secret, message.headers, message.body)
+    assert message.headers["host"] == f"127.0.0.1:{server.port}"

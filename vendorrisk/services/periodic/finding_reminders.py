@@ -152,7 +152,9 @@ def finding_reminders(now: datetime) -> JobResult:
     return result
 
 
-def _emit_overdue(groups: dict[tuple[int, date, FindingStage], list[FindingRow]], now) -> None:
+def _emit_overdue(
+    groups: dict[tuple[int, date, FindingStage], list[FindingRow]], now: datetime
+) -> None:
     """The finding.overdue event of each finding past its due date, once per due date (its
     key), whichever reminder after it is the first to run; all in one INSERT."""
     webhooks.emit_many(

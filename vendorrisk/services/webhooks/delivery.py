@@ -319,6 +319,8 @@ class _PinnedConnection(http.client.HTTPConnection):
 
     def __init__(self, target: guard.Target, timeout: float) -> None:
         super().__init__(target.host, target.port, timeout=timeout)
+        if target.scheme == "https":
+            self.default_port = 443  # "Host: name", not "name:443"
         self.target = target
         self.was_cut = False
 
