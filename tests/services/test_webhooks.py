@@ -415,3 +415,16 @@ def test_https_checks_the_receivers_certificate(app, tls_hooks, monkeypatch):
     (message,) = server.wait_for(1)
     verify(secret, message.headers, message.body)
     assert message.headers["host"] == f"127.0.0.1:{server.port}"
+
+
+def test_a_claim_left_by_a_sender_that_died_counts_as_an_attempt(app, hooks):
+    subscribe(app, hooks.url)
+    now = clock.now()
+    _emit(app, now=now)
+    with app.app_context():  # a sender claims it, then dies before recording the answer
+        delivery._claim(now, 10, None)
+        assert delivery.deliver_pending(now + timedelta(minutes=5)).delivered == 0  # still its
+        report = delivery.deliver_pending(now + delivery.CLAIM_LEASE)
+    assert report.delivered == 1
+    (row,) = _deliveries(app)
+    assert row.attempts == 2 and row.claimed_at is None

@@ -6,7 +6,8 @@ A run is set-based, so that its statements do not grow with the rows due: one UP
 the due rows (hiding them from another sender for CLAIM_LEASE), one query reads them with their
 subscriptions, the messages are POSTed, and one UPDATE (executemany) records every outcome. A
 sender that dies mid-run leaves its claims to run out: those messages are sent again, with the
-same webhook-id, which the spec tells receivers to use to drop a copy.
+same webhook-id, which the spec tells receivers to use to drop a copy, and the interrupted
+attempt counts towards MAX_ATTEMPTS.
 
 Each POST goes to the address the SSRF guard checked just before (guard.Target), with a timeout
 of WEBHOOK_TIMEOUT seconds for the whole exchange. A 2xx is delivered; a 408, a 429, a 5xx, a
@@ -167,7 +168,14 @@ def _claim(
     stmt = (
         sa.update(WebhookDelivery)
         .where(WebhookDelivery.id.in_(oldest.scalar_subquery()), due)
-        .values(next_attempt_at=now + CLAIM_LEASE, claimed_at=now)
+        .values(
+            next_attempt_at=now + CLAIM_LEASE,
+            claimed_at=now,
+            # A claim still standing: its sender died before recording the answer. That
+            # attempt counts, so that a message that kills its sender is given up in the end.
+            attempts=WebhookDelivery.attempts
+            + sa.case((WebhookDelivery.claimed_at.is_not(None), 1), else_=0),
+        )
         .returning(WebhookDelivery.id)
         .execution_options(synchronize_session=False)
     )
