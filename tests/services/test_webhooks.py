@@ -182,16 +182,17 @@ def test_a_500_is_retried_later_then_delivered_with_the_same_id(app, hooks):
         verify(secret, message.headers, message.body)
 
 
-def test_a_410_is_given_up_at_once(app, hooks):
+@pytest.mark.parametrize("code", [410, 404, 301])
+def test_a_410_another_4xx_or_a_redirect_is_given_up_at_once(app, hooks, code):
     subscribe(app, hooks.url)
-    hooks.replies.append((410, 0))
+    hooks.replies.append((code, 0))
     now = clock.now()
     _emit(app, now=now)
     with app.app_context():
         assert delivery.deliver_pending(now).failed == 1
         assert delivery.deliver_pending(now + timedelta(days=1)).failed == 0  # never again
     (row,) = _deliveries(app)
-    assert (row.status, row.attempts, row.last_response_code) == (DeliveryStatus.failed, 1, 410)
+    assert (row.status, row.attempts, row.last_response_code) == (DeliveryStatus.failed, 1, code)
     assert len(hooks.received) == 1
 
 
