@@ -501,4 +501,6 @@ def world(make_supplier, make_contact, make_contract, make_attestation, make_use
         "unit_id": 999999,
         "question_id": "int-d1-01",
         "corporate_number": "7000012050002",
+        "subscription_id": 999999,
+        "delivery_id": 999999,
     }

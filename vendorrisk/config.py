@@ -71,6 +71,13 @@ class Config:
         #: Seconds any one wait for the relay may last (connect, each reply): well under
         #: gunicorn's 30 s worker timeout.
         self.MAIL_TIMEOUT = env_int("MAIL_TIMEOUT", 10)
+        #: Seconds a webhook receiver has to answer (connect, send, first reply), well under
+        #: gunicorn's 30 s worker timeout: slower answers count as failures, retried later.
+        self.WEBHOOK_TIMEOUT = env_int("WEBHOOK_TIMEOUT", 5)
+        #: Hosts a webhook may go to although they resolve to a private, loopback or link-local
+        #: address, and over plain http (an internal chat server; 127.0.0.1 in the tests);
+        #: every other webhook must be https to a public address.
+        self.WEBHOOK_ALLOWED_HOSTS = [h.lower() for h in env_list("WEBHOOK_ALLOWED_HOSTS")]
         self.TIMEZONE = env_str("TIMEZONE", "Asia/Tokyo")
         self.UPLOAD_DIR = env_str("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
         self.MAX_UPLOAD_MB = env_int("MAX_UPLOAD_MB", 20)

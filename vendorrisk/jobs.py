@@ -80,6 +80,12 @@ JOBS: tuple[Job, ...] = (
         _l("Deliver the mail outbox, retrying what failed for a while"),
     ),
     Job(
+        "deliver-webhooks",
+        "vendorrisk.services.periodic.deliver_webhooks:deliver_webhooks",
+        {"type": "interval", "minutes": 1},
+        _l("Send the queued webhook messages, retrying what failed for a while"),
+    ),
+    Job(
         "expire-links",
         "vendorrisk.services.periodic.expire_links:expire_links",
         {"type": "cron", "hour": 0, "minute": 10},

@@ -67,6 +67,13 @@ from vendorrisk.models.supplier import (
 )
 from vendorrisk.models.unit import BusinessUnit, UnitMembership
 from vendorrisk.models.user import AuthSource, RecoveryCode, Role, User, UserSession
+from vendorrisk.models.webhook import (
+    DeliveryStatus,
+    WebhookDelivery,
+    WebhookEvent,
+    WebhookFormat,
+    WebhookSubscription,
+)
 
 __all__ = [
     "BusinessUnit",
@@ -137,4 +144,9 @@ __all__ = [
     "SupplierStatus",
     "User",
     "UserSession",
+    "DeliveryStatus",
+    "WebhookDelivery",
+    "WebhookEvent",
+    "WebhookFormat",
+    "WebhookSubscription",
 ]

@@ -1,6 +1,7 @@
 """The daily jobs are set-based: each reads its candidates with their contacts, owners and
 dedupe keys, and writes its assessments, links, audit events and mail, in a fixed number of
-statements. Five suppliers with something due, or fifty, cost each job the same."""
+statements. Five suppliers with something due, or fifty, cost each job the same, webhook
+events (finding.overdue, attestation.expiring) included."""
 
 from __future__ import annotations
 
@@ -29,6 +30,9 @@ from vendorrisk.models import (
     SupplierCategory,
     SupplierStatus,
     User,
+    WebhookDelivery,
+    WebhookEvent,
+    WebhookSubscription,
 )
 from vendorrisk.services.periodic.expire_links import expire_links
 from vendorrisk.services.periodic.expiry_alerts import expiry_alerts
@@ -99,6 +103,13 @@ def _register(app, n: int) -> None:
         )
         ciso = User(role=Role.ciso, email="ciso@sample.co.jp", name="CISO", password_hash="x")
         db.session.add_all([owner, ciso])
+        db.session.add(  # every event is queued for it, in the jobs' own statements
+            WebhookSubscription(
+                url="https://hooks.example.com/x",
+                events=[event.value for event in WebhookEvent],
+                secret_sealed="sealed",
+            )
+        )
         for i in range(n):
             locale = ("ja", "en")[i % 2]
             # A re-check due, carried from a completed review whose finding is coming due, with
@@ -125,6 +136,10 @@ def _register(app, n: int) -> None:
                     Finding(
                         supplier=supplier, assessment=review, title=f"指摘 {i}",
                         severity=Severity.medium, due_on=S + timedelta(days=7),
+                    ),
+                    Finding(
+                        supplier=supplier, assessment=review, title=f"期限超過 {i}",
+                        severity=Severity.high, due_on=S - timedelta(days=1),
                     ),
                     Finding(
                         supplier=supplier, title=f"受容 {i}", severity=Severity.low,
@@ -173,6 +188,8 @@ def _statements(app, count_queries, n: int) -> dict[str, tuple[int, int]]:
             db.session.commit()
             mails = db.session.scalar(sa.select(sa.func.count(OutboxMessage.id))) - before
             found[job.__name__] = (counter.count, result.done, mails)
+        events = sa.select(WebhookDelivery.event, sa.func.count()).group_by(WebhookDelivery.event)
+        found["webhooks"] = dict(db.session.execute(events).all())
     return found
 
 
@@ -185,3 +202,5 @@ def test_each_daily_job_costs_the_same_statements_for_5_or_50_suppliers_due(app,
             assert done == 10 * few_done and few_done >= 5, (name, few[name], many[name])
             assert mails == 10 * few_mails and few_mails >= 5, (name, few[name], many[name])
         assert statements == few_statements, (name, few[name], many[name])
+    assert few["webhooks"] == {"finding.overdue": 5, "attestation.expiring": 5}
+    assert many["webhooks"] == {"finding.overdue": 50, "attestation.expiring": 50}

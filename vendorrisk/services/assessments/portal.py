@@ -25,11 +25,13 @@ from vendorrisk.models import (
     Invitation,
     PortalSitting,
     StoredFile,
+    WebhookEvent,
 )
 from vendorrisk.scoring.answers import missing_for_submit
-from vendorrisk.services import audit, files
+from vendorrisk.services import audit, files, webhooks
 from vendorrisk.services.assessments.lifecycle import invite, states_of
 from vendorrisk.services.register import proposals
+from vendorrisk.services.webhooks import payloads
 
 
 class PortalError(ServiceError):
@@ -441,6 +443,11 @@ def submit(
     assessment.status = AssessmentStatus.submitted
     assessment.submitted_at = now
     audit.record("submitted", assessment, summary=invitation.email)
+    webhooks.emit(
+        WebhookEvent.assessment_submitted,
+        payloads.assessment(assessment, assessment.supplier),
+        now,
+    )
     proposals.propose_from_answers(assessment, now)  # stated attestations wait for review
     questionnaire.submitted(invitation, template)
     owner = assessment.supplier.owner

@@ -21,9 +21,11 @@ from vendorrisk.models import (
     FindingStatus,
     Supplier,
     User,
+    WebhookEvent,
 )
 from vendorrisk.scoring.stages import CATCH_UP_DAYS, expiry_stage
 from vendorrisk.scoring.tiers import add_months
+from vendorrisk.services import webhooks
 from vendorrisk.services.periodic.links import LinkBatch, open_requests
 from vendorrisk.services.periodic.planning import (
     Planned,
@@ -46,6 +48,7 @@ from vendorrisk.services.periodic.rows import (
 )
 from vendorrisk.services.periodic.settings import schedule_settings
 from vendorrisk.services.register import scs
+from vendorrisk.services.webhooks import payloads
 
 
 def expiry_alerts(now: datetime) -> JobResult:
@@ -129,6 +132,14 @@ def _attestation_alerts(
     ]
     if not staged:
         return []
+    webhooks.emit_many(
+        WebhookEvent.attestation_expiring,
+        (
+            (f"attestation:{a.id}:{a.expires_on}:{days}", payloads.attestation(a, a.supplier, days))
+            for a, days in staged
+        ),
+        now,
+    )
     ids = [a.id for a, _ in staged]
     fulfilled = latest_by(EvidenceRequest.attestation_id, EvidenceRequest.fulfilled_at, ids)
     contacts_of_supplier = contacts_of({a.supplier_id for a, _ in staged})

@@ -19,7 +19,8 @@ from vendorrisk.catalog import catalog
 from vendorrisk.extensions import db
 from vendorrisk.jobs import JobResult
 from vendorrisk.mail import follow_up
-from vendorrisk.models import Assessment, AssessmentStatus, Finding, Supplier
+from vendorrisk.models import Assessment, AssessmentStatus, Finding, Supplier, WebhookEvent
+from vendorrisk.services import webhooks
 from vendorrisk.services.periodic.links import LinkBatch
 from vendorrisk.services.periodic.planning import (
     Planned,
@@ -39,6 +40,7 @@ from vendorrisk.services.periodic.rows import (
     take_supplier,
 )
 from vendorrisk.services.review.findings import contacts_to_tell, link_until
+from vendorrisk.services.webhooks import payloads
 
 #: Reminders this many days before the remediation due date.
 BEFORE_DAYS = (7,)
@@ -146,7 +148,25 @@ def finding_reminders(now: datetime) -> JobResult:
         planned += _reminders(findings, due_on, stage, today, links, issued, result)
     carry_out(planned, result)
     links.write()
+    _emit_overdue(groups, now)
     return result
+
+
+def _emit_overdue(
+    groups: dict[tuple[int, date, FindingStage], list[FindingRow]], now: datetime
+) -> None:
+    """The finding.overdue event of each finding past its due date, once per due date (its
+    key), whichever reminder after it is the first to run; all in one INSERT."""
+    webhooks.emit_many(
+        WebhookEvent.finding_overdue,
+        (
+            (f"finding:{f.id}:{f.due_on}", payloads.finding(f, f.assessment.supplier))
+            for (_, _, stage), findings in groups.items()
+            if stage.kind == "after"
+            for f in findings
+        ),
+        now,
+    )
 
 
 def _reminders(

@@ -28,13 +28,16 @@ from vendorrisk.models import (
     Severity,
     Supplier,
     User,
+    WebhookEvent,
 )
 from vendorrisk.scoring.scores import ScoreResult
+from vendorrisk.services import webhooks
 from vendorrisk.services.assessments.lifecycle import (
     AssessmentError,
     invitation_expiry,
     portal_link,
 )
+from vendorrisk.services.webhooks import payloads
 
 #: A link to answer findings lives at least this long (findings without a due date, or late).
 LINK_DAYS = 30
@@ -73,13 +76,19 @@ def suggested_findings(
 
 
 def raise_finding(
-    supplier: Supplier, fields: dict, assessment: Assessment | None = None
+    supplier: Supplier,
+    fields: dict,
+    assessment: Assessment | None = None,
+    now: datetime | None = None,
 ) -> Finding:
+    """Record a finding (its webhook event with it)."""
     finding = Finding(
         supplier_id=supplier.id, assessment_id=assessment.id if assessment else None, **fields
     )
     db.session.add(finding)
     db.session.flush()
+    data = payloads.finding(finding, supplier)
+    webhooks.emit(WebhookEvent.finding_raised, data, now or clock.now())
     return finding
 
 

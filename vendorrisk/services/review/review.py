@@ -24,14 +24,16 @@ from vendorrisk.models import (
     Cover,
     Decision,
     User,
+    WebhookEvent,
 )
 from vendorrisk.scoring.answers import needs_evidence, visible_questions
 from vendorrisk.scoring.scores import ScoreResult, area_scores, score
 from vendorrisk.scoring.tiers import next_review
-from vendorrisk.services import audit
+from vendorrisk.services import audit, webhooks
 from vendorrisk.services.assessments.lifecycle import AssessmentError, states_of
 from vendorrisk.services.register import proposals, subcontractors
 from vendorrisk.services.review import clarifications, findings, tiers
+from vendorrisk.services.webhooks import payloads
 
 
 def values_of(assessment: Assessment) -> dict:
@@ -184,6 +186,7 @@ def complete(
     db.session.flush()
     subcontractors.record_reported(assessment, template, now)  # 再委託先 under the supplier
     findings.tell_result(assessment, template, now)  # 評価結果のご連絡
+    webhooks.emit(WebhookEvent.assessment_completed, payloads.assessment(assessment, supplier), now)
     return result
 
 

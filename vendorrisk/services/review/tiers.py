@@ -10,7 +10,15 @@ import sqlalchemy as sa
 from flask_babel import gettext
 
 from vendorrisk.extensions import db
-from vendorrisk.models import Attestation, AttestationKind, Setting, Supplier, TierChange, User
+from vendorrisk.models import (
+    Attestation,
+    AttestationKind,
+    Setting,
+    Supplier,
+    TierChange,
+    User,
+    WebhookEvent,
+)
 from vendorrisk.models.setting import save as save_setting
 from vendorrisk.scoring.tiers import (
     DEFAULT_RULES,
@@ -24,8 +32,10 @@ from vendorrisk.scoring.tiers import (
     inherent_risk,
     required_level,
 )
+from vendorrisk.services import webhooks
 from vendorrisk.services.assessments.lifecycle import AssessmentError
 from vendorrisk.services.register import scs
+from vendorrisk.services.webhooks import payloads
 from vendorrisk.vocab import Outage, Replaceability, TierSource
 
 TIER_RULES_KEY = "tier_rules"
@@ -102,6 +112,9 @@ def _record_tier(
             changed_by_id=user.id if user else None,
         )
     )
+    if supplier.tier is not None and supplier.tier != tier:  # a new supplier's first: no event
+        data = payloads.tier_changed(supplier, supplier.tier, tier, source)
+        webhooks.emit(WebhookEvent.supplier_tier_changed, data, now)
     supplier.tier, supplier.tier_source = tier, source
 
 

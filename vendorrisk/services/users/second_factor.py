@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import base64
 import hmac
 import re
 import secrets
@@ -27,9 +26,6 @@ from urllib.parse import urlsplit
 import pyotp
 import segno
 import sqlalchemy as sa
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
@@ -39,7 +35,7 @@ from vendorrisk.extensions import db
 from vendorrisk.models import RecoveryCode, Role, Setting, User
 from vendorrisk.models.mixins import hash_token
 from vendorrisk.models.setting import save as save_setting
-from vendorrisk.services import audit
+from vendorrisk.services import audit, sealing
 from vendorrisk.services.users.sessions import revoke_sessions
 
 #: Wrong codes in a row before the account takes no code for a while.
@@ -74,27 +70,19 @@ class Check(StrEnum):
 # --- the secret, at rest and on screen ---------------------------------------------------------
 
 
-def _fernet() -> Fernet:
-    key = HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=None, info=b"vendorrisk totp secret v1"
-    ).derive(current_app.config["SECRET_KEY"].encode())
-    return Fernet(base64.urlsafe_b64encode(key))
+#: The HKDF purpose of the TOTP secrets' key (services.sealing).
+_PURPOSE = b"vendorrisk totp secret v1"
 
 
 def seal(secret: str) -> str:
     """The secret encrypted for storage (and for the enrolment form's round trip)."""
-    return _fernet().encrypt(secret.encode()).decode()
+    return sealing.seal(secret, _PURPOSE)
 
 
 def unseal(sealed: str | None, max_age: int | None = None) -> str | None:
     """The secret, or None when there is none, it was sealed under another SECRET_KEY, was
     altered, or (with `max_age`, in seconds) was sealed longer ago than that."""
-    if not sealed:
-        return None
-    try:
-        return _fernet().decrypt(sealed.encode(), ttl=max_age).decode()
-    except (InvalidToken, ValueError):
-        return None
+    return sealing.unseal(sealed, _PURPOSE, max_age)
 
 
 def new_secret() -> str:
