@@ -410,6 +410,7 @@ def test_the_list_with_every_column_and_filters_takes_a_fixed_number_of_queries(
     assert response.status_code == 200
     assert "suppliers found" in response.get_data(as_text=True)
     request.config.cache.set(f"vendorrisk/d9-list-queries/{n}", counter.count)
-    # session + owner list + the groups (the group filter's choices) + count + one page of
-    # suppliers with owners and all the columns + the SCS scheme settings
-    assert counter.count == 6, counter.statements
+    # session + the user's business units (scoping.py) + owner list + the groups (the group
+    # filter's choices) + count + one page of suppliers with owners and all the columns + the
+    # SCS scheme settings
+    assert counter.count == 7, counter.statements
