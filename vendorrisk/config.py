@@ -128,6 +128,9 @@ class Config:
         #: group=role pairs, comma-separated ("vr-admins=admin,vr-audit=auditor"); a user in
         #: several mapped groups gets the most privileged of their roles (sso_roles.py).
         self.OIDC_ROLE_MAP = env_str("OIDC_ROLE_MAP")
+        #: group=unit-code pairs ("grp-east=JP-EAST,grp-tw=SUB-TW"): the provider's groups then
+        #: also set the user's business units (部門) at every sign-in; empty: admins set them.
+        self.OIDC_UNIT_MAP = env_str("OIDC_UNIT_MAP")
         #: The provider's name on the login button ("Sign in with Microsoft Entra ID").
         self.OIDC_LABEL = env_str("OIDC_LABEL", "single sign-on").strip() or "single sign-on"
         #: Seconds any one request to the provider (discovery, keys, token, userinfo) may take.

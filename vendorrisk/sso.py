@@ -18,7 +18,7 @@ from flask import Flask, current_app, url_for
 from joserfc.errors import JoseError
 
 from vendorrisk.models import Role
-from vendorrisk.services.users.sso_roles import parse_role_map
+from vendorrisk.services.users.sso_roles import parse_role_map, parse_unit_map
 
 #: app.extensions key of the registered client (one OAuth registry per app: Authlib's keeps
 #: its clients on itself, so a shared one would mix two apps' providers in one process).
@@ -52,6 +52,10 @@ def init_app(app: Flask) -> None:
         app.extensions["vendorrisk.oidc_roles"] = parse_role_map(app.config["OIDC_ROLE_MAP"])
     except ValueError as exc:
         raise RuntimeError(f"VENDORRISK_OIDC_ROLE_MAP: {exc}") from None
+    try:
+        app.extensions["vendorrisk.oidc_units"] = parse_unit_map(app.config["OIDC_UNIT_MAP"])
+    except ValueError as exc:
+        raise RuntimeError(f"VENDORRISK_OIDC_UNIT_MAP: {exc}") from None
     if not app.config["OIDC_ISSUER"]:
         return
     client = OAuth(app).register(
@@ -78,6 +82,10 @@ def client() -> Any:
 
 def role_map() -> dict[str, Role]:
     return current_app.extensions["vendorrisk.oidc_roles"]
+
+
+def unit_map() -> dict[str, frozenset[str]]:
+    return current_app.extensions["vendorrisk.oidc_units"]
 
 
 def label() -> str:

@@ -188,3 +188,38 @@ def test_an_upsert_that_loses_a_race_is_a_409_and_a_retry_updates(app, client, a
     assert lost.mimetype == "application/problem+json"
     retried = client.put(url, json=body, headers=caller.headers)
     assert retried.status_code == 200 and retried.json["name_ja"] == "株式会社サンプル"
+
+
+def test_a_units_service_account_files_and_sees_only_its_units_suppliers(app, client, api_caller):
+    from vendorrisk.models import BusinessUnit, UnitMembership
+
+    caller = api_caller(service=True)
+    with in_app(app) as session:
+        east, west = BusinessUnit(code="EAST", name="東"), BusinessUnit(code="WEST", name="西")
+        session.add_all([east, west])
+        session.flush()
+        session.add(UnitMembership(user_id=caller.user_id, unit_id=east.id))
+        session.commit()
+    body = {"name_ja": "株式会社東の取引先", "category": "other", "unit": "east"}
+    created = client.post("/api/v1/suppliers", json=body, headers=caller.headers)
+    assert created.status_code == 201 and created.json["unit"] == "EAST"
+    refused = client.post(
+        "/api/v1/suppliers",
+        json={**body, "unit": "WEST"},
+        headers={**caller.headers, "Accept-Language": "en"},
+    )
+    assert refused.status_code == 422
+    assert "No business unit of yours has this code." in refused.get_data(as_text=True)
+    kept = client.patch(
+        f"/api/v1/suppliers/{created.json['id']}", json={"notes": "n"}, headers=caller.headers
+    )
+    assert kept.status_code == 200 and kept.json["unit"] == "EAST"  # a change keeps the unit
+    with in_app(app) as session:
+        west_id = session.scalar(sa.select(BusinessUnit.id).where(BusinessUnit.code == "WEST"))
+        hidden = Supplier(name_ja="株式会社西", category="other", unit_id=west_id)
+        session.add(hidden)
+        session.commit()
+        hidden_id = hidden.id
+    listed = client.get("/api/v1/suppliers", headers=caller.headers).json["items"]
+    assert [s["name_ja"] for s in listed] == ["株式会社東の取引先"]
+    assert client.get(f"/api/v1/suppliers/{hidden_id}", headers=caller.headers).status_code == 404

@@ -95,3 +95,17 @@ def test_the_identity_of_entra_id_claims():
     )
     assert not unverified.email_verified  # only a JSON true counts
     assert unverified.groups == set()
+
+
+def test_groups_name_business_units_only_when_a_unit_map_is_given():
+    from vendorrisk.services.users.sso_roles import parse_unit_map
+
+    units = parse_unit_map("g-east=JP-EAST, g-all=JP-EAST, g-all=JP-WEST")
+    assert units == {"g-east": {"JP-EAST"}, "g-all": {"JP-EAST", "JP-WEST"}}
+    roles = {"g-proc": Role.procurement}
+    assert grant_for(["g-proc", "g-all"], roles).unit_codes is None  # no map: admins decide
+    assert grant_for(["g-proc", "g-all"], roles, units).unit_codes == {"JP-EAST", "JP-WEST"}
+    assert grant_for(["g-proc"], roles, units).unit_codes == frozenset()
+    assert grant_for(["g-east"], roles, units) is None  # a unit alone grants no access
+    with pytest.raises(ValueError, match="group=unit code"):
+        parse_unit_map("g-east")

@@ -94,6 +94,10 @@ class Supplier(ma.Schema):
     next_review_on = fields.Date(required=True, allow_none=True)
     owner_id = fields.Integer(required=True, allow_none=True)
     parent_id = fields.Integer(required=True, allow_none=True)
+    #: The code of the business unit (部門) that owns it; null: the whole company's.
+    unit = fields.Function(
+        lambda s: s.unit.code if s.unit else None, required=True, allow_none=True
+    )
     services = fields.String(required=True)
     country = fields.String(required=True)
     website = fields.String(required=True)
@@ -131,6 +135,8 @@ class SupplierChanges(ma.Schema):
     parent_id = fields.Integer(
         allow_none=True, strict=True, validate=validate.Range(min=1, max=MAX_ID)
     )
+    #: A business unit's code (one of the caller's units); null: the whole company's.
+    unit = fields.String(allow_none=True, validate=validate.Length(max=40))
     subcontracting_approved_on = fields.Date(allow_none=True)
     services = fields.String(validate=validate.Length(max=5000))
     country = fields.String(validate=validate.Length(max=2))

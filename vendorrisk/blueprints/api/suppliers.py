@@ -6,6 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import abort
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_smorest import abort as abort_with
 
@@ -20,6 +21,7 @@ from vendorrisk.models import Supplier, SupplierStatus
 from vendorrisk.services.register import suppliers
 from vendorrisk.services.register.suppliers import SupplierFilter
 from vendorrisk.services.review import tiers
+from vendorrisk.services.users import units
 from vendorrisk.validation import is_valid_corporate_number, normalize_corporate_number
 
 TAG = {"tags": ["suppliers"]}
@@ -30,15 +32,31 @@ def supplier_or_404(supplier_id: int) -> Supplier:
     return db.session.scalar(sa.select(Supplier).where(Supplier.id == supplier_id)) or abort(404)
 
 
+def _unit_id(code: str | None, choices: list) -> int | None:
+    """The id of the unit of this code among the caller's choices; 422 on any other code."""
+    if code is None or code == "":
+        return None
+    found = next((u.id for u in choices if u.code.lower() == code.lower()), None)
+    if found is None:
+        message = _("No business unit of yours has this code.")
+        abort_with(422, messages={"json": {"unit": [message]}})
+    return found
+
+
 def _save(supplier: Supplier | None, body: dict[str, Any]) -> Supplier:
     """Check `body` with the supplier form over the current values; create or change; tier."""
     if supplier is None:
         body = {"status": SupplierStatus.onboarding.value, **body}  # the model's default
+    keep_unit = supplier.unit_id if supplier else None
+    choices = units.choices_for(current_user, keep_id=keep_unit)
+    if "unit" in body:
+        body = {**body, "unit_id": _unit_id(body.pop("unit"), choices)}
     form = validated(
         SupplierForm,
         body,
         supplier,
         owners=suppliers.owners(keep_id=supplier.owner_id if supplier else None),
+        units=choices,
         supplier_id=supplier.id if supplier else None,
     )
     if supplier is None:

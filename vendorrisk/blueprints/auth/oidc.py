@@ -108,7 +108,9 @@ def oidc_callback():
         identity = _identity()
     except sso.PROVIDER_ERRORS as error:
         return _failure(error)
-    result = sign_ins.sign_in(identity, sso.role_map(), sso.label(), session.get("lang"))
+    result = sign_ins.sign_in(
+        identity, sso.role_map(), sso.label(), session.get("lang"), sso.unit_map()
+    )
     if result.user is None:
         return login_page(result.refusal, result.status)
     next_url = session.get(NEXT) or url_for("dashboard.index")

@@ -20,7 +20,7 @@ from flask_babel import lazy_gettext as _l
 from vendorrisk.extensions import db
 from vendorrisk.models import AuthSource, Role, User
 from vendorrisk.services import audit
-from vendorrisk.services.users import accounts, sessions
+from vendorrisk.services.users import accounts, sessions, units
 from vendorrisk.services.users.sso_roles import Grant, grant_for, groups_of
 
 NO_GROUP = _l(
@@ -81,10 +81,14 @@ def linked_user(identity: Identity) -> User | None:
 
 
 def sign_in(
-    identity: Identity, role_map: Mapping[str, Role], provider: str, locale: str | None = None
+    identity: Identity,
+    role_map: Mapping[str, Role],
+    provider: str,
+    locale: str | None = None,
+    unit_map: Mapping[str, frozenset[str]] | None = None,
 ) -> SignIn:
     """The account to log in for this identity (made, linked or updated), or the refusal."""
-    grant = grant_for(identity.groups, role_map)
+    grant = grant_for(identity.groups, role_map, unit_map)
     user = linked_user(identity)
     if grant is None:
         return _refuse_ungrouped(identity, user, provider)
@@ -140,6 +144,7 @@ def _create(identity: Identity, grant: Grant, locale: str | None) -> User:
     )
     db.session.add(user)
     db.session.flush()
+    _set_units(user, grant)
     return user
 
 
@@ -156,10 +161,20 @@ def _link(user: User, identity: Identity, grant: Grant) -> None:
 
 
 def _update(user: User, identity: Identity, grant: Grant) -> None:
-    """The provider is the source of truth: the role, the name, and a free new address."""
+    """The provider is the source of truth: the role, the units (when mapped), the name, and
+    a free new address."""
     user.role = grant.role
+    _set_units(user, grant)
     if identity.name:
         user.name = identity.name
     moved = identity.email and identity.email != user.email
     if moved and accounts.find_by_email(identity.email) is None:
         user.email = identity.email
+
+
+def _set_units(user: User, grant: Grant) -> None:
+    """The units the groups name (codes of no unit here are left out); untouched without a map."""
+    if grant.unit_codes is None:
+        return
+    known = {unit.code.lower(): unit.id for unit in units.all_units()}
+    units.set_units(user, {known[c.lower()] for c in grant.unit_codes if c.lower() in known})
