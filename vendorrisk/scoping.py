@@ -216,21 +216,10 @@ def _add_criteria(state: ORMExecuteState) -> None:
     scope = current_scope()
     if scope is None:
         return
-    state.statement = state.statement.options(*criteria(scope))
-
-
-@contextmanager
-def unscoped() -> Iterator[None]:
-    """Statements in this block see every supplier (only to tell a refusal from a 404)."""
-    previous = g.get("_vr_scope", _UNSET)
-    g._vr_scope = None
-    try:
-        yield
-    finally:
-        if previous is _UNSET:
-            g.pop("_vr_scope", None)
-        else:
-            g._vr_scope = previous
+    options = g.get("_vr_criteria")
+    if options is None:  # built once a request: the same for each of its statements
+        options = g._vr_criteria = criteria(scope)
+    state.statement = state.statement.options(*options)
 
 
 #: URL arguments that name an object of the register, and the table it lives in.
