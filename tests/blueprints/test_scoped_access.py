@@ -218,3 +218,10 @@ def test_a_procurement_user_of_no_unit_sees_only_the_whole_companys_suppliers(
     auth.login(Role.procurement)
     assert auth.client.get(f"/suppliers/{shared.id}").status_code == 200
     assert auth.client.get(f"/suppliers/{world['supplier_id']}").status_code == 404
+
+
+def test_a_new_supplier_of_a_one_unit_user_is_filed_under_that_unit_by_default(app, auth, units):
+    user = auth.login(Role.procurement)
+    _join(app, user, units[0])
+    page = auth.client.get("/suppliers/new").get_data(as_text=True)
+    assert f'<option selected value="{units[0]}">' in page

@@ -75,7 +75,10 @@ def index():
 @fails_to(".new")  # a chain changed by someone else since the form checked the parent
 def new():
     form = SupplierForm(
-        owners=suppliers.owners(), units=units.choices_for(current_user), owner_id=current_user.id
+        owners=suppliers.owners(),
+        units=units.choices_for(current_user),
+        owner_id=current_user.id,
+        unit_id=units.default_for(current_user),
     )
     if form.validate_on_submit():
         supplier = suppliers.create_supplier(form.model_data())

@@ -85,3 +85,9 @@ def choices_for(user: User, keep_id: int | None = None) -> list[BusinessUnit]:
         )
     )
     return list(db.session.scalars(query.order_by(BusinessUnit.code)))
+
+
+def default_for(user: User) -> int | None:
+    """The unit a new supplier of this user goes to unless chosen otherwise: their one unit."""
+    scope = scoping.scope_of(user)
+    return next(iter(scope)) if scope and len(scope) == 1 else None
