@@ -86,7 +86,7 @@ def test_a_reviewer_signs_in_at_the_provider_and_out_again(site, provider, brows
     page.goto(f"{base_url}/suppliers/")
     assert "/auth/login" in page.url
     button = page.locator("#sso")
-    assert button.inner_text() == f"Sign in with {LABEL}"  # the msgid until it is translated
+    assert button.inner_text() == f"{LABEL} でサインイン"
     page.screenshot(path=str(tmp_path / "oidc-login-ja.png"), full_page=True)
     button.click()
     page.wait_for_url(f"{provider.issuer}/authorize?**")
