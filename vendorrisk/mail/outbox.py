@@ -40,7 +40,6 @@ import click
 import sqlalchemy as sa
 from flask import (
     Flask,
-    after_this_request,
     current_app,
     g,
     has_request_context,
@@ -48,6 +47,7 @@ from flask import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from vendorrisk.after_response import run_after_response
 from vendorrisk.extensions import db
 from vendorrisk.mail import render
 from vendorrisk.models import Contact, OutboxMessage, OutboxStatus
@@ -263,17 +263,8 @@ def deliver_after_response() -> None:
     for the relay, and a slow one cannot keep the worker past gunicorn's timeout. What is left,
     and every retry, goes with the deliver-mail job.
     """
-    if g.get("mail_after_response") or not current_app.config["MAIL_DELIVER_IN_REQUEST"]:
-        return
-    g.mail_after_response = True
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-
-    @after_this_request
-    def hand_over_on_close(response):
-        ids = list(g.get("queued_mail", ()))
-        if ids:  # the WSGI server calls this once the response is sent
-            response.call_on_close(functools.partial(_deliver_queued, app, ids))
-        return response
+    if current_app.config["MAIL_DELIVER_IN_REQUEST"]:
+        run_after_response("queued_mail", _deliver_queued)
 
 
 def _deliver_queued(app: Flask, ids: list[int]) -> None:

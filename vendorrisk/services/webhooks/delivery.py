@@ -19,7 +19,6 @@ A receiver that timed out or refused is not tried again in the same run.
 from __future__ import annotations
 
 import contextlib
-import functools
 import http.client
 import socket
 import ssl
@@ -31,8 +30,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask, after_this_request, current_app, g
+from flask import Flask, current_app, g
 
+from vendorrisk.after_response import run_after_response
 from vendorrisk.extensions import db
 from vendorrisk.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
 from vendorrisk.models.base import utcnow
@@ -93,19 +93,8 @@ class Answer:
 def deliver_after_response(event_ids: Iterable[str]) -> None:
     """Have these events' messages sent once the response has gone out (never before the
     commit: a message whose transaction rolled back is not there to be found)."""
-    pending = g.setdefault("webhook_events", [])
-    pending.extend(event_ids)
-    if g.get("webhooks_after_response"):
-        return
-    g.webhooks_after_response = True
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-
-    @after_this_request
-    def send_on_close(response):
-        ids = list(g.get("webhook_events", ()))
-        if ids:  # the WSGI server calls this once the response is sent
-            response.call_on_close(functools.partial(_deliver_events, app, ids))
-        return response
+    g.setdefault("webhook_events", []).extend(event_ids)
+    run_after_response("webhook_events", _deliver_events)
 
 
 def _deliver_events(app: Flask, event_ids: list[str]) -> None:
