@@ -141,11 +141,15 @@ class Template:
     #: The supplier pack it is (catalog/scs.py PACKS): "full" unless the file says otherwise.
     pack: str = "full"
     _index: dict[str, Question] = field(default_factory=dict, compare=False, repr=False)
+    _sections_by_question: dict[str, Section] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         for section in self.sections:
             for q in section.questions:
                 self._index[q.id] = q
+                self._sections_by_question[q.id] = section
 
     @property
     def guideline(self) -> Edition:
@@ -162,6 +166,10 @@ class Template:
 
     def question(self, question_id: str) -> Question:
         return self._index[question_id]
+
+    def section_of(self, question_id: str) -> Section:
+        """The section a question is in."""
+        return self._sections_by_question[question_id]
 
     def directives(self) -> list[int]:
         return sorted({q.mapping.directive for q in self.questions} - {None})

@@ -627,11 +627,15 @@ def test_a_portal_page_and_an_autosave_ask_the_database_little(app, sent, count_
     answers there are."""
     section, q = _first_question()
     client = _open(app, sent.link)
-    assert _answer_section(client, section).status_code == 302
     client.get(f"/portal/q/section/{section.id}")  # the sitting's once-a-minute touch is done
+    with count_queries() as unfiled:
+        assert client.get(f"/portal/q/section/{section.id}").status_code == 200
+    assert _answer_section(client, section).status_code == 302  # with a file on each evidence
 
     with count_queries() as page:
-        assert client.get(f"/portal/q/section/{section.id}").status_code == 200
+        shown = client.get(f"/portal/q/section/{section.id}")
+    filed = [q for q in section.questions if q.kind.holds_files or q.evidence]
+    assert filed and all(f"{q.id}.pdf" in shown.get_data(as_text=True) for q in filed)
     with count_queries() as save:
         response = client.post(
             "/portal/q/autosave", data={"question": q.id, f"v-{q.id}": "1", f"a-{q.id}": "no"}
@@ -640,9 +644,13 @@ def test_a_portal_page_and_an_autosave_ask_the_database_little(app, sent, count_
 
     sittings = [s for s in page.statements + save.statements if "FROM portal_sittings" in s]
     assert all("JOIN invitations" in s and "JOIN assessments" in s for s in sittings), sittings
-    # The sitting; every answer as plain rows (conditions, progress); the section's answers as
-    # objects with their files; a setting; the certificates given as answers.
-    assert page.count <= 6, [s[:60] for s in page.statements]
+    # The sitting; every answer as plain rows (conditions, progress, which hold files); the
+    # section's answers as objects; their files; a setting. The files are read only when the
+    # rows say some answer of the section holds one; the certificates given as answers only
+    # when one of its answers is one's.
+    assert page.count <= 5, [s[:60] for s in page.statements]
+    assert unfiled.count <= 4, [s[:60] for s in unfiled.statements]
+    assert not [s for s in unfiled.statements if "stored_files" in s or "FROM covers" in s]
     whole = [s for s in page.statements + save.statements if s.startswith("SELECT answers.id")]
     assert whole and all("answers.question_id IN" in s for s in whole), whole
     # The sitting, the answer read, its files, the versioned update, the value, the audit row.

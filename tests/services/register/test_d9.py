@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from tests.blueprints.suppliers.test_suppliers import _bulk
 from tests.factories import make_finding
+from vendorrisk.extensions import db
 from vendorrisk.models import (
     CONTRACT_CLAUSES,
     Attestation,
@@ -285,6 +286,36 @@ def test_sorting_by_tier_score_review_and_insurance(auth, register):
     assert order("insurance") == [r["lapsed"], r["edge"], r["evaluated"], r["full"], r["bare"]]
 
 
+@pytest.mark.parametrize("sort", sorted(suppliers.SORTS))
+def test_pages_follow_the_whole_order_in_every_sort(register, ctx, today, sort):
+    """The page is chosen on ids alone, then read whole: page by page, every sort gives exactly
+    the order of the unpaged statement (ties broken by id), each row with its own D9 status."""
+    with ctx() as session:
+        for i, supplier in enumerate(session.scalars(sa.select(Supplier)).all()):
+            for copy in range(3):  # ties on every sort key but the id
+                session.add(Supplier(
+                    name_ja=f"{supplier.name_ja}{copy}", name_en=f"copy {i}-{copy}",
+                    category=supplier.category, status=supplier.status,
+                    criticality=supplier.criticality, tier=supplier.tier,
+                    latest_score=supplier.latest_score, next_review_on=supplier.next_review_on,
+                ))  # fmt: skip
+        session.commit()
+    with ctx():
+        stmt = suppliers.search(suppliers.SupplierFilter(sort=sort), today)
+        whole = [s.id for s in db.session.scalars(stmt).unique()]
+        paged, statuses = [], {}
+        for number in range(1, 20):
+            page = d9.list_rows(stmt, today, page=number, per_page=3)
+            assert page.total == len(whole) == 20
+            paged += [row.supplier.id for row in page.items]
+            statuses |= {row.supplier.id: row.d9 for row in page.items}
+            if not page.has_next:
+                break
+        assert paged == whole
+        assert statuses == {row.supplier.id: row.d9 for row in d9.list_rows(
+            stmt, today, page=1, per_page=100).items}  # fmt: skip
+
+
 def test_the_list_shows_states_in_colour_and_words(auth, register):
     auth.login(Role.reviewer)
     page = auth.client.get("/suppliers/?tier=critical&insurance=missing", headers=EN)
@@ -411,6 +442,10 @@ def test_the_list_with_every_column_and_filters_takes_a_fixed_number_of_queries(
     assert "suppliers found" in response.get_data(as_text=True)
     request.config.cache.set(f"vendorrisk/d9-list-queries/{n}", counter.count)
     # session + the user's business units (scoping.py) + owner list + the groups (the group
-    # filter's choices) + count + one page of suppliers with owners and all the columns + the
-    # SCS scheme settings
-    assert counter.count == 7, counter.statements
+    # filter's choices) + the figures' data version + count + one page of suppliers with owners
+    # and all the columns + the SCS scheme settings
+    assert counter.count == 8, counter.statements
+    with count_queries() as again:  # the next page, in another order: the count is kept
+        other = query.replace("sort=insurance", "sort=-name")
+        auth.client.get(f"/suppliers/?{other}&page=2", headers=EN)
+    assert again.count == 7 and not [s for s in again.statements if "count(*)" in s]

@@ -33,7 +33,7 @@ from vendorrisk.models import (
     SupplierCategory,
     User,
 )
-from vendorrisk.services.register import offboarding, scs, suppliers
+from vendorrisk.services.register import d9, offboarding, scs, suppliers
 from vendorrisk.services.reporting import cache, history, report, rollup, trends
 from vendorrisk.services.reporting.scope import Scope
 from vendorrisk.services.review import findings, review, tiers
@@ -198,6 +198,94 @@ def test_every_kind_of_write_a_figure_reads_shows_at_once(app, world, kind):
     after = _kept(app, world.today)
     assert figure(after) != figure(before), kind
     assert after == _fresh(app, world.today)  # what computing it now gives, panel for panel
+
+
+# -- the supplier list's count, kept with the figures ---------------------------------------------
+
+#: For each kind of write the list can see, a filter whose count it changes (the snapshots are
+#: not read by the list).
+LIST_FILTERS = {
+    "tier": {"tier": "critical"},
+    "completed review": {"template": TEMPLATE_ID},
+    "attestation": {"isms": "valid"},
+    "contract": {"clause": "clause_audit_rights"},
+    "finding raised": {"findings": "open"},
+    "finding closed": {"findings": "open"},
+    "risk accepted": {"findings": "open"},
+    "offboarded": {"status": "live"},
+    "setting": {"level": "not_running"},
+    "supplier": {"category": SupplierCategory.group_company.value},
+}
+
+
+def _counts(app, today: date, **filters) -> tuple[int, int]:
+    """The list's count as kept (the page's way) and counted afresh."""
+    f = suppliers.SupplierFilter(**filters)
+    with app.app_context():
+        try:
+            stmt = suppliers.search(f, today)
+            kept = d9.list_rows(stmt, today, page=1, per_page=5, counted=f).total
+            return kept, d9.list_rows(stmt, today, page=1, per_page=5).total
+        finally:
+            db.session.remove()
+
+
+@pytest.mark.parametrize("kind", list(LIST_FILTERS))
+def test_the_list_count_is_kept_until_a_write_it_reads(app, world, kind, count_queries):
+    filters = LIST_FILTERS[kind]
+    before, fresh = _counts(app, world.today, **filters)
+    assert before == fresh
+    with count_queries() as kept:
+        f = suppliers.SupplierFilter(**filters)
+        with app.app_context():
+            d9.list_rows(suppliers.search(f, world.today), world.today, 1, 5, counted=f)
+            db.session.remove()
+    assert not [s for s in kept.statements if "count(*)" in s]  # kept: not counted again
+
+    _change(app, CHANGES[kind][0], world)
+    after, fresh = _counts(app, world.today, **filters)
+    assert after == fresh != before, kind
+
+
+def test_the_list_count_reads_only_tables_the_counter_follows(app, world, scheme_running):
+    """Every filter of the list at once and one by one: what its count reads moves the counter
+    (or, for the answers, cannot change once counted, see cache.UNTRACKED)."""
+    every = {
+        "q": "テスト", "category": "cloud_service", "status": "live", "owner_id": 1,
+        "criticality": "high", "tier": "high", "insurance": "missing", "isms": "valid",
+        "security_action": "star1", "clause_missing": "clause_audit_rights", "level": "unmet",
+        "findings": "open", "overdue": True, "template": TEMPLATE_ID, "score": "any",
+        "clause": "clause_audit_rights", "expiring": "isms", "group_id": world.a.id,
+        "subcontractors": "personal_abroad",
+    }  # fmt: skip
+
+    def run() -> None:
+        for filters in ({}, every, *({k: v} for k, v in every.items())):
+            f = suppliers.SupplierFilter(**filters)
+            stmt = suppliers.search(f, world.today)
+            d9.list_rows(stmt, world.today, page=1, per_page=5, counted=f)
+
+    read = _tables_read(app, run) - {"data_versions"}
+    assert read <= cache.FIGURE_TABLES | set(cache.UNTRACKED), read - cache.FIGURE_TABLES
+    assert {"suppliers", "attestations", "contracts", "findings", "assessments"} <= read
+
+
+def test_the_list_count_is_the_same_for_every_order_and_page(app, auth, world):
+    auth.login(Role.procurement, locale="en")
+
+    def found(query: str) -> int:
+        page = auth.client.get(f"/suppliers/?{query}").get_data(as_text=True)
+        return int(re.search(r"(\d+) suppliers found", page).group(1))
+
+    assert found("sort=name") == found("sort=-tier&page=2") == 3
+    response = auth.client.post(
+        "/suppliers/new",
+        data={"name_ja": "株式会社数え直し", "category": "cloud_service", "status": "active",
+              "criticality": "high", "country": "JP"},
+    )  # fmt: skip
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    assert found("sort=name") == found("sort=-tier") == 4
+    assert found("category=cloud_service") == 2
 
 
 def test_the_day_is_part_of_the_key(app, world):

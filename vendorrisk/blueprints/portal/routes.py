@@ -118,6 +118,14 @@ def _ended(invitation, reason: str):
     )
 
 
+@bp.app_template_global()
+def answer_macros(name: str):
+    """The macros of a template (an answer type's input under portal/types/, the covers'
+    notes), its module made once: an `{% import %}` in the question template made it again for
+    each question of a page, a tenth of the page's time."""
+    return current_app.jinja_env.get_template(name).module
+
+
 @bp.context_processor
 def requester_context() -> dict:
     """Every portal page names the requester (依頼元) in the supplier's language."""
@@ -311,7 +319,9 @@ def _neighbours(section):
 def _render_section(section, result=None, file_errors=None, status=200, kept=None):
     states = states_of(g.assessment)  # every answer, as plain rows: conditions and progress
     values = {qid: state.value for qid, state in states.items()}
-    answers = g.section_answers = portal.answers_of(g.assessment, (q.id for q in section.questions))
+    ids = [q.id for q in section.questions]
+    filed = any(states[qid].has_files for qid in ids if qid in states)  # or answered by a cover
+    answers = g.section_answers = portal.answers_of(g.assessment, ids, none_filed=not filed)
     prev_id, next_id = _neighbours(section)
     return render_template(
         "portal/section.html",
@@ -327,6 +337,7 @@ def _render_section(section, result=None, file_errors=None, status=200, kept=Non
         next_id=next_id,
         editable=_editable,
         triggers={q.show_if.question for q in g.template.questions if q.show_if},
+        covered=any(a.cover_id is not None for a in answers.values()),
         **_shown(states),
     ), status
 

@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -58,11 +60,13 @@ def _save_child(form, obj, file_field: str, add) -> bool:
 def index():
     today = clock.today()
     form = FilterForm(request.args, owners=suppliers.owners())
+    criteria = form.criteria()
     page = d9.list_rows(
-        suppliers.search(form.criteria(), today),
+        suppliers.search(criteria, today),
         today,
         page=request.args.get("page", 1, type=int),
         per_page=current_app.config["PAGE_SIZE"],
+        counted=replace(criteria, sort=""),  # the count is the same in every order
     )
     share_url = url_for(".index", _external=True, **form.query_args())
     return render_template(

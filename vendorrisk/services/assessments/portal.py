@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import joinedload, lazyload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from vendorrisk.catalog import Question, Template
 from vendorrisk.catalog.types import AnswerError
@@ -306,10 +307,17 @@ def _write(answer: Answer, value: Any, comment: str, seen: int, contact_id, now)
 
 
 def answers_of(
-    assessment: Assessment, question_ids: Iterable[str], with_files: bool = True
+    assessment: Assessment,
+    question_ids: Iterable[str],
+    with_files: bool = True,
+    none_filed: bool = False,
 ) -> dict[str, Answer]:
     """The stored answers of some questions (with their files, unless not needed), by question:
-    a page or an autosave reads the few it shows or saves, not all of them."""
+    a page or an autosave reads the few it shows or saves, not all of them.
+
+    `none_filed`: the caller knows that none of them holds a file (from states_of, read in the
+    same request), so their files are not asked for and read as none.
+    """
     wanted = list(question_ids)
     if not wanted:
         return {}
@@ -320,9 +328,14 @@ def answers_of(
         .where(Answer.assessment_id == assessment.id, Answer.question_id.in_(wanted))
         .order_by(Answer.id)
     )
-    if not with_files:
+    if none_filed or not with_files:
         stmt = stmt.options(lazyload(Answer.files))
-    return {a.question_id: a for a in db.session.scalars(stmt)}
+    found = {a.question_id: a for a in db.session.scalars(stmt)}
+    if none_filed:
+        for answer in found.values():
+            if "files" in sa.inspect(answer).unloaded:
+                set_committed_value(answer, "files", [])
+    return found
 
 
 def save_answers(

@@ -72,8 +72,8 @@ UNTRACKED = {
         "as the supplier types: they must not empty the cache."
     ),
 }
-#: Computed results kept per process (each a few kilobytes).
-SIZE = 64
+#: Computed results kept per process (a few kilobytes each, a number for a list count).
+SIZE = 256
 
 _EXTENSION = "vendorrisk.figures_cache"
 _CHANGED = "vendorrisk_counters_moved"
