@@ -16,7 +16,7 @@ from markupsafe import Markup, escape
 
 from vendorrisk.i18n import current_locale
 from vendorrisk.i18n.labels import CLAUSE_LABELS, LABELS, label, level_abbreviation, level_name
-from vendorrisk.models.supplier import Supplier
+from vendorrisk.models.supplier import Supplier, SupplierCategory, SupplierStatus
 from vendorrisk.services.register.d9 import D9Status
 from vendorrisk.services.register.scs import LevelState
 from vendorrisk.vocab import Tier
@@ -57,6 +57,8 @@ def _words() -> dict[str, str]:
         words.update({f"tier:{tier.value}": str(name) for tier, name in LABELS[Tier].items()})
         words["tier:"] = "—"
         words.update({f"clause:{name}": str(text) for name, text in CLAUSE_LABELS.items()})
+        for prefix, kind in (("category", SupplierCategory), ("status", SupplierStatus)):
+            words.update({f"{prefix}:{value}": str(text) for value, text in LABELS[kind].items()})
         _WORDS[lang] = words
     g.d9_words = words
     return words
@@ -115,8 +117,15 @@ def clauses(d9: D9Status) -> Markup:
 
 
 def short_level(level: str) -> Markup:
-    """A level in a narrow column, its name in the title."""
-    return _html('<abbr title="{}">{}</abbr>', level_name(level), level_abbreviation(level))
+    """A level in a narrow column, its name in the title (drawn once per language)."""
+    w = _words()
+    key = f"abbr:{level}"
+    found = w.get(key)
+    if found is None:
+        found = w[key] = _html(
+            '<abbr title="{}">{}</abbr>', level_name(level), level_abbreviation(level)
+        )
+    return Markup(found)  # noqa: S704  # nosec B704 (drawn by _html above)
 
 
 def level_state(state: str, required: str, held: str) -> Markup:
@@ -189,7 +198,9 @@ def list_row(supplier: Supplier, d9: D9Status, today: date, lang: str, url: str)
     rows cost one call each instead of a dozen template calls."""
     s = supplier
     other = (s.name_en if lang == "ja" else s.name_ja if lang == "en" else "") if s.name_en else ""
-    meta = f"{label(s.category)} · {label(s.status)}"
+    w = _words()
+    meta = f"{w.get(f'category:{s.category}') or label(s.category)} · "
+    meta += w.get(f"status:{s.status}") or label(s.status)
     if s.corporate_number:
         meta += f" · {s.corporate_number}"
     cells = (
