@@ -464,7 +464,8 @@ class Page:
 def list_rows(
     stmt: sa.Select, today: date, page: int, per_page: int, counted: Hashable | None = None
 ) -> Page:
-    """One page of the suppliers `stmt` selects, each with its D9Status: two queries per page.
+    """One page of the suppliers `stmt` selects, each with its D9Status: one query for the page,
+    and one to count them unless the count is kept.
 
     The page is chosen on the suppliers' ids alone (a narrow sort, the order's own columns), and
     only its rows are then read whole with their owner and Direction 9 columns: sorting every
