@@ -171,6 +171,12 @@ def today(app: Flask) -> date:
 
 
 @pytest.fixture
+def due(today: date) -> date:
+    """A questionnaire's due date a month after the company's day (the app's clock)."""
+    return today + timedelta(days=30)
+
+
+@pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
 

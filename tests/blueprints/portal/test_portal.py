@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -26,7 +26,6 @@ from vendorrisk.models import (
 
 TEMPLATE = Catalog.from_folder("questionnaires").get("csm-v2-supplier")
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-DUE = date.today() + timedelta(days=30)
 
 
 def _path(url: str) -> str:
@@ -34,7 +33,7 @@ def _path(url: str) -> str:
 
 
 @pytest.fixture
-def sent(app, auth, make_supplier, make_contact, smtp_server, ctx):
+def sent(app, auth, make_supplier, make_contact, smtp_server, ctx, due):
     """Procurement sends the supplier questionnaire to two contacts, in Japanese and English."""
     owner = auth.login(Role.procurement, name="調達 太郎")
     supplier = make_supplier(name_ja="株式会社ポータル検証", owner_id=owner.id)
@@ -46,7 +45,7 @@ def sent(app, auth, make_supplier, make_contact, smtp_server, ctx):
         f"/suppliers/{supplier.id}/send",
         data={
             "template_id": "csm-v2-supplier",
-            "due_on": DUE.isoformat(),
+            "due_on": due.isoformat(),
             "contact_ids": [ja.id, en.id],
             f"locale-{ja.id}": "ja",
             f"locale-{en.id}": "en",
@@ -103,14 +102,14 @@ def _answer_section(client, section, extra=None):
     )
 
 
-def test_the_whole_path_from_sending_to_submission(app, sent, ctx):
+def test_the_whole_path_from_sending_to_submission(app, sent, ctx, due):
     # Each contact received the mail in their language, with the link and the due date.
     ja_mail, en_mail = sent.mails["sato@example.jp"], sent.mails["john@example.com"]
     assert "セキュリティ" in ja_mail["Subject"] and "佐藤 花子" in body_of(ja_mail)
     assert "information security questionnaire" in en_mail[
         "Subject"
     ] and "Dear John Smith" in body_of(en_mail)
-    assert f"{DUE.year}年{DUE.month}月{DUE.day}日（" in body_of(ja_mail)  # the due date in prose
+    assert f"{due.year}年{due.month}月{due.day}日（" in body_of(ja_mail)  # the due date in prose
     assert "年次の定期評価です" in body_of(ja_mail)
     client = _open(app, sent.link)
     page = client.get("/portal/q/").get_data(as_text=True)
@@ -239,7 +238,7 @@ def test_no_portal_page_without_a_sitting(app, sent):
 
 
 def test_one_suppliers_sitting_cannot_reach_another_suppliers_evidence(
-    app, sent, auth, make_supplier, make_contact, ctx
+    app, sent, auth, make_supplier, make_contact, ctx, due
 ):
     other = make_supplier(name_ja="株式会社ほかの取引先")
     contact = make_contact(other, email="other@example.jp")
@@ -247,7 +246,7 @@ def test_one_suppliers_sitting_cannot_reach_another_suppliers_evidence(
         f"/suppliers/{other.id}/send",
         data={
             "template_id": "csm-v2-supplier",
-            "due_on": DUE.isoformat(),
+            "due_on": due.isoformat(),
             "contact_ids": [contact.id],
             f"locale-{contact.id}": "ja",
         },
@@ -415,8 +414,8 @@ def test_resend_revokes_the_old_link_and_mails_a_new_one(app, auth, sent, ctx):
     assert app.test_client().get(_path(new_link)).status_code == 200
 
 
-def test_extend_and_cancel_are_mailed_and_audited(app, auth, sent, ctx):
-    new_due = DUE + timedelta(days=14)
+def test_extend_and_cancel_are_mailed_and_audited(app, auth, sent, ctx, due):
+    new_due = due + timedelta(days=14)
     auth.client.post(
         f"/assessments/{sent.assessment_id}/extend", data={"due_on": new_due.isoformat()}
     )
@@ -451,7 +450,7 @@ def test_the_staff_page_shows_who_was_invited_opened_and_progress(app, auth, sen
 
 
 def test_previous_completed_answers_are_carried_over_and_must_be_confirmed(
-    app, auth, sent, ctx, smtp_server
+    app, auth, sent, ctx, smtp_server, due
 ):
     section, q = _first_question()
     client = _open(app, sent.link)
@@ -467,7 +466,7 @@ def test_previous_completed_answers_are_carried_over_and_must_be_confirmed(
         f"/suppliers/{sent.supplier.id}/send",
         data={
             "template_id": "csm-v2-supplier",
-            "due_on": DUE.isoformat(),
+            "due_on": due.isoformat(),
             "contact_ids": [sent.ja.id],
             f"locale-{sent.ja.id}": "ja",
         },
@@ -490,7 +489,7 @@ def test_previous_completed_answers_are_carried_over_and_must_be_confirmed(
         assert answer.carried_over is False and answer.value == "yes"
 
 
-def test_sending_needs_a_contact_and_a_future_date(auth, make_supplier, make_contact):
+def test_sending_needs_a_contact_and_a_future_date(auth, make_supplier, make_contact, due, today):
     auth.login(Role.procurement)
     supplier = make_supplier()
     contact = make_contact(supplier)
@@ -501,7 +500,7 @@ def test_sending_needs_a_contact_and_a_future_date(auth, make_supplier, make_con
         headers={"Accept-Language": "en"},
         data={
             "template_id": "csm-v2-supplier",
-            "due_on": date.today().isoformat(),
+            "due_on": today.isoformat(),  # the company's today: not in the future
             "contact_ids": [contact.id],
         },
     )
@@ -509,13 +508,13 @@ def test_sending_needs_a_contact_and_a_future_date(auth, make_supplier, make_con
     response = auth.client.post(
         f"/suppliers/{supplier.id}/send",
         headers={"Accept-Language": "en"},
-        data={"template_id": "csm-v2-supplier", "due_on": DUE.isoformat()},
+        data={"template_id": "csm-v2-supplier", "due_on": due.isoformat()},
     )
     assert "Choose at least one contact." in response.get_data(as_text=True)
 
 
 def test_a_campaign_sends_to_every_matching_supplier(
-    app, auth, make_supplier, make_contact, smtp_server, ctx
+    app, auth, make_supplier, make_contact, smtp_server, ctx, due
 ):
     auth.login(Role.procurement)
     cloud = [make_supplier(category="cloud_service", status="active") for _ in range(3)]
@@ -527,7 +526,7 @@ def test_a_campaign_sends_to_every_matching_supplier(
         "template_id": "csm-v2-supplier",
         "category": "cloud_service",
         "status": "active",
-        "due_on": DUE.isoformat(),
+        "due_on": due.isoformat(),
     }
     preview = auth.client.post(
         "/assessments/campaign", data=data | {"preview": "1"}, headers={"Accept-Language": "en"}
